@@ -1,0 +1,34 @@
+"""The `relive` command: demo, emulator, chat and bench.
+
+Each part registers its own subcommand (`register(subparsers)`) so this file stays a switchboard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="relive",
+        description="Resilient sessions for the Gemini Live API.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from relive.emulator import cli as emulator_cli
+
+    emulator_cli.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = args.handler
+    result: int = handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
