@@ -1,0 +1,53 @@
+"""Run the web app under uvicorn inside the current event loop, on a socket bound up front.
+
+Binding first means port 0 works and the URL is known before the first request: the CLI prints
+it, tests point the browser at it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+
+import uvicorn
+from starlette.applications import Starlette
+
+MAX_FRAME = 1 << 20  # uvicorn closes the socket (1009) beyond this; smaller limits answer clearly
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Starlette, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+    """Serve `app` until the block ends; yields the base URL (http://host:port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    bound = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        ws="websockets-sansio",
+        ws_max_size=MAX_FRAME,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                await task  # surfaces the startup error
+                raise RuntimeError("the web server stopped while starting")
+            await asyncio.sleep(0.01)
+        shown = f"[{host}]" if family == socket.AF_INET6 else host
+        yield f"http://{shown}:{bound}"
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        sock.close()
