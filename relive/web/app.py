@@ -230,6 +230,9 @@ def create_app(backend: WebBackend) -> Starlette:
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers=SECURITY_HEADERS)
 
+    async def favicon(request: Request) -> Response:
+        return Response(status_code=204)
+
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True, "pages": len(backend.registry)})
 
@@ -251,6 +254,7 @@ def create_app(backend: WebBackend) -> Starlette:
         routes=[
             Route("/", index),
             Route("/healthz", health),
+            Route("/favicon.ico", favicon),
             WebSocketRoute("/ws", socket),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],

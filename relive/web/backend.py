@@ -15,6 +15,8 @@ from google import genai
 from google.genai import types
 
 import relive
+from relive.session.handles import HandleStore
+from relive.session.policy import Policy
 from relive.web.bridge import LiveSession, Opener
 from relive.web.protocol import Mode
 
@@ -34,7 +36,7 @@ class SessionSettings:
     text_model: str = EMULATOR_MODEL
     text_as_audio: bool = False  # True: AUDIO + output transcription (native-audio models)
     voice: str | None = None
-    policy: relive.Policy = field(default_factory=relive.Policy)
+    policy: Policy = field(default_factory=Policy)
 
 
 def live_config(mode: Mode, settings: SessionSettings) -> types.LiveConnectConfig:
@@ -58,10 +60,10 @@ def live_config(mode: Mode, settings: SessionSettings) -> types.LiveConnectConfi
 
 
 def make_opener(
-    client: genai.Client, settings: SessionSettings, handles: relive.HandleStore | None = None
+    client: genai.Client, settings: SessionSettings, handles: HandleStore | None = None
 ) -> Opener:
     """An `Opener` for the bridge. Each opened session starts fresh and its handle dies with it."""
-    store = handles if handles is not None else relive.HandleStore()
+    store = handles if handles is not None else HandleStore()
 
     @contextlib.asynccontextmanager
     async def open_session(mode: Mode, owner: str) -> AsyncIterator[LiveSession]:

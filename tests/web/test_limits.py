@@ -1,0 +1,87 @@
+"""Rate and size limits of a page socket, and parsing of the page's messages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from relive.clock import ManualClock
+from relive.web import protocol
+from relive.web.limits import Limits, SocketLimiter, TokenBucket
+from relive.web.protocol import ProtocolError
+
+
+def test_token_bucket_refills_at_its_rate() -> None:
+    clock = ManualClock()
+    bucket = TokenBucket(clock, rate=2.0, burst=3)
+    assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+    clock.advance(0.5)
+    assert bucket.take()
+    assert not bucket.take()
+    clock.advance(100)
+    assert sum(bucket.take() for _ in range(10)) == 3  # never more than the burst
+
+
+def test_limiter_counts_violations_until_exhausted() -> None:
+    clock = ManualClock()
+    limiter = SocketLimiter(clock, Limits(messages_per_s=1, messages_burst=1, max_violations=3))
+    assert limiter.allow_message()
+    assert not limiter.allow_message()
+    assert not limiter.allow_message()
+    assert not limiter.exhausted
+    limiter.refused()
+    assert limiter.exhausted
+
+
+def test_audio_and_messages_have_separate_buckets() -> None:
+    clock = ManualClock()
+    limiter = SocketLimiter(clock, Limits(messages_per_s=1, messages_burst=1))
+    assert limiter.allow_message()
+    assert not limiter.allow_message()
+    assert limiter.allow_audio()
+
+
+LIMITS = Limits(max_json_bytes=200, max_text_chars=20, max_audio_bytes=64)
+
+
+def test_parse_each_message() -> None:
+    page = "0123456789abcdef" * 2
+    assert protocol.parse(json.dumps({"type": "hello", "page": page}), LIMITS) == protocol.Hello(
+        page, None
+    )
+    assert protocol.parse('{"type": "start", "mode": "call"}', LIMITS) == protocol.Start("call")
+    assert protocol.parse('{"type": "text", "text": " hi "}', LIMITS) == protocol.Text("hi")
+    assert protocol.parse('{"type": "mute", "muted": true}', LIMITS) == protocol.Mute(True)
+    assert protocol.parse('{"type": "hangup"}', LIMITS) == protocol.Hangup()
+
+
+@pytest.mark.parametrize(
+    ("raw", "code", "words"),
+    [
+        ("not json", "bad_request", "not valid JSON"),
+        ("[1]", "bad_request", "JSON object"),
+        ('{"type": "nope"}', "bad_request", "unknown message type"),
+        ('{"type": "hello", "page": "short"}', "bad_request", "page id"),
+        ('{"type": "hello", "page": "' + "G" * 32 + '"}', "bad_request", "page id"),
+        ('{"type": "text", "text": "   "}', "bad_request", "non-empty"),
+        ('{"type": "text", "text": "' + "x" * 21 + '"}', "too_large", "limit 20 characters"),
+        ('{"type": "text", "text": "' + "x" * 300 + '"}', "too_large", "limit 200 bytes"),
+        ('{"type": "mute", "muted": "yes"}', "bad_request", "boolean"),
+        ('{"type": "start", "mode": "video"}', "bad_request", "call"),
+    ],
+)
+def test_bad_messages_get_a_clear_error(raw: str, code: str, words: str) -> None:
+    with pytest.raises(ProtocolError) as info:
+        protocol.parse(raw, LIMITS)
+    assert info.value.code == code
+    assert words in info.value.message
+    assert info.value.to_json()["type"] == "error"
+
+
+def test_audio_frames_are_checked() -> None:
+    protocol.check_audio(b"\0" * 64, LIMITS)
+    with pytest.raises(ProtocolError, match="too large"):
+        protocol.check_audio(b"\0" * 66, LIMITS)
+    with pytest.raises(ProtocolError, match="16-bit"):
+        protocol.check_audio(b"\0" * 3, LIMITS)
