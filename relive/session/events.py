@@ -1,0 +1,97 @@
+"""What the app sees: one ordered stream of server messages and lifecycle events.
+
+The app never parses close codes: every connection-level happening arrives as one of these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from google.genai import types
+
+from relive.transcript import Condensed
+
+ReconnectReason = Literal["goaway", "drop", "deadline"]
+
+
+@dataclass(frozen=True)
+class ServerMessage:
+    """A message from the server, exactly as the SDK parsed it."""
+
+    message: types.LiveServerMessage
+
+
+@dataclass(frozen=True)
+class Connected:
+    """A connection is up. `resumed` is True when it continues the previous conversation.
+
+    On a resumed connection `history` is the previous transcript, condensed.
+    """
+
+    resumed: bool
+    history: Condensed | None = None
+
+
+@dataclass(frozen=True)
+class Reconnecting:
+    """The connection is being replaced. `deadline` is a monotonic time (goAway) or None."""
+
+    reason: str
+    cause: ReconnectReason
+    deadline: float | None = None
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """The conversation continues on a new connection after `downtime_s` seconds."""
+
+    downtime_s: float
+    replayed: int = 0
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """The old conversation could not be resumed; a fresh one started (transcript emptied).
+
+    `notice` is a short sentence meant for a toast; `reason` says why, for logs.
+    """
+
+    reason: str
+    notice: str
+
+
+@dataclass(frozen=True)
+class GaveUp:
+    """The manager stopped trying. `undelivered` lists the inputs the server never answered."""
+
+    reason: str
+    undelivered: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class GenerationComplete:
+    """The model finished producing its response (audio playback may still be going)."""
+
+
+@dataclass(frozen=True)
+class TurnComplete:
+    """The model's turn is over."""
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """User activity cut the model's generation; the rest of that turn will not come."""
+
+
+Event = (
+    ServerMessage
+    | Connected
+    | Reconnecting
+    | Resumed
+    | NewSession
+    | GaveUp
+    | GenerationComplete
+    | TurnComplete
+    | Interrupted
+)

@@ -1,0 +1,44 @@
+"""Resumption handles, in memory only: the newest resumable one per (owner, mode).
+
+Nothing here is ever written to disk: a new process or page starts a new session, by design.
+A handle is a secret (it resumes someone's conversation), so reprs show only a short hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+
+def redact(handle: str | None) -> str:
+    """A handle as it may appear in logs: a short hash, never the handle itself."""
+    if not handle:
+        return "<none>"
+    return "<handle #" + hashlib.sha256(handle.encode()).hexdigest()[:8] + ">"
+
+
+class HandleStore:
+    """The newest resumable handle per (owner, mode), kept in memory."""
+
+    def __init__(self) -> None:
+        self._handles: dict[tuple[str, str], str] = {}
+
+    def get(self, owner: str, mode: str) -> str | None:
+        return self._handles.get((owner, mode))
+
+    def put(self, owner: str, mode: str, handle: str) -> None:
+        if not handle:
+            raise ValueError("an empty handle cannot be stored")
+        self._handles[(owner, mode)] = handle
+
+    def forget(self, owner: str, mode: str) -> None:
+        self._handles.pop((owner, mode), None)
+
+    def __len__(self) -> int:
+        return len(self._handles)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._handles
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{o}/{m}: {redact(h)}" for (o, m), h in self._handles.items())
+        return f"HandleStore({inner})"

@@ -1,0 +1,167 @@
+"""The journal of numbered client messages: what to send, what to replay, what is settled.
+
+Every client message gets an index, in the order the app sent it. An entry is *settled* once the
+server cannot need it again: its turn was answered, or a resumable handle was issued after it (a
+handle is a snapshot of the state when it was issued). Settled entries are forgotten; the rest
+are replayed, in order, on the next connection. Memory stays bounded: media chunks beyond the
+bound are dropped oldest first (and counted); a text turn beyond it is refused.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Method = Literal["send_client_content", "send_realtime_input", "send_tool_response"]
+
+
+class BufferFull(RuntimeError):
+    """The journal holds as many unanswered messages as the policy allows."""
+
+
+@dataclass
+class Entry:
+    """One client message: the SDK method to call and its (validated) keyword arguments.
+
+    `ends_turn`: the model answers it with a turn (a complete clientContent, realtime text,
+    activityEnd). `media`: an audio/video chunk, which may be dropped when the buffer is full.
+    `text`: the user's words, for the transcript and for `GaveUp.undelivered`.
+    """
+
+    index: int
+    method: Method
+    kwargs: dict[str, Any]
+    size: int
+    ends_turn: bool = False
+    media: bool = False
+    text: str = ""
+
+    @property
+    def kind(self) -> str:
+        if self.method == "send_realtime_input":
+            return "realtime_input." + next(iter(self.kwargs), "?")
+        return self.method.removeprefix("send_")
+
+    def describe(self) -> dict[str, Any]:
+        """A short, loggable description (no audio bytes)."""
+        return {"index": self.index, "kind": self.kind, "text": self.text, "bytes": self.size}
+
+
+class Journal:
+    """Numbered client messages from the oldest unsettled one on."""
+
+    def __init__(self, *, max_entries: int, max_bytes: int) -> None:
+        self._entries: deque[Entry] = deque()
+        self._bytes = 0
+        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self.next_index = 1
+        self.cursor = 1  # index of the next entry to send on the current connection
+        self.settled = 0  # every index <= settled is never sent again
+        self.highest_sent = 0  # highest index ever sent on any connection
+        self.dropped = 0
+        self._pending: deque[int] = deque()  # turn-ending entries not answered yet
+
+    # -- adding --------------------------------------------------------------------------------
+
+    def append(self, entry_without_index: Entry) -> tuple[Entry, int]:
+        """Number and keep an entry; returns it and how many media chunks were dropped for it."""
+        entry = entry_without_index
+        entry.index = self.next_index
+        dropped = 0
+        while self._entries and (
+            len(self._entries) + 1 > self._max_entries or self._bytes + entry.size > self._max_bytes
+        ):
+            victim = next((e for e in self._entries if e.media), None)
+            if victim is None:
+                if entry.media:  # nothing older to drop: drop the new chunk itself
+                    self.dropped += 1
+                    return entry, 1
+                raise BufferFull(
+                    f"{len(self._entries)} unanswered messages ({self._bytes} bytes) are waiting "
+                    "for the server; wait for the session to catch up before sending more"
+                )
+            self._entries.remove(victim)
+            self._bytes -= victim.size
+            self.dropped += 1
+            dropped += 1
+        self.next_index += 1
+        self._entries.append(entry)
+        self._bytes += entry.size
+        if entry.ends_turn:
+            self._pending.append(entry.index)
+        return entry, dropped
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def take_next(self) -> Entry | None:
+        """The next entry to send on this connection (advances the cursor), or None."""
+        for entry in self._entries:
+            if entry.index >= self.cursor:
+                self.cursor = entry.index + 1
+                self.highest_sent = max(self.highest_sent, entry.index)
+                return entry
+        return None
+
+    def rewind(self) -> list[Entry]:
+        """A new connection: send again everything not settled. Returns what will be replayed.
+
+        A tool response is not replayed: the tool call it answered belonged to a generation the
+        resumed state does not hold; the model asks again. It counts as settled.
+        """
+        self.cursor = self.settled + 1
+        stale = [e for e in self._entries if e.method == "send_tool_response"]
+        for entry in stale:
+            self._entries.remove(entry)
+            self._bytes -= entry.size
+        return [e for e in self._entries if e.index <= self.highest_sent]
+
+    def last_sent(self) -> int:
+        return self.cursor - 1
+
+    # -- settling ------------------------------------------------------------------------------
+
+    @property
+    def pending_turns(self) -> int:
+        """Turn-ending messages sent and not answered yet."""
+        return sum(1 for i in self._pending if i < self.cursor)
+
+    def turn_answered(self) -> None:
+        """The server completed a turn: the oldest sent, unanswered turn is answered."""
+        if self._pending and self._pending[0] < self.cursor:
+            self._pending.popleft()
+        self.settle_answered()
+
+    def settle_answered(self) -> None:
+        """Settle everything before the oldest unanswered turn (a turn or a handle came in)."""
+        mark = self._pending[0] - 1 if self._pending else self.last_sent()
+        self.settle_upto(mark)
+
+    def settle_upto(self, mark: int) -> None:
+        mark = min(mark, self.last_sent())
+        if mark <= self.settled:
+            return
+        self.settled = mark
+        while self._entries and self._entries[0].index <= mark:
+            gone = self._entries.popleft()
+            self._bytes -= gone.size
+        while self._pending and self._pending[0] <= mark:
+            self._pending.popleft()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def unsettled(self) -> list[Entry]:
+        return list(self._entries)
+
+    def unanswered_turn_texts(self) -> list[str]:
+        """The user's words of turns not answered yet (sent or waiting)."""
+        pending = set(self._pending)
+        return [e.text for e in self._entries if e.index in pending and e.text]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes

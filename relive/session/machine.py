@@ -1,0 +1,437 @@
+"""The session manager's decisions, free of I/O: one state table, one place.
+
+The driver tells the machine what happened (a connection opened, failed or closed, a server
+message arrived, the app sent something, a timer fired); the machine answers with actions
+(`Connect`, `Disconnect`, `Emit`) and the time of its next timer (`deadline`). Tests drive it
+with a `ManualClock` and a seeded `random.Random`: no sockets, no sleeps.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import random
+import re
+from collections import deque
+from dataclasses import dataclass
+
+from google.genai import types
+
+from relive.clock import Clock
+from relive.session import events as ev
+from relive.session.failures import Failure, classify
+from relive.session.handles import HandleStore, redact
+from relive.session.journal import Entry, Journal
+from relive.session.metrics import Metrics
+from relive.session.policy import Mode, Policy
+from relive.transcript import Transcript
+
+log = logging.getLogger("relive.session")
+
+
+class State(enum.Enum):
+    CONNECTING = "connecting"  # opening a connection for a new conversation
+    LIVE = "live"
+    DRAINING = "draining"  # goAway received: waiting for a safe point before the deadline
+    RESUMING = "resuming"  # opening a connection with a resumption handle
+    BACKING_OFF = "backing-off"  # waiting before the next attempt
+    FAILED = "failed"  # gave up
+    CLOSED = "closed"  # the app closed the session
+
+
+S = State
+TRANSITIONS: dict[State, frozenset[State]] = {
+    S.CONNECTING: frozenset({S.LIVE, S.BACKING_OFF, S.FAILED, S.CLOSED}),
+    S.RESUMING: frozenset({S.LIVE, S.BACKING_OFF, S.CONNECTING, S.FAILED, S.CLOSED}),
+    S.LIVE: frozenset({S.DRAINING, S.RESUMING, S.CONNECTING, S.FAILED, S.CLOSED}),
+    S.DRAINING: frozenset({S.RESUMING, S.CONNECTING, S.FAILED, S.CLOSED}),
+    S.BACKING_OFF: frozenset({S.RESUMING, S.CONNECTING, S.FAILED, S.CLOSED}),
+    S.FAILED: frozenset({S.CLOSED}),
+    S.CLOSED: frozenset(),
+}
+
+
+class IllegalTransition(RuntimeError):
+    """A move the state table does not allow: a bug in the manager, never a server's fault."""
+
+
+class SessionClosed(RuntimeError):
+    """The session is closed or gave up; nothing more can be sent."""
+
+
+@dataclass(frozen=True)
+class Connect:
+    """Close any open connection, then open connection `conn_id` (resuming `handle` if set)."""
+
+    conn_id: int
+    handle: str | None
+
+
+@dataclass(frozen=True)
+class Disconnect:
+    conn_id: int
+
+
+@dataclass(frozen=True)
+class Emit:
+    event: ev.Event
+
+
+Action = Connect | Disconnect | Emit
+
+NOTICES = {
+    "call": "The call could not be resumed, so a new one was started.",
+    "text": "The conversation could not be resumed, so a new one was started.",
+}
+
+
+_NO_HANDLE = "the connection ended before the server issued a resumption handle"
+
+
+def parse_duration(text: str | None) -> float | None:
+    """A protobuf Duration string ("10s", "9.5s") in seconds, or None."""
+    if not text:
+        return None
+    match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)s?\s*", text)
+    return float(match.group(1)) if match else None
+
+
+class SessionMachine:
+    """States, handles, the journal, backoff and the transcript of one managed conversation."""
+
+    def __init__(
+        self,
+        *,
+        mode: Mode,
+        owner: str,
+        handles: HandleStore,
+        policy: Policy,
+        clock: Clock,
+        rng: random.Random,
+        transcript: Transcript | None = None,
+    ) -> None:
+        if mode not in NOTICES:
+            raise ValueError(f"mode must be 'call' or 'text', got {mode!r}")
+        self.mode = mode
+        self.owner = owner
+        self.handles = handles
+        self.policy = policy
+        self.clock = clock
+        self.rng = rng
+        self.transcript = transcript or Transcript()
+        self.metrics = Metrics()
+        self.journal = Journal(max_entries=policy.max_buffered, max_bytes=policy.max_buffered_bytes)
+        self.state = State.CONNECTING
+        self.started = False
+        self.conn_id = 0
+        self._conn_handle: str | None = None
+        self._saw_traffic = False
+        self._conn_sent: deque[int] = deque()  # global indices sent on this connection
+        self._conn_sent_offset = 0  # how many were dropped from the front of _conn_sent
+        self._in_model_turn = False
+        self._handle_stale = False
+        self._answered_any = False
+        self._lost_at: float | None = None  # when the last live connection was lost
+        self._outage_started: float | None = None
+        self._attempt = 0
+        self._timer_at: float | None = None
+        self._reconnect_by: float | None = None
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def handle(self) -> str | None:
+        """The newest resumable handle (a secret: log `redact(handle)` only)."""
+        return self.handles.get(self.owner, self.mode)
+
+    @property
+    def deadline(self) -> float | None:
+        """When `timer()` must be called next (clock time), or None."""
+        if self.state is S.DRAINING:
+            return self._reconnect_by
+        if self.state is S.BACKING_OFF:
+            return self._timer_at
+        return None
+
+    @property
+    def generating(self) -> bool:
+        """The model owes or is producing an answer."""
+        return self._in_model_turn or self.journal.pending_turns > 0
+
+    def _go(self, new: State) -> None:
+        if new not in TRANSITIONS[self.state]:
+            raise IllegalTransition(f"{self.state.value} -> {new.value} is not allowed")
+        log.debug("session %s/%s: %s -> %s", self.owner, self.mode, self.state.value, new.value)
+        self.state = new
+
+    # -- the app -------------------------------------------------------------------------------
+
+    def start(self) -> list[Action]:
+        if self.started:
+            raise IllegalTransition("start() called twice")
+        self.started = True
+        if self.handle:
+            self.state = S.RESUMING
+        return self._connect()
+
+    def submit(self, entry: Entry) -> list[Action]:
+        """The app sent a client message: number it, keep it until settled."""
+        if self.state in (S.FAILED, S.CLOSED):
+            raise SessionClosed(f"the session is {self.state.value}; nothing more can be sent")
+        entry, dropped = self.journal.append(entry)
+        self.metrics.dropped_from_buffer += dropped
+        if entry.text and entry.ends_turn:
+            self.transcript.add_user_text(entry.text)
+        if self.state is not S.LIVE:
+            self.metrics.buffered += 1
+        return []
+
+    def take_next(self, conn_id: int) -> Entry | None:
+        """The next message to send on connection `conn_id`, if it may be sent now."""
+        if self.state is not S.LIVE or conn_id != self.conn_id:
+            return None
+        entry = self.journal.take_next()
+        if entry is not None:
+            self._conn_sent.append(entry.index)
+        return entry
+
+    def close(self) -> list[Action]:
+        if self.state is S.CLOSED:
+            return []
+        self._go(S.CLOSED)
+        return [Disconnect(self.conn_id)]
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def _connect(self) -> list[Action]:
+        self.conn_id += 1
+        self._conn_handle = self.handle
+        self._saw_traffic = False
+        self._conn_sent.clear()
+        self._conn_sent_offset = 0
+        self.metrics.connect_attempts += 1
+        log.info(
+            "session %s/%s: connecting, handle %s", self.owner, self.mode, redact(self._conn_handle)
+        )
+        return [Connect(self.conn_id, self._conn_handle)]
+
+    def opened(self, conn_id: int) -> list[Action]:
+        """Connection `conn_id` completed its setup."""
+        if conn_id != self.conn_id or self.state not in (S.CONNECTING, S.RESUMING):
+            return []
+        resumed = self._conn_handle is not None
+        self._go(S.LIVE)
+        now = self.clock.now()
+        self.metrics.connections += 1
+        replay = self.journal.rewind()
+        self.metrics.replayed += len(replay)
+        self._in_model_turn = False
+        self._handle_stale = False
+        self._outage_started = None
+        self._attempt = 0
+        self._reconnect_by = None
+        out: list[Action] = [
+            Emit(
+                ev.Connected(
+                    resumed=resumed, history=self.transcript.condensed() if resumed else None
+                )
+            )
+        ]
+        if self._lost_at is not None:
+            downtime = max(0.0, now - self._lost_at)
+            self.metrics.downtime_s += downtime
+            self._lost_at = None
+            if resumed:
+                out.append(Emit(ev.Resumed(downtime_s=downtime, replayed=len(replay))))
+        return out
+
+    def failed(self, conn_id: int, failure: Failure) -> list[Action]:
+        """Opening connection `conn_id` failed (refused, closed during setup, timed out)."""
+        if conn_id != self.conn_id or self.state not in (S.CONNECTING, S.RESUMING):
+            return []
+        return self._after_failure(failure, saw_traffic=False)
+
+    def closed(self, conn_id: int, failure: Failure) -> list[Action]:
+        """Live connection `conn_id` ended without the manager asking."""
+        if conn_id != self.conn_id:
+            return []
+        if self.state is S.LIVE:
+            if self._conn_handle is not None and not self._saw_traffic:
+                verdict = classify(failure, with_handle=True, saw_traffic=False)
+                if verdict == "rejected_handle":
+                    self._lost_at = self.clock.now()
+                    return self._after_failure(failure, saw_traffic=False)
+            why = failure.describe()
+            return [Emit(ev.Reconnecting(reason=why, cause="drop")), *self._reconnect("drop")]
+        if self.state is S.DRAINING:
+            return self._reconnect("goaway")
+        return []
+
+    def _after_failure(self, failure: Failure, *, saw_traffic: bool) -> list[Action]:
+        with_handle = self._conn_handle is not None
+        verdict = classify(failure, with_handle=with_handle, saw_traffic=saw_traffic)
+        now = self.clock.now()
+        if self._outage_started is None:
+            self._outage_started = now
+        if verdict == "rejected_handle":
+            self.metrics.rejected_handles += 1
+            self.handles.forget(self.owner, self.mode)
+            why = f"the resumption handle was refused ({failure.describe()})"
+            if self.policy.on_rejected_handle == "give_up":
+                return self._fail(why)
+            return self._new_session(why)
+        if verdict == "fatal":
+            return self._fail(f"the server refused the session: {failure.describe()}")
+        self._attempt += 1
+        delay = min(
+            self.policy.backoff_max,
+            self.policy.backoff_initial * self.policy.backoff_multiplier ** (self._attempt - 1),
+        )
+        delay = self.rng.uniform(delay / 2, delay)
+        if now + delay - self._outage_started > self.policy.give_up_after:
+            waited = now - self._outage_started
+            return self._fail(
+                f"could not reconnect within {self.policy.give_up_after:g}s "
+                f"({self._attempt} attempts over {waited:.1f}s); last error: {failure.describe()}"
+            )
+        self._go(S.BACKING_OFF)
+        self._timer_at = now + delay
+        return []
+
+    def _new_session(self, why: str) -> list[Action]:
+        self.metrics.new_sessions += 1
+        self.transcript.clear()
+        for text in self.journal.unanswered_turn_texts():
+            self.transcript.add_user_text(text)
+        self._answered_any = False
+        self._go(S.CONNECTING)
+        notice = NOTICES[self.mode]
+        return [Emit(ev.NewSession(reason=why, notice=notice)), *self._connect()]
+
+    def _fail(self, why: str) -> list[Action]:
+        log.warning("session %s/%s gave up: %s", self.owner, self.mode, why)
+        self.metrics.gave_up += 1
+        undelivered = [e.describe() for e in self.journal.unsettled()]
+        self._go(S.FAILED)
+        return [Disconnect(self.conn_id), Emit(ev.GaveUp(reason=why, undelivered=undelivered))]
+
+    def _reconnect(self, cause: ev.ReconnectReason) -> list[Action]:
+        """Leave the live connection now (closing it first) and open the next one."""
+        now = self.clock.now()
+        self._lost_at = now
+        self._outage_started = now
+        self._attempt = 0
+        self.metrics.reconnects[cause] += 1
+        if self.generating:
+            self.transcript.mark_cut()
+        out: list[Action] = [Disconnect(self.conn_id)]
+        if self.handle is None:
+            if self._answered_any:
+                self.metrics.new_sessions += 1
+                self.transcript.clear()
+                for text in self.journal.unanswered_turn_texts():
+                    self.transcript.add_user_text(text)
+                self._answered_any = False
+                out.append(
+                    Emit(
+                        ev.NewSession(
+                            reason=_NO_HANDLE,
+                            notice=NOTICES[self.mode],
+                        )
+                    )
+                )
+            self._go(S.CONNECTING)
+        else:
+            self._go(S.RESUMING)
+        return [*out, *self._connect()]
+
+    # -- the server ----------------------------------------------------------------------------
+
+    def server_message(self, conn_id: int, msg: types.LiveServerMessage) -> list[Action]:
+        if conn_id != self.conn_id or self.state not in (S.LIVE, S.DRAINING):
+            return []
+        out: list[Action] = [Emit(ev.ServerMessage(msg))]
+        if msg.setup_complete is None:
+            self._saw_traffic = True
+        update = msg.session_resumption_update
+        if update is not None:
+            self._on_resumption_update(update)
+        content = msg.server_content
+        if content is not None:
+            self.transcript.on_server_content(content)
+            if content.model_turn is not None or content.output_transcription is not None:
+                self._in_model_turn = True
+            if content.generation_complete:
+                out.append(Emit(ev.GenerationComplete()))
+            if content.interrupted:
+                out.append(Emit(ev.Interrupted()))
+            if content.turn_complete:
+                self.journal.turn_answered()
+                self._in_model_turn = False
+                self._handle_stale = True
+                self._answered_any = True
+                out.append(Emit(ev.TurnComplete()))
+        if msg.tool_call is not None:
+            self._in_model_turn = True
+        if msg.go_away is not None:
+            out.extend(self._on_go_away(msg.go_away))
+        if self.state is S.DRAINING and self._safe():
+            out.extend(self._reconnect("goaway"))
+        return out
+
+    def _on_resumption_update(self, update: types.LiveServerSessionResumptionUpdate) -> None:
+        if update.resumable and update.new_handle:
+            self.handles.put(self.owner, self.mode, update.new_handle)
+            self._handle_stale = False
+            self.journal.settle_answered()
+        consumed = update.last_consumed_client_message_index
+        if consumed is not None:
+            local = int(consumed)  # 1-based per connection (the setup message is 0)
+            position = local - 1 - self._conn_sent_offset
+            if 0 <= position < len(self._conn_sent):
+                self.journal.settle_upto(self._conn_sent[position])
+        while self._conn_sent and self._conn_sent[0] <= self.journal.settled:
+            self._conn_sent.popleft()
+            self._conn_sent_offset += 1
+
+    def _on_go_away(self, go_away: types.LiveServerGoAway) -> list[Action]:
+        now = self.clock.now()
+        left = parse_duration(go_away.time_left)
+        if left is None:
+            left = self.policy.default_goaway_time
+        deadline = now + max(0.0, left)
+        reconnect_by = deadline - min(self.policy.goaway_margin, max(0.0, left) / 2)
+        if self.state is S.DRAINING:
+            self._reconnect_by = min(self._reconnect_by or reconnect_by, reconnect_by)
+            return []
+        self._go(S.DRAINING)
+        self._reconnect_by = reconnect_by
+        return [
+            Emit(
+                ev.Reconnecting(
+                    reason=f"the server asked to reconnect within {left:g}s (goAway)",
+                    cause="goaway",
+                    deadline=deadline,
+                )
+            )
+        ]
+
+    def _safe(self) -> bool:
+        """The model's turn is over and the handle in hand holds it."""
+        return not self.generating and not self._handle_stale
+
+    # -- time ----------------------------------------------------------------------------------
+
+    def timer(self) -> list[Action]:
+        now = self.clock.now()
+        if (
+            self.state is S.DRAINING
+            and self._reconnect_by is not None
+            and now >= self._reconnect_by
+        ):
+            return self._reconnect("deadline")
+        if self.state is S.BACKING_OFF and self._timer_at is not None and now >= self._timer_at:
+            self._timer_at = None
+            self._go(S.RESUMING if self.handle else S.CONNECTING)
+            return self._connect()
+        return []

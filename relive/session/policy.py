@@ -1,0 +1,66 @@
+"""The knobs of the session manager, per mode, with defaults that suit a phone-like call."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+Mode = Literal["call", "text"]
+OnRejectedHandle = Literal["new_session", "give_up"]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the manager reconnects, replays and gives up.
+
+    - `on_rejected_handle`: when the server refuses a resumption handle (invalid, expired,
+      refused), start a new session with a notice ("new_session", the default in both modes) or
+      end with `GaveUp` ("give_up").
+    - Backoff after an unexpected drop: the first retry is immediate, then
+      `backoff_initial * backoff_multiplier**n`, capped at `backoff_max`, each delay drawn
+      uniformly from [delay/2, delay] (jitter). The manager gives up once an outage has lasted
+      `give_up_after` seconds.
+    - `goaway_margin`: after a goAway, the manager waits for a safe point (the model's turn over
+      and a fresh handle in) but reconnects no later than this long before the deadline (at most
+      half the time left).
+    - `connect_timeout`: one connect + setup attempt may take this long.
+    - `max_buffered` / `max_buffered_bytes`: bound on the client messages kept for replay. Media
+      chunks (audio, video) beyond the bound are dropped oldest first (and counted); a text turn
+      beyond it is refused with `BufferFull`.
+    - `compression`: add a sliding-window `contextWindowCompression` when the app's config has
+      none (the app's own setting always wins).
+    - `default_goaway_time`: deadline assumed when a goAway carries no `timeLeft`.
+    """
+
+    on_rejected_handle: OnRejectedHandle = "new_session"
+    backoff_initial: float = 0.2
+    backoff_multiplier: float = 2.0
+    backoff_max: float = 5.0
+    give_up_after: float = 60.0
+    goaway_margin: float = 2.0
+    connect_timeout: float = 10.0
+    max_buffered: int = 5000
+    max_buffered_bytes: int = 16 * 1024 * 1024
+    compression: bool = True
+    default_goaway_time: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.on_rejected_handle not in ("new_session", "give_up"):
+            raise ValueError(
+                f"on_rejected_handle must be 'new_session' or 'give_up', "
+                f"got {self.on_rejected_handle!r}"
+            )
+        for name in ("backoff_initial", "backoff_max", "give_up_after", "connect_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.backoff_multiplier < 1:
+            raise ValueError(f"backoff_multiplier must be >= 1, got {self.backoff_multiplier}")
+        if self.goaway_margin < 0:
+            raise ValueError(f"goaway_margin must be >= 0, got {self.goaway_margin}")
+        if self.max_buffered < 1 or self.max_buffered_bytes < 1:
+            raise ValueError("max_buffered and max_buffered_bytes must be at least 1")
+
+    def replace(self, **changes: object) -> Policy:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,422 @@
+"""The session machine on its own: a ManualClock, a seeded random, no sockets."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from google.genai import types
+
+from relive.clock import ManualClock
+from relive.session import events as ev
+from relive.session import inputs
+from relive.session.failures import Failure
+from relive.session.handles import HandleStore, redact
+from relive.session.journal import BufferFull
+from relive.session.machine import (
+    Action,
+    Connect,
+    Disconnect,
+    Emit,
+    IllegalTransition,
+    SessionClosed,
+    SessionMachine,
+    State,
+    parse_duration,
+)
+from relive.session.policy import Mode, Policy
+
+DROP = Failure("Abnormal closure.", code=1006)
+
+
+def make(
+    mode: Mode = "text", policy: Policy | None = None, store: HandleStore | None = None
+) -> tuple[SessionMachine, ManualClock]:
+    clock = ManualClock()
+    m = SessionMachine(
+        mode=mode,
+        owner="o",
+        handles=store if store is not None else HandleStore(),
+        policy=policy or Policy(),
+        clock=clock,
+        rng=random.Random(7),
+    )
+    return m, clock
+
+
+def emitted(actions: list[Action]) -> list[ev.Event]:
+    return [a.event for a in actions if isinstance(a, Emit)]
+
+
+def msg(**kw: object) -> types.LiveServerMessage:
+    return types.LiveServerMessage.model_validate(kw)
+
+
+def text_chunk(text: str) -> types.LiveServerMessage:
+    return msg(server_content={"model_turn": {"parts": [{"text": text}]}})
+
+
+def done() -> list[types.LiveServerMessage]:
+    return [
+        msg(server_content={"generation_complete": True}),
+        msg(server_content={"turn_complete": True}),
+    ]
+
+
+def handle(h: str, resumable: bool = True) -> types.LiveServerMessage:
+    return msg(session_resumption_update={"new_handle": h, "resumable": resumable})
+
+
+def live(m: SessionMachine) -> list[Action]:
+    acts = m.start()
+    assert acts == [Connect(1, None)]
+    return m.opened(1)
+
+
+def say(m: SessionMachine, text: str) -> None:
+    m.submit(inputs.client_content({"role": "user", "parts": [{"text": text}]}, True))
+
+
+def sent_texts(m: SessionMachine) -> list[str]:
+    out = []
+    while (e := m.take_next(m.conn_id)) is not None:
+        out.append(e.text)
+    return out
+
+
+def answer(m: SessionMachine, text: str, h: str | None) -> list[ev.Event]:
+    out: list[Action] = []
+    for x in [text_chunk(text), *done()]:
+        out += m.server_message(m.conn_id, x)
+    if h:
+        out += m.server_message(m.conn_id, handle(h))
+    return emitted(out)
+
+
+def test_first_connect_then_messages_in_order() -> None:
+    m, _ = make()
+    assert emitted(live(m)) == [ev.Connected(resumed=False)]
+    say(m, "one")
+    say(m, "two")
+    assert sent_texts(m) == ["one", "two"]
+    evs = answer(m, "ans one", "h1")
+    assert [type(e) for e in evs] == [
+        ev.ServerMessage,
+        ev.ServerMessage,
+        ev.GenerationComplete,
+        ev.ServerMessage,
+        ev.TurnComplete,
+        ev.ServerMessage,
+    ]
+    assert m.handle == "h1"
+
+
+def test_unresumable_handle_is_ignored() -> None:
+    m, _ = make()
+    live(m)
+    m.server_message(1, handle("", resumable=False))
+    m.server_message(1, handle("mid", resumable=False))
+    assert m.handle is None
+
+
+def test_drop_mid_turn_replays_the_unanswered_turn_once() -> None:
+    m, clock = make()
+    live(m)
+    say(m, "one")
+    sent_texts(m)
+    answer(m, "You said one", "h1")
+    say(m, "two")
+    assert sent_texts(m) == ["two"]
+    m.server_message(1, text_chunk("You said t"))
+    clock.advance(1)
+    acts = m.closed(1, DROP)
+    assert acts[1:] == [Disconnect(1), Connect(2, "h1")]
+    (rec,) = emitted(acts)
+    assert isinstance(rec, ev.Reconnecting) and rec.cause == "drop" and "1006" in rec.reason
+    assert m.state is State.RESUMING
+    assert m.take_next(2) is None  # nothing goes out before the connection is up
+    clock.advance(0.25)
+    evs = emitted(m.opened(2))
+    assert isinstance(evs[0], ev.Connected) and evs[0].resumed and evs[0].history is not None
+    assert evs[1] == ev.Resumed(downtime_s=0.25, replayed=1)
+    assert sent_texts(m) == ["two"]
+    answer(m, "You said two", "h2")
+    turns = [(t.role, t.text, t.interrupted) for t in m.transcript.turns]
+    assert turns == [
+        ("user", "one", False),
+        ("model", "You said one", False),
+        ("user", "two", False),
+        ("model", "You said t", True),
+        ("model", "You said two", False),
+    ]
+    assert m.metrics.replayed == 1 and m.metrics.reconnects["drop"] == 1
+
+
+def test_answered_turn_is_never_replayed_even_if_the_handle_predates_it() -> None:
+    m, _ = make()
+    live(m)
+    say(m, "one")
+    sent_texts(m)
+    answer(m, "a1", "h1")
+    say(m, "two")
+    sent_texts(m)
+    answer(m, "a2", None)  # dropped before the handle for turn two came
+    m.closed(1, DROP)
+    m.opened(2)
+    assert sent_texts(m) == []
+
+
+def test_goaway_when_idle_reconnects_at_once_closing_the_old_connection_first() -> None:
+    m, clock = make()
+    live(m)
+    say(m, "one")
+    sent_texts(m)
+    answer(m, "a1", "h1")
+    acts = m.server_message(1, msg(go_away={"time_left": "10s"}))
+    evs = emitted(acts)
+    assert isinstance(evs[1], ev.Reconnecting) and evs[1].cause == "goaway"
+    assert evs[1].deadline == pytest.approx(clock.now() + 10)
+    assert [a for a in acts if not isinstance(a, Emit)] == [Disconnect(1), Connect(2, "h1")]
+    m.opened(2)
+    assert sent_texts(m) == []
+
+
+def test_goaway_mid_turn_waits_for_turn_and_fresh_handle() -> None:
+    m, _ = make()
+    live(m)
+    say(m, "one")
+    sent_texts(m)
+    m.server_message(1, text_chunk("a"))
+    m.server_message(1, msg(go_away={"time_left": "10s"}))
+    assert m.state is State.DRAINING
+    say(m, "two")  # held: not sent on a connection about to go
+    assert m.take_next(1) is None
+    for x in done():
+        assert not any(isinstance(a, Connect) for a in m.server_message(1, x))
+    acts = m.server_message(1, handle("h1"))
+    assert [a for a in acts if not isinstance(a, Emit)] == [Disconnect(1), Connect(2, "h1")]
+    m.opened(2)
+    assert sent_texts(m) == ["two"]
+    assert m.metrics.buffered == 1 and m.metrics.replayed == 0
+
+
+def test_goaway_without_time_for_a_safe_point_reconnects_before_the_deadline() -> None:
+    m, clock = make(policy=Policy(goaway_margin=2.0))
+    live(m)
+    say(m, "zero")
+    sent_texts(m)
+    answer(m, "a0", "h0")
+    say(m, "one")
+    sent_texts(m)
+    m.server_message(1, text_chunk("partial"))
+    m.server_message(1, msg(go_away={"time_left": "3s"}))
+    assert m.deadline == pytest.approx(1.5)  # margin capped at half the time left
+    clock.advance(1.0)
+    assert m.timer() == []
+    clock.advance(0.5)
+    acts = m.timer()
+    assert [a for a in acts if not isinstance(a, Emit)] == [Disconnect(1), Connect(2, "h0")]
+    assert m.metrics.reconnects["deadline"] == 1
+    m.opened(2)
+    assert sent_texts(m) == ["one"]
+
+
+def test_server_close_while_draining_reconnects() -> None:
+    m, _ = make()
+    live(m)
+    say(m, "one")
+    sent_texts(m)
+    m.server_message(1, handle("h0"))
+    m.server_message(1, msg(go_away={}))
+    assert m.state is State.DRAINING
+    acts = m.closed(1, Failure("Deadline expired", code=1011))
+    assert Connect(2, "h0") in acts
+
+
+def test_backoff_grows_with_jitter_is_capped_then_gives_up_listing_undelivered() -> None:
+    policy = Policy(backoff_initial=1, backoff_multiplier=2, backoff_max=4, give_up_after=20)
+    m, clock = make(policy=policy)
+    live(m)
+    say(m, "one")
+    sent_texts(m)
+    m.server_message(1, handle("h0", resumable=True))
+    m.closed(1, DROP)
+    delays = []
+    while True:
+        acts = m.failed(m.conn_id, Failure("refused", code=None))
+        if acts:
+            break
+        assert m.state is State.BACKING_OFF and m.deadline is not None
+        delay = m.deadline - clock.now()
+        delays.append(delay)
+        clock.set(m.deadline)
+        assert isinstance(m.timer()[0], Connect)
+    caps = [1, 2, 4, 4, 4, 4, 4, 4]
+    for d, cap in zip(delays, caps, strict=False):
+        assert cap / 2 <= d <= cap
+    assert clock.now() <= 20
+    (gave_up,) = emitted(acts)
+    assert isinstance(gave_up, ev.GaveUp) and "20s" in gave_up.reason
+    assert [u["text"] for u in gave_up.undelivered] == ["one"]
+    assert m.state is State.FAILED
+    with pytest.raises(SessionClosed):
+        say(m, "late")
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        Failure("resumption handle expired", code=1008),
+        Failure("invalid handle", code=1007),
+        Failure("Resumption refused for this session", code=1000),
+    ],
+)
+def test_rejected_handle_starts_a_new_session_with_a_notice(failure: Failure) -> None:
+    m, _ = make(mode="call")
+    live(m)
+    say(m, "one")
+    sent_texts(m)
+    answer(m, "a1", "h1")
+    say(m, "two")
+    sent_texts(m)
+    m.closed(1, DROP)
+    acts = m.failed(2, failure)
+    evs = emitted(acts)
+    assert isinstance(evs[0], ev.NewSession)
+    assert evs[0].notice == "The call could not be resumed, so a new one was started."
+    assert Connect(3, None) in acts and m.handle is None
+    assert [(t.role, t.text) for t in m.transcript.turns] == [("user", "two")]
+    assert emitted(m.opened(3)) == [ev.Connected(resumed=False)]
+    assert sent_texts(m) == ["two"]
+    assert m.metrics.new_sessions == 1 and m.metrics.rejected_handles == 1
+
+
+def test_rejection_right_after_setup_counts_as_rejected() -> None:
+    m, _ = make()
+    live(m)
+    m.server_message(1, handle("h1"))
+    m.closed(1, DROP)
+    m.opened(2)
+    acts = m.closed(2, Failure("session not found", code=1008))
+    assert isinstance(emitted(acts)[0], ev.NewSession)
+
+
+def test_text_mode_can_be_told_to_give_up_on_rejection() -> None:
+    m, _ = make(policy=Policy(on_rejected_handle="give_up"))
+    live(m)
+    m.server_message(1, handle("h1"))
+    m.closed(1, DROP)
+    assert isinstance(emitted(m.failed(2, Failure("expired", code=1008)))[0], ev.GaveUp)
+
+
+def test_bad_key_is_fatal_at_once() -> None:
+    m, _ = make()
+    m.start()
+    (gave_up,) = emitted(m.failed(1, Failure("API key not valid", code=1008)))
+    assert isinstance(gave_up, ev.GaveUp) and "API key" in gave_up.reason
+
+
+def test_a_handle_in_the_store_is_resumed_at_start() -> None:
+    store = HandleStore()
+    store.put("o", "text", "old")
+    m, _ = make(store=store)
+    assert m.start() == [Connect(1, "old")]
+    assert m.state is State.RESUMING
+
+
+def test_buffer_bound_drops_oldest_media_and_refuses_text() -> None:
+    m, _ = make(policy=Policy(max_buffered=3))
+    m.start()
+    blob = types.Blob(data=b"\0" * 10, mime_type="audio/pcm;rate=16000")
+    for _ in range(3):
+        m.submit(inputs.realtime_input({"audio": blob}))
+    m.submit(inputs.realtime_input({"audio": blob}))
+    assert m.metrics.dropped_from_buffer == 1 and len(m.journal) == 3
+    m2, _ = make(policy=Policy(max_buffered=2))
+    m2.start()
+    say(m2, "a")
+    say(m2, "b")
+    with pytest.raises(BufferFull):
+        say(m2, "c")
+
+
+def test_last_consumed_index_settles_exactly() -> None:
+    m, _ = make()
+    live(m)
+    for t in ["a", "b", "c"]:
+        m.submit(inputs.realtime_input({"text": t}))
+    sent_texts(m)
+    m.server_message(1, msg(session_resumption_update={"last_consumed_client_message_index": "2"}))
+    m.closed(1, DROP)
+    m.opened(2)
+    assert sent_texts(m) == ["c"]
+
+
+def test_tool_responses_are_not_replayed() -> None:
+    m, _ = make()
+    live(m)
+    m.server_message(1, handle("h0"))
+    say(m, "weather?")
+    sent_texts(m)
+    m.server_message(1, msg(tool_call={"function_calls": [{"id": "c1", "name": "w"}]}))
+    m.submit(inputs.tool_response({"id": "c1", "name": "w", "response": {"t": 1}}))
+    assert [e.kind for e in [m.take_next(1)] if e] == ["tool_response"]
+    m.closed(1, DROP)
+    m.opened(2)
+    assert sent_texts(m) == ["weather?"]
+
+
+def test_state_table_and_closing() -> None:
+    m, _ = make()
+    with pytest.raises(IllegalTransition):
+        m._go(State.DRAINING)
+    live(m)
+    assert m.close() == [Disconnect(1)]
+    assert m.close() == []
+    assert m.state is State.CLOSED
+    assert m.closed(1, DROP) == [] or m.state is State.CLOSED
+    with pytest.raises(SessionClosed):
+        say(m, "x")
+
+
+def test_stale_connection_reports_are_ignored() -> None:
+    m, _ = make()
+    live(m)
+    m.server_message(1, handle("h"))
+    m.closed(1, DROP)
+    assert m.closed(1, DROP) == []
+    assert m.server_message(1, text_chunk("late")) == []
+
+
+def test_handle_store_is_per_owner_and_mode_and_redacts() -> None:
+    s = HandleStore()
+    s.put("page-1", "call", "secret-handle-abc")
+    s.put("page-1", "text", "other")
+    assert s.get("page-1", "call") == "secret-handle-abc"
+    assert s.get("page-2", "call") is None
+    assert "secret" not in repr(s) and "other" not in repr(s)
+    assert redact("secret-handle-abc").startswith("<handle #")
+    s.forget("page-1", "call")
+    assert s.get("page-1", "call") is None
+    with pytest.raises(ValueError):
+        s.put("a", "b", "")
+
+
+def test_parse_duration() -> None:
+    assert parse_duration("10s") == 10
+    assert parse_duration("9.5s") == 9.5
+    assert parse_duration(None) is None
+    assert parse_duration("soon") is None
+
+
+def test_invalid_inputs_are_clear_errors() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        inputs.realtime_input({"text": "a", "audio_stream_end": True})
+    with pytest.raises(TypeError):
+        inputs.realtime_input({"bogus": 1})
+    with pytest.raises(ValueError, match="id"):
+        inputs.tool_response({"name": "w", "response": {}})
+    with pytest.raises(TypeError):
+        inputs.client_content(42, True)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        Policy(on_rejected_handle="maybe")  # type: ignore[arg-type]
