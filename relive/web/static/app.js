@@ -19,6 +19,7 @@ const stats = {
   toasts: [],
   errors: [],
 };
+stats.pageId = null; // set below; lets tests see that a reload is a new page
 window.reliveStats = stats;
 
 function randomId() {
@@ -27,6 +28,7 @@ function randomId() {
 }
 
 const page = { id: randomId(), secret: null };
+stats.pageId = page.id;
 const $ = (id) => document.getElementById(id);
 const body = document.body;
 

@@ -1,0 +1,61 @@
+"""Fixtures for the web tests: emulator + real backend on 127.0.0.1, and Debian's chromium."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from relive.emulator import Emulator, EmulatorSettings
+from relive.session.handles import HandleStore
+from relive.session.policy import Policy
+from relive.web.app import WebBackend, WebSettings, create_app
+from relive.web.backend import SessionSettings, make_opener
+from relive.web.server import serve
+from tests.web.fake_mic import write_fake_mic
+
+CHROMIUM = Path(os.environ.get("RELIVE_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+
+# Short everything: a reply is a fraction of a second of audio, silence ends an utterance fast.
+FAST = EmulatorSettings(
+    speech_seconds_per_char=0.01,
+    turn_complete_lag_factor=0.2,
+    default_silence_duration_ms=300,
+)
+
+
+@dataclass
+class Stack:
+    emulator: Emulator
+    backend: WebBackend
+    handles: HandleStore
+    url: str
+
+
+@pytest.fixture
+async def stack() -> AsyncIterator[Stack]:
+    async with Emulator(FAST, tls=True) as emu:
+        handles = HandleStore()
+        opener = make_opener(
+            emu.client(api_key="test-key"),
+            SessionSettings(policy=Policy(backoff_initial=0.05, give_up_after=10.0)),
+            handles,
+        )
+        backend = WebBackend(opener, WebSettings(page_ttl=30.0, sweep_interval=0.5))
+        async with serve(create_app(backend)) as url:
+            yield Stack(emu, backend, handles, url)
+
+
+@pytest.fixture(scope="session")
+def fake_mic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_fake_mic(tmp_path_factory.mktemp("mic") / "speech.wav")
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

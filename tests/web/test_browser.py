@@ -1,0 +1,172 @@
+"""The demo in a real browser: Debian's chromium, driven by Playwright, against the real backend
+and the emulator on 127.0.0.1. Each state is written as a screenshot to test-artifacts/web/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Page, async_playwright, expect
+
+from tests.web.conftest import CHROMIUM, Stack
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} missing (make system-deps)"),
+]
+
+ARGS = [
+    "--no-sandbox",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+WAIT_MS = 10_000
+
+
+@pytest.fixture
+async def page(stack: Stack, fake_mic: Path) -> AsyncIterator[Page]:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[*ARGS, f"--use-file-for-fake-audio-capture={fake_mic}"],
+        )
+        # The page's CSP forbids eval; Playwright's wait_for_function needs it.
+        context = await browser.new_context(bypass_csp=True, viewport={"width": 1100, "height": 640})
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.set_default_timeout(WAIT_MS)
+        await page.goto(stack.url + "/")
+        await welcomed(page, 1)
+        yield page
+        await browser.close()
+        assert errors == [], f"errors on the page: {errors}"
+
+
+async def welcomed(page: Page, n: int) -> None:
+    await page.wait_for_function("n => window.reliveStats.welcomes >= n", arg=n)
+
+
+async def stats(page: Page) -> dict[str, Any]:
+    result: dict[str, Any] = await page.evaluate("() => window.reliveStats")
+    return result
+
+
+async def shot(page: Page, artifacts: Path, name: str) -> None:
+    await page.screenshot(path=str(artifacts / f"{name}.png"))
+
+
+async def say(page: Page, text: str) -> None:
+    await page.fill("#text-input", text)
+    await page.press("#text-input", "Enter")
+
+
+async def model_turns(page: Page, mode: str) -> list[str]:
+    return await page.locator(f"#transcript-{mode} .turn.model").all_inner_texts()
+
+
+async def test_text_round_trip(page: Page, artifacts: Path) -> None:
+    await page.click("#tab-text")
+    await say(page, "hello relive")
+    reply = page.locator("#transcript-text .turn.model").first
+    await expect(reply).to_contain_text("You said: hello relive. (turn 1")
+    await expect(page.locator("#transcript-text .turn.user")).to_have_text(["hello relive"])
+    await expect(page.locator("body")).to_have_attribute("data-status", "live")
+    await shot(page, artifacts, "text-round-trip")
+
+
+async def start_call(page: Page) -> None:
+    await page.click("#call-start")
+    await expect(page.locator("body")).to_have_attribute("data-call-status", "live")
+
+
+async def test_call_audio_flows_both_ways(page: Page, artifacts: Path) -> None:
+    await start_call(page)
+    await page.wait_for_function("() => window.reliveStats.audioChunksSent >= 25")
+    await page.wait_for_function("() => window.reliveStats.audioChunksPlayed >= 1")
+    await expect(page.locator("#transcript-call .turn.user").first).to_contain_text("[audio")
+    await expect(page.locator("#transcript-call .turn.model").first).to_contain_text("You said")
+    await shot(page, artifacts, "call-audio")
+    s = await stats(page)
+    assert s["audioChunksReceived"] >= s["audioChunksPlayed"] >= 1
+    assert s["toasts"] == []
+    await page.click("#call-hangup")
+    await expect(page.locator("body")).to_have_attribute("data-call-status", "ended")
+
+
+async def test_goaway_mid_call_loses_nothing_and_shows_no_toast(
+    page: Page, stack: Stack, artifacts: Path
+) -> None:
+    await start_call(page)
+    first = page.locator("#transcript-call .turn.model").first
+    await expect(first).to_contain_text("(turn 1")
+    before = await model_turns(page, "call")
+    assert stack.emulator.faults.goaway_now() == 1
+    # The conversation carries on: a later turn, with every earlier one still shown.
+    await expect(page.locator("#transcript-call .turn.model").nth(len(before))).to_contain_text(
+        f"(turn {len(before) + 1}"
+    )
+    after = await model_turns(page, "call")
+    assert after[: len(before)] == before
+    assert await page.locator(".toast").count() == 0
+    assert (await stats(page))["toasts"] == []
+    await shot(page, artifacts, "call-after-goaway")
+
+
+async def test_expired_handle_after_drop_shows_toast_and_empties_transcript(
+    page: Page, stack: Stack, artifacts: Path
+) -> None:
+    await start_call(page)
+    await expect(page.locator("#transcript-call .turn.model").first).to_contain_text("(turn 1")
+    await page.click("#call-mute")  # no new utterances: the emptied transcript stays empty
+    await expect(page.locator("#call-mute")).to_have_attribute("aria-pressed", "true")
+    stack.emulator.faults.expire_all_handles()
+    assert stack.emulator.faults.drop() == 1
+    toast = page.locator(".toast")
+    await expect(toast).to_have_text("The call could not be resumed; a new one was started.")
+    await expect(page.locator("#toasts")).to_have_attribute("aria-live", "polite")
+    await expect(page.locator("#transcript-call .turn")).to_have_count(0)
+    await expect(page.locator("body")).to_have_attribute("data-call-status", "live")
+    await shot(page, artifacts, "call-new-session-toast")
+    # Unmuted, the new session answers as a new conversation (turn 1 again).
+    await page.click("#call-mute")
+    await expect(page.locator("#transcript-call .turn.model").first).to_contain_text("(turn 1")
+
+
+async def test_reload_starts_fresh(page: Page, stack: Stack, artifacts: Path) -> None:
+    await page.click("#tab-text")
+    await say(page, "remember me")
+    await expect(page.locator("#transcript-text .turn.model")).to_contain_text(["(turn 1"])
+    first_id = await page.evaluate("() => window.reliveStats.pageId")
+    await page.reload()
+    await welcomed(page, 1)
+    assert await page.evaluate("() => window.reliveStats.pageId") != first_id
+    await page.click("#tab-text")
+    await expect(page.locator("#transcript-text .turn")).to_have_count(0)
+    await shot(page, artifacts, "reload-fresh")
+    await say(page, "who am I")
+    await expect(page.locator("#transcript-text .turn.model")).to_contain_text(["(turn 1"])
+
+
+async def test_dropped_page_socket_resumes_the_same_session(
+    page: Page, stack: Stack, artifacts: Path
+) -> None:
+    await page.click("#tab-text")
+    await say(page, "first")
+    await expect(page.locator("#transcript-text .turn.model")).to_contain_text(["(turn 1"])
+    assert await stack.backend.drop_sockets() == 1
+    await welcomed(page, 2)
+    await expect(page.locator(".toast")).to_have_text("Reconnected")
+    await expect(page.locator("#transcript-text .turn.user")).to_have_text(["first"])
+    await say(page, "second")
+    await expect(page.locator("#transcript-text .turn.model").nth(1)).to_contain_text("(turn 2")
+    await shot(page, artifacts, "page-socket-reconnected")

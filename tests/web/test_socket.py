@@ -1,0 +1,121 @@
+"""The page socket's rules, checked with a plain WebSocket client against the real backend and
+the emulator: Origin, hello and secret, limits with clear errors, and no secrets on the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tests.web.conftest import Stack
+
+TIMEOUT = 5.0
+
+
+def ws_url(stack: Stack) -> str:
+    return stack.url.replace("http://", "ws://") + "/ws"
+
+
+async def open_page(stack: Stack, origin: str | None = None) -> ClientConnection:
+    return await connect(ws_url(stack), origin=origin or stack.url, open_timeout=TIMEOUT)  # type: ignore[arg-type]
+
+
+async def next_json(ws: ClientConnection, kind: str) -> dict[str, Any]:
+    """The next JSON message of `kind` (others are skipped)."""
+    async with asyncio.timeout(TIMEOUT):
+        while True:
+            frame = await ws.recv()
+            if isinstance(frame, str):
+                msg: dict[str, Any] = json.loads(frame)
+                if msg["type"] == kind:
+                    return msg
+
+
+async def hello(ws: ClientConnection, page: str, secret: str | None = None) -> dict[str, Any]:
+    await ws.send(json.dumps({"type": "hello", "page": page, "secret": secret}))
+    return await next_json(ws, "welcome")
+
+
+async def closed_with(ws: ClientConnection) -> int | None:
+    async with asyncio.timeout(TIMEOUT):
+        with pytest.raises(ConnectionClosed):
+            while True:
+                await ws.recv()
+    return ws.close_code
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "null"])
+async def test_foreign_origin_is_refused(stack: Stack, origin: str) -> None:
+    with pytest.raises(InvalidStatus) as info:
+        await open_page(stack, origin=origin)
+    assert info.value.response.status_code == 403
+
+
+async def test_a_page_id_needs_its_secret(stack: Stack) -> None:
+    page = secrets.token_hex(16)
+    first = await open_page(stack)
+    welcome = await hello(first, page)
+    assert welcome["fresh"] is True and len(welcome["secret"]) >= 32
+    await first.close()
+    intruder = await open_page(stack)
+    await intruder.send(json.dumps({"type": "hello", "page": page, "secret": "guess"}))
+    assert await closed_with(intruder) == 4403
+    owner = await open_page(stack)
+    again = await hello(owner, page, welcome["secret"])
+    assert again["fresh"] is False
+    await owner.close()
+
+
+async def test_first_message_must_be_hello(stack: Stack) -> None:
+    ws = await open_page(stack)
+    await ws.send(json.dumps({"type": "text", "text": "hi"}))
+    assert await closed_with(ws) == 4400
+
+
+async def test_limits_answer_with_clear_errors(stack: Stack) -> None:
+    ws = await open_page(stack)
+    await hello(ws, secrets.token_hex(16))
+    await ws.send(json.dumps({"type": "text", "text": "x" * 2001}))
+    error = await next_json(ws, "error")
+    assert error["code"] == "too_large" and "2000 characters" in error["message"]
+    await ws.send(b"\0\0")
+    error = await next_json(ws, "error")
+    assert error["code"] == "no_call"
+    await ws.send("{nope")
+    assert (await next_json(ws, "error"))["code"] == "bad_request"
+    for _ in range(40):
+        await ws.send(json.dumps({"type": "mute", "muted": False}))
+    error = await next_json(ws, "error")
+    assert error["code"] == "rate_limited"
+    await ws.close()
+
+
+async def test_no_handle_or_api_key_reaches_the_page(stack: Stack) -> None:
+    page = secrets.token_hex(16)
+    ws = await open_page(stack)
+    await hello(ws, page)
+    frames: list[str] = []
+    # Two turns: by the second reply the handle issued after the first turn is surely stored.
+    for n, text in enumerate(["hello", "again"], start=1):
+        await ws.send(json.dumps({"type": "text", "text": text}))
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                frame = await ws.recv()
+                assert isinstance(frame, str)
+                frames.append(frame)
+                msg = json.loads(frame)
+                models = [t for t in msg.get("recent", []) if t["role"] == "model" and t["final"]]
+                if msg["type"] == "transcript" and len(models) == n:
+                    break
+    handle = stack.handles.get(page, "text")
+    assert handle, "the text session should hold a resumable handle by now"
+    wire = "\n".join(frames)
+    assert handle not in wire
+    assert "test-key" not in wire
+    await ws.close()
