@@ -1,0 +1,25 @@
+"""relive emulator: an offline Gemini Live server the official SDKs connect to unchanged.
+
+    async with Emulator(EmulatorSettings(connection_lifetime=2.0, goaway_lead=1.0)) as emu:
+        client = emu.client()
+        async with client.aio.live.connect(model="gemini-live", config=...) as session: ...
+
+See docs/emulator.md for every rule, its default and the real service's value.
+"""
+
+from relive.emulator.closes import CloseReason
+from relive.emulator.emulator import Emulator, Faults
+from relive.emulator.model import REPLY_FORMAT, REPLY_PATTERN
+from relive.emulator.settings import EmulatorSettings
+from relive.emulator.stats import EmulatorEvent, EmulatorStats
+
+__all__ = [
+    "REPLY_FORMAT",
+    "REPLY_PATTERN",
+    "CloseReason",
+    "Emulator",
+    "EmulatorEvent",
+    "EmulatorSettings",
+    "EmulatorStats",
+    "Faults",
+]

@@ -1,0 +1,30 @@
+"""The fault plan: armed faults the per-connection state machines consult.
+
+Faults that act at once on every open connection (drop, goAway now, close) are applied by the
+server driver through `Faults`; the flags here are read by the state machines and the driver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class FaultPlan:
+    """Armed and standing faults (mutable; one per emulator)."""
+
+    drop_mid_turn: bool = False
+    silent_after_goaway: bool = False
+    refuse_next_resumption: bool = False
+    latency: float = 0.0
+    ping_delay: float = 0.0
+
+    def take_drop_mid_turn(self) -> bool:
+        """Consume the armed mid-turn drop, if any."""
+        armed, self.drop_mid_turn = self.drop_mid_turn, False
+        return armed
+
+    def take_refusal(self) -> bool:
+        """Consume the armed resumption refusal, if any."""
+        armed, self.refuse_next_resumption = self.refuse_next_resumption, False
+        return armed

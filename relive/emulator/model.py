@@ -1,0 +1,119 @@
+"""The scripted model: deterministic replies that make the model's context visible.
+
+Reply to a user turn: ``You said: {user_text}. (turn {N}, remembers {K})`` where N counts the
+session's user turns (surviving resumption) and K the user turns still in the context window.
+The tool trigger ``weather in CITY`` (with a declared ``get_weather`` function) asks for a tool
+call first and appends `` get_weather returned: {json}`` to the reply.
+"""
+
+from __future__ import annotations
+
+import array
+import json
+import math
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+REPLY_FORMAT = "You said: {user_text}. (turn {n}, remembers {k})"
+REPLY_PATTERN = re.compile(r"You said: (?P<text>.*)\. \(turn (?P<n>\d+), remembers (?P<k>\d+)\)")
+TOOL_NAME = "get_weather"
+_WEATHER = re.compile(r"weather in ([A-Za-z][A-Za-z .'\-]*)", re.IGNORECASE)
+
+
+def reply_text(user_text: str, n: int, k: int, tool_result: Any = None) -> str:
+    """The scripted reply; a tool result, when there is one, is appended after it."""
+    text = REPLY_FORMAT.format(user_text=user_text, n=n, k=k)
+    if tool_result is not None:
+        text += f" {TOOL_NAME} returned: {json.dumps(tool_result, sort_keys=True)}"
+    return text
+
+
+def tool_city(user_text: str, declared: frozenset[str]) -> str | None:
+    """The city a `weather in CITY` turn asks about, when `get_weather` is declared."""
+    if TOOL_NAME not in declared:
+        return None
+    match = _WEATHER.search(user_text)
+    if match is None:
+        return None
+    return match.group(1).strip(" .'-") or None
+
+
+def declared_functions(tools: Any) -> frozenset[str]:
+    """Names of the functions declared in setup.tools."""
+    names: set[str] = set()
+    if isinstance(tools, list):
+        for tool in tools:
+            if isinstance(tool, dict):
+                for decl in tool.get("functionDeclarations") or []:
+                    if isinstance(decl, dict) and isinstance(decl.get("name"), str):
+                        names.add(decl["name"])
+    return frozenset(names)
+
+
+def split_chunks(text: str, words_per_chunk: int) -> list[str]:
+    """Split text into streamed chunks of a few words; joined back they give `text`."""
+    words = text.split(" ")
+    step = max(1, words_per_chunk)
+    parts = [" ".join(words[i : i + step]) for i in range(0, len(words), step)]
+    return [p + (" " if i < len(parts) - 1 else "") for i, p in enumerate(parts)]
+
+
+def text_tokens(text: str, chars_per_token: float) -> int:
+    """Tokens a text costs at the documented rate (~4 characters per token)."""
+    return math.ceil(len(text) / chars_per_token) if text else 0
+
+
+def speech_pcm(seconds: float, rate: int) -> bytes:
+    """Deterministic 16-bit mono PCM of a quiet 220 Hz tone lasting `seconds`."""
+    count = max(0, round(seconds * rate))
+    samples = array.array(
+        "h", (int(3000 * math.sin(2 * math.pi * 220 * i / rate)) for i in range(count))
+    )
+    return samples.tobytes()
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One entry of the context window."""
+
+    role: str  # "user" or "model"
+    text: str
+    tokens: int
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """The session state a resumption handle snapshots (immutable, so snapshots are free)."""
+
+    turns: tuple[Turn, ...] = ()
+    user_turns: int = 0
+    audio_seconds: float = 0.0
+    video_seconds: float = 0.0
+    dropped_turns: int = 0
+    extra: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def tokens(self) -> int:
+        return sum(t.tokens for t in self.turns)
+
+    @property
+    def remembered(self) -> int:
+        """User turns still in the context window."""
+        return sum(1 for t in self.turns if t.role == "user")
+
+    def add(self, role: str, text: str, tokens: int) -> Conversation:
+        counted = self.user_turns + (1 if role == "user" else 0)
+        return replace(self, turns=(*self.turns, Turn(role, text, tokens)), user_turns=counted)
+
+    def compress(self, trigger: int, target: int) -> Conversation:
+        """Sliding window: past `trigger` tokens, drop the oldest turns down to `target`."""
+        if self.tokens <= trigger:
+            return self
+        turns = list(self.turns)
+        total = self.tokens
+        dropped = 0
+        while turns and total > target:
+            total -= turns.pop(0).tokens
+            dropped += 1
+        return replace(self, turns=tuple(turns), dropped_turns=self.dropped_turns + dropped)

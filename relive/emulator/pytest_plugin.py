@@ -1,0 +1,49 @@
+"""pytest plugin (entry point `relive_emulator`): fixtures to test a Live app offline.
+
+    async def test_my_app(relive_emulator):
+        client = relive_emulator.client()
+        ...
+
+Override `relive_emulator_settings` (or mark a test with
+`@pytest.mark.relive_emulator(connection_lifetime=2.0, tls=False)`) to change limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from relive.emulator.emulator import Emulator
+from relive.emulator.settings import EmulatorSettings
+
+_OPTIONS = ("tls", "api_keys")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "relive_emulator(**settings): settings (and tls=, api_keys=) for the relive_emulator "
+        "fixture",
+    )
+
+
+@pytest.fixture
+def relive_emulator_settings() -> EmulatorSettings:
+    """Settings for `relive_emulator`: fast defaults (short chunk pacing, no audio lag)."""
+    return EmulatorSettings(chunk_interval=0.005, turn_complete_lag_factor=0.0)
+
+
+@pytest_asyncio.fixture
+async def relive_emulator(
+    request: pytest.FixtureRequest, relive_emulator_settings: EmulatorSettings
+) -> AsyncIterator[Emulator]:
+    """A running emulator (TLS on by default) for one test."""
+    marker = request.node.get_closest_marker("relive_emulator")
+    overrides: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    options = {k: overrides.pop(k) for k in _OPTIONS if k in overrides}
+    settings = relive_emulator_settings.replace(**overrides)
+    async with Emulator(settings, **options) as emu:
+        yield emu

@@ -1,0 +1,49 @@
+"""Every limit and rate of the emulator, in one frozen dataclass.
+
+Defaults follow the real service where it is documented or reported (see docs/emulator.md);
+tests shrink them (a "ten-minute" connection lasting one second) with `dataclasses.replace`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EmulatorSettings:
+    """Limits, rates and pacing of the emulated Live service."""
+
+    # Connection lifetime: goAway `goaway_lead` seconds before the 1011 deadline close.
+    connection_lifetime: float = 600.0
+    goaway_lead: float = 60.0
+    # Resumption handles stay valid this long after the session's last connection ends.
+    handle_ttl: float = 7200.0
+    # Context window (tokens) and the token rates used to fill it.
+    context_window_tokens: int = 128_000
+    chars_per_text_token: float = 4.0
+    audio_tokens_per_second: float = 32.0
+    video_tokens_per_frame: float = 258.0
+    # Session limits without contextWindowCompression, counted in media time.
+    audio_session_limit: float = 900.0
+    audio_video_session_limit: float = 120.0
+    # Compression defaults when setup leaves them out (fractions of the context window).
+    default_trigger_fraction: float = 0.8
+    default_target_fraction_of_trigger: float = 0.5
+    # Pacing of the scripted model.
+    chunk_interval: float = 0.02
+    chunk_words: int = 3
+    first_chunk_delay: float = 0.0
+    # AUDIO output: speaking rate and how long turnComplete lags generationComplete.
+    output_sample_rate: int = 24_000
+    speech_seconds_per_char: float = 0.06
+    turn_complete_lag_factor: float = 1.0
+    # Input audio voice-activity detection (int16 RMS) and default end-of-speech silence.
+    vad_energy_threshold: float = 500.0
+    default_silence_duration_ms: int = 500
+    # Frames larger than this close the connection with 1007.
+    max_frame_bytes: int = 16 * 1024 * 1024
+
+    def replace(self, **changes: object) -> EmulatorSettings:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
