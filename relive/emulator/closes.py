@@ -14,6 +14,17 @@ POLICY_VIOLATION = 1008
 INTERNAL_ERROR = 1011
 
 
+MAX_REASON_BYTES = 123  # a close frame's reason must fit in 123 bytes of UTF-8
+
+
+def fit_reason(reason: str) -> str:
+    """Trim a reason to what a close frame can carry, on a character boundary."""
+    data = reason.encode()
+    if len(data) <= MAX_REASON_BYTES:
+        return reason
+    return data[: MAX_REASON_BYTES - 3].decode(errors="ignore") + "..."
+
+
 @dataclass(frozen=True)
 class CloseReason:
     """A WebSocket close the emulator sends: code plus a reason a person can act on."""
@@ -21,34 +32,33 @@ class CloseReason:
     code: int
     reason: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", fit_reason(self.reason))
+
 
 DEADLINE = CloseReason(INTERNAL_ERROR, "Deadline expired before operation could complete.")
 INTERNAL = CloseReason(INTERNAL_ERROR, "Internal error encountered.")
 MISSING_KEY = CloseReason(
     POLICY_VIOLATION,
-    "Missing API key: send it in the x-goog-api-key header, the key= query parameter "
-    "or an Authorization: Token/Bearer header.",
+    "Missing API key: send x-goog-api-key, ?key= or Authorization: Token/Bearer.",
 )
 BAD_KEY = CloseReason(POLICY_VIOLATION, "API key not valid. Please pass a valid API key.")
 HANDLE_NOT_FOUND = CloseReason(
     POLICY_VIOLATION,
-    "Resumption failed: session not found for this handle (unknown, or issued to another API "
-    "key). Start a new session without a handle.",
+    "Session not found: unknown resumption handle (or another key's). Start a new session.",
 )
 HANDLE_EXPIRED = CloseReason(
     INVALID_ARGUMENT,
-    "Resumption failed: the session handle has expired (handles stay valid for a limited time "
-    "after the session's last connection ends). Start a new session without a handle.",
+    "Session handle expired (handles last a limited time after a session ends). "
+    "Start a new session.",
 )
 HANDLE_IN_USE = CloseReason(
     INTERNAL_ERROR,
-    "Resumption refused: the session is still open on another connection. Close the old "
-    "connection before resuming.",
+    "Resumption refused: the session is still open on another connection. Close it first.",
 )
 CONTEXT_EXHAUSTED = CloseReason(
     INVALID_ARGUMENT,
-    "Context window exhausted: the conversation exceeds the model's context window. Enable "
-    "contextWindowCompression with a slidingWindow or start a new session.",
+    "Context window exhausted. Enable contextWindowCompression (slidingWindow) or start anew.",
 )
 
 
@@ -56,9 +66,8 @@ def session_limit(limit_seconds: float, kind: str) -> CloseReason:
     """Close for a session that used up its media time without compression."""
     return CloseReason(
         INVALID_ARGUMENT,
-        f"Session duration limit exceeded: {kind} sessions without contextWindowCompression "
-        f"are limited to {limit_seconds:g} s of media time. Enable contextWindowCompression "
-        "with a slidingWindow for longer sessions.",
+        f"Session limit: {kind} sessions without contextWindowCompression get "
+        f"{limit_seconds:g} s of media time.",
     )
 
 

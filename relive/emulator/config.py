@@ -29,6 +29,7 @@ class SessionConfig:
     silence_ms: int
     interrupts: bool
     functions: frozenset[str]
+    vertex: bool = False
 
 
 def _bad(reason: str) -> ProtocolError:
@@ -93,4 +94,5 @@ def parse_setup(body: JsonDict, settings: EmulatorSettings, vertex: bool) -> Ses
         silence_ms=int(silence_ms),
         interrupts=handling != "NO_INTERRUPTION",
         functions=declared_functions(body.get("tools")),
+        vertex=vertex,
     )

@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed, InvalidState
 from websockets.frames import Frame, Opcode
 
 from relive.emulator.actions import Abort, Action, CancelTimer, Close, Emit, Send, SetTimer
+from relive.emulator.closes import fit_reason
 from relive.emulator.codec import encode
 from relive.emulator.connection import LiveConnection
 from relive.emulator.faults import FaultPlan
@@ -116,12 +117,16 @@ class Link:
                     self.record("sent", {"conn": self.machine.conn_id})
                 elif isinstance(action, Close):
                     self.record("closed", {"conn": self.machine.conn_id, "code": action.code})
-                    await self.ws.close(action.code, action.reason)
+                    await self.ws.close(action.code, fit_reason(action.reason))
                     return
                 else:
                     self.abort_now(action.why)
                     return
             except ConnectionClosed:
+                return
+            except Exception:  # never leave a socket half-served
+                log.exception("emulator connection %s: send failed", self.machine.conn_id)
+                self.abort_now("send failed")
                 return
 
     def _delay_pongs(self) -> None:

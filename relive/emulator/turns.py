@@ -37,14 +37,15 @@ class TurnPlan:
     steps: list[Step] = field(default_factory=list)
 
 
-def usage(prompt_tokens: int, response_tokens: int, modality: str) -> JsonDict:
-    """`usageMetadata` as the real server shapes it."""
+def usage(prompt_tokens: int, response_tokens: int, modality: str, vertex: bool) -> JsonDict:
+    """`usageMetadata` as the real server shapes it (Vertex names the response "candidates")."""
+    response = "candidates" if vertex else "response"
     return {
         "promptTokenCount": prompt_tokens,
-        "responseTokenCount": response_tokens,
+        f"{response}TokenCount": response_tokens,
         "totalTokenCount": prompt_tokens + response_tokens,
         "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt_tokens}],
-        "responseTokensDetails": [{"modality": modality, "tokenCount": response_tokens}],
+        f"{response}TokensDetails": [{"modality": modality, "tokenCount": response_tokens}],
     }
 
 
@@ -85,7 +86,7 @@ def plan_reply(
     lag = playback * settings.turn_complete_lag_factor
     done = {
         "serverContent": {"turnComplete": True},
-        "usageMetadata": usage(prompt_tokens, response_tokens, config.modality),
+        "usageMetadata": usage(prompt_tokens, response_tokens, config.modality, config.vertex),
     }
     plan.steps.append(TurnPlan.Step(lag, [done], turn_complete=True))
     return plan
