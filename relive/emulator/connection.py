@@ -311,8 +311,10 @@ class LiveConnection:
         self._emit("context_update")
 
     def _b64(self, data: Any) -> bytes:
+        """Proto JSON bytes: standard or URL-safe base64, padding optional."""
         try:
-            return base64.b64decode(data or "", validate=True)
+            text = str(data or "").replace("-", "+").replace("_", "/")
+            return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
         except (binascii.Error, ValueError, TypeError):
             raise ProtocolError(
                 closes.invalid("Invalid value at 'realtime_input.audio.data' (TYPE_BYTES).")
