@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
@@ -66,9 +66,9 @@ def _fault(emu: Emulator, name: str, params: dict[str, str]) -> dict[str, Any]:
 
 def handle_control(emu: Emulator, connection: ServerConnection, request: Request) -> Response:
     """Answer one control request."""
-    parts = urlsplit(request.path)
-    path = "/" + parts.path.lstrip("/")
-    params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    target, _, query = request.path.partition("?")
+    path = "/" + target.lstrip("/")
+    params = {k: v[-1] for k, v in parse_qs(query).items()}
     if path == "/emulator/health":
         return _json(connection, 200, {"ok": True, "url": emu.url})
     if path == "/emulator/stats":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from relive.emulator import closes
 from relive.emulator.connection import Auth
@@ -30,7 +30,7 @@ class Route:
 
 def match_route(target: str) -> Route | None:
     """The Live endpoint of a request target (path + query), or None. `//ws/...` is accepted."""
-    path = "/" + urlsplit(target).path.lstrip("/")
+    path = "/" + target.partition("?")[0].lstrip("/")  # not urlsplit: `//ws` is no host
     if m := _DEVELOPER.match(path):
         return Route(m.group(1), m.group(2), vertex=False)
     if m := _VERTEX.match(path):
@@ -43,7 +43,7 @@ def authenticate(
 ) -> Auth:
     """Find the key (header, query, Token or Bearer) and check it against `api_keys`."""
     key = headers.get("x-goog-api-key")
-    query = parse_qs(urlsplit(target).query)
+    query = parse_qs(target.partition("?")[2])
     key = key or next(iter(query.get("key", [])), None)
     key = key or next(iter(query.get("access_token", [])), None)
     authorization = headers.get("authorization", "")

@@ -1,0 +1,49 @@
+"""The official @google/genai JS SDK (node) against the emulator over ws://."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from relive.emulator import Emulator, EmulatorSettings
+
+JS_DIR = Path(__file__).resolve().parents[1] / "js"
+
+
+@pytest.mark.js
+async def test_js_sdk_text_turn_handle_and_goaway() -> None:
+    node = shutil.which("node")
+    if node is None or not (JS_DIR / "node_modules" / "@google" / "genai").is_dir():
+        pytest.fail("node and tests/js/node_modules are needed (run `make js-deps`)")
+    settings = EmulatorSettings(
+        connection_lifetime=1.5, goaway_lead=0.5, chunk_interval=0.005, turn_complete_lag_factor=0
+    )
+    async with Emulator(settings, tls=False) as emu:
+        proc = await asyncio.create_subprocess_exec(
+            node,
+            "emulator_smoke.mjs",
+            str(emu.port),
+            cwd=JS_DIR,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=20)
+    assert proc.returncode == 0, err.decode()
+    events = [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
+    kinds = [e["event"] for e in events]
+    assert kinds.index("generationComplete") < kinds.index("turnComplete")
+    turn = next(e for e in events if e["event"] == "turnComplete")
+    assert turn["text"] == "You said: hello from js. (turn 1, remembers 1)"
+    handle = next(e for e in events if e["event"] == "handle")
+    assert handle["length"] >= 22  # >= 128 bits of URL-safe base64
+    go_away = next(e for e in events if e["event"] == "goAway")
+    assert go_away["timeLeft"] == "0.5s"
+    close = next(e for e in events if e["event"] == "close")
+    assert close["code"] == 1011
+    assert close["reason"] == "Deadline expired before operation could complete."
+    assert kinds.index("goAway") < kinds.index("close")
+    assert emu.stats.closes[1011] == 1
