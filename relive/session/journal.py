@@ -127,6 +127,11 @@ class Journal:
         """Turn-ending messages sent and not answered yet."""
         return sum(1 for i in self._pending if i < self.cursor)
 
+    @property
+    def unanswered_turns(self) -> int:
+        """Turn-ending messages not answered yet, sent or still waiting to be sent."""
+        return len(self._pending)
+
     def turn_answered(self) -> None:
         """The server completed a turn: the oldest sent, unanswered turn is answered."""
         if self._pending and self._pending[0] < self.cursor:

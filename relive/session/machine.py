@@ -155,7 +155,12 @@ class SessionMachine:
 
     @property
     def generating(self) -> bool:
-        """The model owes or is producing an answer."""
+        """The model owes (or is producing) an answer to something the app sent."""
+        return self._in_model_turn or self.journal.unanswered_turns > 0
+
+    @property
+    def _mid_turn(self) -> bool:
+        """The model is busy with what this connection carried."""
         return self._in_model_turn or self.journal.pending_turns > 0
 
     def _go(self, new: State) -> None:
@@ -322,7 +327,7 @@ class SessionMachine:
         self._outage_started = now
         self._attempt = 0
         self.metrics.reconnects[cause] += 1
-        if self.generating:
+        if self._mid_turn:
             self.transcript.mark_cut()
         out: list[Action] = [Disconnect(self.conn_id)]
         if self.handle is None:
@@ -418,7 +423,7 @@ class SessionMachine:
 
     def _safe(self) -> bool:
         """The model's turn is over and the handle in hand holds it."""
-        return not self.generating and not self._handle_stale
+        return not self._mid_turn and not self._handle_stale
 
     # -- time ----------------------------------------------------------------------------------
 

@@ -1,0 +1,95 @@
+"""The session manager: one Live conversation that survives goAway, drops and refused handles.
+
+handles = relive.HandleStore()
+async with relive.connect(client, model=..., config=..., mode="text", handles=handles,
+                          owner="page-1") as session:
+    await session.send_client_content(turns=..., turn_complete=True)
+    async for event in session.events(): ...
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from google import genai
+from google.genai import types
+
+from relive.clock import Clock
+from relive.session.config import CompressionWarning
+from relive.session.driver import LiveSession, SessionFailed
+from relive.session.events import (
+    Connected,
+    Event,
+    GaveUp,
+    GenerationComplete,
+    Interrupted,
+    NewSession,
+    Reconnecting,
+    Resumed,
+    ServerMessage,
+    TurnComplete,
+)
+from relive.session.handles import HandleStore
+from relive.session.journal import BufferFull
+from relive.session.machine import SessionClosed, State
+from relive.session.metrics import Metrics
+from relive.session.policy import Mode, Policy
+from relive.transcript import Transcript
+
+
+def connect(
+    client: genai.Client,
+    *,
+    model: str,
+    config: types.LiveConnectConfig | dict[str, Any] | None = None,
+    mode: Mode = "call",
+    handles: HandleStore | None = None,
+    owner: str = "default",
+    policy: Policy | None = None,
+    clock: Clock | None = None,
+    rng: random.Random | None = None,
+    transcript: Transcript | None = None,
+) -> LiveSession:
+    """A managed Live session; use it as `async with relive.connect(...) as session:`.
+
+    `handles` keeps the newest resumable handle per (owner, mode) in memory; pass the same
+    store to a later `connect` with the same owner and mode to resume that conversation.
+    """
+    return LiveSession(
+        client,
+        model=model,
+        config=config,
+        mode=mode,
+        handles=handles,
+        owner=owner,
+        policy=policy,
+        clock=clock,
+        rng=rng,
+        transcript=transcript,
+    )
+
+
+__all__ = [
+    "BufferFull",
+    "CompressionWarning",
+    "Connected",
+    "Event",
+    "GaveUp",
+    "GenerationComplete",
+    "HandleStore",
+    "Interrupted",
+    "LiveSession",
+    "Metrics",
+    "Mode",
+    "NewSession",
+    "Policy",
+    "Reconnecting",
+    "Resumed",
+    "ServerMessage",
+    "SessionClosed",
+    "SessionFailed",
+    "State",
+    "TurnComplete",
+    "connect",
+]

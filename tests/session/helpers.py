@@ -1,0 +1,74 @@
+"""A test-side chat over a managed session: say things, wait for answers, count them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from relive.emulator import REPLY_PATTERN
+from relive.session import LiveSession
+from relive.session import events as ev
+
+MODEL = "gemini-live-2.5-flash-preview"
+
+
+class Chat:
+    """Pumps `session.events()` into a list; waits on conditions over it, never sleeps."""
+
+    def __init__(self, session: LiveSession) -> None:
+        self.session = session
+        self.events: list[ev.Event] = []
+        self.ended = False
+        self._changed = asyncio.Event()
+        self._task = asyncio.create_task(self._pump())
+
+    async def _pump(self) -> None:
+        try:
+            async for event in self.session.events():
+                self.events.append(event)
+                self._changed.set()
+        finally:
+            self.ended = True
+            self._changed.set()
+
+    def poke(self) -> None:
+        """Re-check waiters (something other than an event changed)."""
+        self._changed.set()
+
+    async def wait(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def say(self, text: str) -> None:
+        await self.session.send_client_content(
+            turns={"role": "user", "parts": [{"text": text}]}, turn_complete=True
+        )
+
+    def answers(self, text: str) -> list[tuple[int, int]]:
+        """(turn N, remembers K) of every complete, uninterrupted answer to `text`."""
+        out = []
+        for turn in self.session.transcript.turns:
+            if turn.role != "model" or turn.interrupted or not turn.final:
+                continue
+            match = REPLY_PATTERN.fullmatch(turn.text) or REPLY_PATTERN.match(turn.text)
+            if match and match.group("text") == text:
+                out.append((int(match.group("n")), int(match.group("k"))))
+        return out
+
+    async def ask(self, text: str, timeout: float = 5.0) -> tuple[int, int]:  # noqa: ASYNC109
+        """Say `text` and wait for its answer; returns (turn N, remembers K)."""
+        await self.say(text)
+        await self.wait(lambda: bool(self.answers(text)), timeout)
+        return self.answers(text)[0]
+
+    def of(self, kind: type[Any]) -> list[Any]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    async def close(self) -> None:
+        await self.session.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(self._task, 5)

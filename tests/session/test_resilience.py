@@ -1,0 +1,294 @@
+"""The session manager against the emulator, with the real SDK over real sockets (TLS)."""
+
+from __future__ import annotations
+
+import pytest
+from google.genai import types
+
+import relive.session as rs
+from relive.emulator import Emulator
+from relive.session import events as ev
+from tests.session.helpers import MODEL, Chat
+
+FAST = {"chunk_interval": 0.005, "turn_complete_lag_factor": 0.0}
+
+
+def text_config() -> types.LiveConnectConfig:
+    return types.LiveConnectConfig(response_modalities=[types.Modality.TEXT])
+
+
+async def open_chat(emu: Emulator, handles: rs.HandleStore | None = None, **kw: object) -> Chat:
+    session = rs.connect(
+        emu.client(),
+        model=MODEL,
+        config=kw.pop("config", text_config()),  # type: ignore[arg-type]
+        mode=kw.pop("mode", "text"),  # type: ignore[arg-type]
+        handles=handles if handles is not None else rs.HandleStore(),
+        owner="test",
+        **kw,  # type: ignore[arg-type]
+    )
+    await session.start()
+    return Chat(session)
+
+
+async def test_plain_conversation_counts_turns(relive_emulator: Emulator) -> None:
+    chat = await open_chat(relive_emulator)
+    assert await chat.ask("hello") == (1, 1)
+    assert await chat.ask("again") == (2, 2)
+    assert isinstance(chat.events[0], ev.Connected) and not chat.events[0].resumed
+    assert chat.session.metrics.connections == 1
+    await chat.close()
+    assert chat.ended
+
+
+LONG = "tell me a long story about " + " ".join(f"word{i}" for i in range(30))
+SLOW = {"chunk_interval": 0.04}
+
+
+def streaming(chat: Chat) -> bool:
+    """The model has started (but not finished) its current reply."""
+    turns = chat.session.transcript.turns
+    return bool(turns) and turns[-1].role == "model" and not turns[-1].final
+
+
+@pytest.mark.relive_emulator(**SLOW)
+async def test_goaway_mid_turn_waits_for_the_turn_then_resumes(relive_emulator: Emulator) -> None:
+    emu = relive_emulator
+    chat = await open_chat(emu)
+    assert await chat.ask("one") == (1, 1)
+    await chat.say(LONG)
+    await chat.wait(lambda: streaming(chat))
+    emu.faults.goaway_now(time_left=5.0)
+    await chat.wait(lambda: bool(chat.of(ev.Resumed)))
+    assert chat.answers(LONG) == [(2, 2)]  # finished before the reconnect, not cut
+    assert await chat.ask("three") == (3, 3)
+    kinds = [type(e) for e in chat.events if not isinstance(e, ev.ServerMessage)]
+    i = kinds.index(ev.Reconnecting)
+    assert kinds[i:].index(ev.TurnComplete) < kinds[i:].index(ev.Resumed)
+    (rec,) = chat.of(ev.Reconnecting)
+    assert rec.cause == "goaway" and rec.deadline is not None
+    assert chat.session.metrics.reconnects == {"goaway": 1}
+    assert not any(t.interrupted for t in chat.session.transcript.turns)
+    assert emu.stats.closes.get(1011, 0) == 0  # the manager left before the deadline
+    await chat.close()
+
+
+@pytest.mark.relive_emulator(**SLOW)
+async def test_abrupt_drop_mid_turn_answers_the_turn_exactly_once(
+    relive_emulator: Emulator,
+) -> None:
+    emu = relive_emulator
+    chat = await open_chat(emu)
+    assert await chat.ask("one") == (1, 1)
+    emu.faults.drop_mid_turn()
+    assert await chat.ask(LONG) == (2, 2)
+    assert chat.answers(LONG) == [(2, 2)]
+    assert await chat.ask("three") == (3, 3)
+    (rec,) = chat.of(ev.Reconnecting)
+    assert rec.cause == "drop" and "1006" in rec.reason
+    (resumed,) = chat.of(ev.Resumed)
+    assert resumed.replayed == 1
+    roles = [(t.role, t.interrupted) for t in chat.session.transcript.turns]
+    assert roles == [
+        ("user", False),
+        ("model", False),
+        ("user", False),
+        ("model", True),  # what streamed before the drop, marked cut
+        ("model", False),
+        ("user", False),
+        ("model", False),
+    ]
+    assert chat.session.metrics.replayed == 1
+    await chat.close()
+
+
+WEATHER_TOOLS = [
+    types.Tool(
+        function_declarations=[
+            types.FunctionDeclaration(
+                name="get_weather",
+                description="weather in a city",
+                parameters=types.Schema(
+                    type=types.Type.OBJECT,
+                    properties={"city": types.Schema(type=types.Type.STRING)},
+                ),
+            )
+        ]
+    )
+]
+
+
+async def test_drop_during_a_tool_call(relive_emulator: Emulator) -> None:
+    emu = relive_emulator
+    config = text_config()
+    config.tools = WEATHER_TOOLS  # type: ignore[assignment]
+    chat = await open_chat(emu, config=config)
+    assert await chat.ask("one") == (1, 1)
+
+    def tool_calls() -> list[types.FunctionCall]:
+        return [
+            fc
+            for e in chat.of(ev.ServerMessage)
+            if e.message.tool_call
+            for fc in e.message.tool_call.function_calls or []
+        ]
+
+    await chat.say("weather in Paris")
+    await chat.wait(lambda: len(tool_calls()) == 1)
+    emu.faults.drop()  # the call is lost with its connection
+    first = tool_calls()[0]
+    await chat.session.send_tool_response(
+        function_responses=[types.FunctionResponse(id=first.id, name=first.name, response={"t": 1})]
+    )
+    await chat.wait(lambda: len(tool_calls()) == 2)  # the resumed model asks again
+    second = tool_calls()[1]
+    assert second.id != first.id
+    await chat.session.send_tool_response(
+        function_responses=[
+            types.FunctionResponse(id=second.id, name=second.name, response={"t": 2})
+        ]
+    )
+    await chat.wait(lambda: bool(chat.answers("weather in Paris")))
+    assert chat.answers("weather in Paris") == [(2, 2)]
+    finals = [t.text for t in chat.session.transcript.turns if t.role == "model"]
+    assert finals[-1].endswith('get_weather returned: {"t": 2}')
+    assert await chat.ask("three") == (3, 3)
+    assert len(chat.of(ev.Resumed)) == 1
+    await chat.close()
+
+
+async def test_expired_handle_starts_a_new_session(relive_emulator: Emulator) -> None:
+    emu = relive_emulator
+    chat = await open_chat(emu, mode="call")
+    assert await chat.ask("one") == (1, 1)
+    emu.faults.expire_all_handles()
+    emu.faults.drop()
+    await chat.wait(lambda: bool(chat.of(ev.NewSession)))
+    (new,) = chat.of(ev.NewSession)
+    assert new.notice == "The call could not be resumed, so a new one was started."
+    assert "expired" in new.reason
+    assert await chat.ask("two") == (1, 1)  # the count restarts: a new conversation
+    assert [t.role for t in chat.session.transcript.turns] == ["user", "model"]
+    assert chat.session.metrics.new_sessions == 1
+    assert emu.stats.rejected_handles["expired"] == 1
+    await chat.close()
+
+
+async def test_invalid_handle_starts_a_new_session(relive_emulator: Emulator) -> None:
+    handles = rs.HandleStore()
+    handles.put("test", "text", "not-a-real-handle-0123456789")
+    chat = await open_chat(relive_emulator, handles=handles)
+    await chat.wait(lambda: bool(chat.of(ev.Connected)))
+    (new,) = chat.of(ev.NewSession)
+    assert new.notice == "The conversation could not be resumed, so a new one was started."
+    assert chat.of(ev.Connected) == [ev.Connected(resumed=False)]
+    assert await chat.ask("hello") == (1, 1)
+    assert handles.get("test", "text") not in (None, "not-a-real-handle-0123456789")
+    await chat.close()
+
+
+async def test_refused_resumption_starts_a_new_session(relive_emulator: Emulator) -> None:
+    emu = relive_emulator
+    chat = await open_chat(emu)
+    assert await chat.ask("one") == (1, 1)
+    assert await chat.ask("two") == (2, 2)
+    emu.faults.refuse_next_resumption()
+    emu.faults.drop()
+    await chat.wait(lambda: bool(chat.of(ev.NewSession)))
+    assert await chat.ask("three") == (1, 1)
+    assert not chat.of(ev.Resumed)
+    await chat.close()
+
+
+async def test_a_second_connect_with_the_same_store_resumes(relive_emulator: Emulator) -> None:
+    handles = rs.HandleStore()
+    chat = await open_chat(relive_emulator, handles=handles)
+    assert await chat.ask("one") == (1, 1)
+    await chat.close()
+    again = await open_chat(relive_emulator, handles=handles)
+    await again.wait(lambda: bool(again.of(ev.Connected)))
+    assert again.of(ev.Connected)[0].resumed
+    assert await again.ask("two") == (2, 2)
+    await again.close()
+
+
+@pytest.mark.relive_emulator(**SLOW)
+async def test_goaway_with_too_little_time_reconnects_before_the_deadline(
+    relive_emulator: Emulator,
+) -> None:
+    emu = relive_emulator
+    chat = await open_chat(emu)
+    assert await chat.ask("one") == (1, 1)
+    await chat.say(LONG)
+    await chat.wait(lambda: streaming(chat))
+    emu.faults.goaway_now(time_left=0.2)  # the reply needs ~0.5 s more
+    await chat.wait(lambda: bool(chat.answers(LONG)))
+    assert await chat.ask("three") == (3, 3)
+    assert chat.answers(LONG) == [(2, 2)]  # cut, replayed, answered once
+    assert chat.session.metrics.reconnects == {"deadline": 1}
+    assert emu.stats.closes.get(1011, 0) == 0  # never missed the deadline
+    await chat.close()
+
+
+@pytest.mark.relive_emulator(**SLOW)
+async def test_silent_server_after_goaway_the_deadline_still_rules(
+    relive_emulator: Emulator,
+) -> None:
+    emu = relive_emulator
+    chat = await open_chat(emu)
+    assert await chat.ask("one") == (1, 1)
+    emu.faults.silent_after_goaway()
+    await chat.say(LONG)
+    await chat.wait(lambda: streaming(chat))
+    emu.faults.goaway_now(time_left=0.6)
+    await chat.wait(lambda: bool(chat.of(ev.Resumed)))
+    emu.faults.silent_after_goaway(False)
+    await chat.wait(lambda: bool(chat.answers(LONG)))
+    assert await chat.ask("three") == (3, 3)
+    assert chat.answers(LONG) == [(2, 2)]
+    await chat.close()
+
+
+async def test_input_sent_while_reconnecting_is_delivered_in_order(
+    relive_emulator: Emulator,
+) -> None:
+    emu = relive_emulator
+    chat = await open_chat(emu)
+    assert await chat.ask("one") == (1, 1)
+    emu.faults.drop()
+    await chat.wait(lambda: bool(chat.of(ev.Reconnecting)))
+    for word in ["a", "b", "c"]:
+        await chat.session.send_client_content(
+            turns={"role": "user", "parts": [{"text": word}]}, turn_complete=word == "c"
+        )
+    await chat.wait(lambda: bool(chat.answers("a b c")))
+    assert chat.answers("a b c") == [(2, 2)]
+    assert chat.session.metrics.buffered == 3
+    await chat.close()
+
+
+async def test_after_generation_complete_runs_once(relive_emulator: Emulator) -> None:
+    chat = await open_chat(relive_emulator)
+    ran: list[str] = []
+
+    def last_words() -> None:
+        ran.append(chat.session.transcript.turns[-1].text)
+        chat.poke()
+
+    await chat.say("hello")
+    chat.session.after_generation_complete(last_words)
+    await chat.wait(lambda: bool(ran))
+    assert ran == ["You said: hello. (turn 1, remembers 1)"]  # the whole reply was in
+    await chat.ask("again")
+    assert len(ran) == 1
+    chat.session.after_generation_complete(last_words)  # idle: runs at once
+    await chat.wait(lambda: len(ran) == 2)
+    await chat.close()
+
+
+async def test_bad_api_key_fails_fast_with_a_reason() -> None:
+    async with Emulator(api_keys={"good"}) as emu:
+        session = rs.connect(emu.client(api_key="bad"), model=MODEL, mode="text")
+        with pytest.raises(rs.SessionFailed, match="API key"):
+            await session.start()
+        await session.close()
