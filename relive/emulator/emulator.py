@@ -199,7 +199,12 @@ class Emulator:
         from google import genai
         from google.genai import types
 
-        args: dict[str, Any] = {"ssl": self.ssl_context()} if self._tls else {}
+        if self._tls is None:
+            raise RuntimeError(
+                "the Python SDK always connects with wss://: start the emulator with tls=True "
+                "(tls=False serves ws:// for the JS SDK and raw websockets clients)"
+            )
+        args: dict[str, Any] = {"ssl": self.ssl_context()}
         headers = {"x-goog-api-key": api_key} if vertexai else None
         options = types.HttpOptions(
             base_url=self.url, api_version=api_version, async_client_args=args, headers=headers
