@@ -1,0 +1,55 @@
+"""`relive emulator` runs a server, prints its URL, and stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import ssl
+import sys
+from pathlib import Path
+
+from google import genai
+from google.genai import types
+
+from tests.emulator.sdk_helpers import MODEL, say, text_config
+
+
+async def test_cli_serves_tls_with_ca_file(tmp_path: Path) -> None:
+    ca_file = tmp_path / "ca.pem"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "relive.cli",
+        "emulator",
+        "--port",
+        "0",
+        "--tls",
+        "--ca-file",
+        str(ca_file),
+        "--connection-lifetime",
+        "30",
+        "--chunk-interval",
+        "0.001",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
+        assert line.startswith("relive emulator serving https://127.0.0.1:")
+        url = line.split()[-1]
+        ctx = ssl.create_default_context(cafile=str(ca_file))
+        client = genai.Client(
+            api_key="cli-key",
+            http_options=types.HttpOptions(
+                base_url=url, api_version="v1beta", async_client_args={"ssl": ctx}
+            ),
+        )
+        async with client.aio.live.connect(model=MODEL, config=text_config()) as session:
+            reply = await say(session, "via the cli")
+        assert reply.text == "You said: via the cli. (turn 1, remembers 1)"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(proc.communicate(), 10)
+    assert proc.returncode == 0, err.decode()
+    assert b"cli-key" not in err  # keys are never printed
