@@ -33,6 +33,15 @@ class Aim:
         }
 
 
+@dataclass(frozen=True)
+class Section:
+    """A further titled table under the main one."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[Any]]
+
+
 @dataclass
 class Report:
     """The outcome of one bench subcommand."""
@@ -44,6 +53,7 @@ class Report:
     figures: dict[str, Any] = field(default_factory=dict)
     aims: list[Aim] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -57,6 +67,8 @@ class Report:
             lines.append("  ".join(f"{k}={v}" for k, v in self.params.items()))
             lines.append("")
         lines.append(format_table(self.headers, self.rows))
+        for section in self.sections:
+            lines += ["", section.title, format_table(section.headers, section.rows)]
         if self.aims:
             lines.append("")
             lines.append(
@@ -76,6 +88,10 @@ class Report:
             "headers": self.headers,
             "rows": [[_json_value(cell) for cell in row] for row in self.rows],
             "figures": _json_value(self.figures),
+            "sections": [
+                {"title": s.title, "headers": s.headers, "rows": _json_value(s.rows)}
+                for s in self.sections
+            ],
             "aims": [a.to_dict() for a in self.aims],
             "notes": self.notes,
             "failed": self.failed,

@@ -1,0 +1,93 @@
+"""Which numbered audio chunks each emulator connection received, in arrival order.
+
+The emulator counts messages but does not say which audio arrived where, so the bench taps its
+per-connection state machines: each new connection's `receive` is wrapped to note the sequence
+number (`relive.bench.audio`) of every audio chunk it is given. Measurement only: the message
+is passed on unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Any
+
+from relive.bench.audio import chunk_seq
+from relive.emulator import Emulator
+
+
+class AudioTap:
+    """Per emulator connection id: the audio sequence numbers it received, in order."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.by_conn: dict[int, list[int]] = {}
+        self._seen: set[int] = set()
+        self._changed = asyncio.Event()
+        self._emu = emulator
+        original = emulator.log.record
+
+        def record(kind: str, data: dict[str, Any]) -> None:
+            original(kind, data)
+            if kind == "connection_opened":
+                self._watch(int(data["conn"]))
+
+        emulator.log.record = record  # type: ignore[method-assign]
+
+    def _watch(self, conn_id: int) -> None:
+        link = self._emu.links.get(conn_id)
+        if link is None:
+            return
+        received = self.by_conn.setdefault(conn_id, [])
+        machine = link.machine
+        original: Callable[[Any], Any] = machine.receive
+
+        def receive(message: Any) -> Any:
+            seq = _audio_seq(message)
+            if seq is not None:
+                received.append(seq)
+                self._seen.add(seq)
+                self._changed.set()
+            return original(message)
+
+        machine.receive = receive  # type: ignore[method-assign]
+
+    def received(self) -> list[int]:
+        """Every chunk received, connection after connection (ids increase with time)."""
+        return [seq for conn in sorted(self.by_conn) for seq in self.by_conn[conn]]
+
+    def out_of_order_within_connections(self) -> int:
+        """Chunks that arrived on a connection after a later-numbered one did."""
+        count = 0
+        for seqs in self.by_conn.values():
+            last = -1
+            for seq in seqs:
+                if seq < last:
+                    count += 1
+                last = max(last, seq)
+        return count
+
+    async def wait_for_seq(self, seq: int, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Wait until some connection has received chunk `seq`."""
+        async with asyncio.timeout(timeout):
+            while seq not in self._seen:
+                self._changed.clear()
+                await self._changed.wait()
+
+
+def _audio_seq(message: Any) -> int | None:
+    if getattr(message, "kind", None) != "realtimeInput":
+        return None
+    body = getattr(message, "body", None)
+    audio = body.get("audio") if isinstance(body, dict) else None
+    if not isinstance(audio, dict):
+        return None
+    text = audio.get("data")
+    if not isinstance(text, str):
+        return None
+    try:  # the Python SDK sends URL-safe base64; proto JSON accepts both alphabets
+        data = base64.b64decode(text.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return chunk_seq(data)
