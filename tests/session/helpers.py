@@ -59,6 +59,30 @@ class Chat:
                 out.append((int(match.group("n")), int(match.group("k"))))
         return out
 
+    def answer_log(self) -> list[str]:
+        """Every complete reply in the event stream, across connections and new sessions.
+
+        Text parts are joined up to each turnComplete; a reply cut by a reconnect (or an
+        interruption) is left out.
+        """
+        replies, current = [], ""
+        for event in self.events:
+            if isinstance(event, ev.Connected | ev.Interrupted):
+                current = ""
+            elif isinstance(event, ev.ServerMessage) and event.message.server_content:
+                content = event.message.server_content
+                for part in (content.model_turn.parts or []) if content.model_turn else []:
+                    current += part.text or ""
+                if content.turn_complete:
+                    if current:
+                        replies.append(current)
+                    current = ""
+        return replies
+
+    def times_answered(self, text: str) -> int:
+        matches = (REPLY_PATTERN.match(r) for r in self.answer_log())
+        return sum(1 for m in matches if m and m.group("text") == text)
+
     async def ask(self, text: str, timeout: float = 5.0) -> tuple[int, int]:  # noqa: ASYNC109
         """Say `text` and wait for its answer; returns (turn N, remembers K)."""
         await self.say(text)
