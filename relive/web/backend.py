@@ -14,10 +14,8 @@ from dataclasses import dataclass, field
 from google import genai
 from google.genai import types
 
-import relive
-from relive.session.handles import HandleStore
-from relive.session.policy import Policy
-from relive.web.bridge import LiveSession, Opener
+from relive.session import HandleStore, LiveSession, Policy, connect
+from relive.web.bridge import Opener
 from relive.web.protocol import Mode
 
 # Current Live models speak natively; they answer in audio, so text mode reads the transcription.
@@ -70,7 +68,7 @@ def make_opener(
         store.forget(owner, mode)  # a new page session never resumes an older one
         model = settings.call_model if mode == "call" else settings.text_model
         try:
-            async with relive.connect(
+            async with connect(
                 client,
                 model=model,
                 config=live_config(mode, settings),

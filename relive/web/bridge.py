@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any
 
 from google.genai import types
 
+from relive.session import BufferFull, LiveSession, SessionClosed
 from relive.session.events import (
     Connected,
     Event,
@@ -26,7 +27,6 @@ from relive.session.events import (
     Resumed,
     ServerMessage,
 )
-from relive.transcript import Transcript
 from relive.web.protocol import Mode
 
 log = logging.getLogger("relive.web")
@@ -43,19 +43,6 @@ NOTICES = {
         "text": "The chat was lost and could not be reconnected.",
     },
 }
-
-
-class LiveSession(Protocol):
-    """What the bridge needs of a relive session."""
-
-    @property
-    def transcript(self) -> Transcript: ...
-
-    async def send_client_content(self, **kwargs: Any) -> None: ...
-
-    async def send_realtime_input(self, **kwargs: Any) -> None: ...
-
-    def events(self) -> AsyncIterator[Event]: ...
 
 
 Opener = Callable[[Mode, str], AbstractAsyncContextManager[LiveSession]]
@@ -183,9 +170,13 @@ class ModeSession:
         session = await self._live()
         if session is None:
             return False
-        await session.send_client_content(
-            turns=[types.Content(role="user", parts=[types.Part(text=text)])], turn_complete=True
-        )
+        try:
+            await session.send_client_content(
+                turns=[types.Content(role="user", parts=[types.Part(text=text)])],
+                turn_complete=True,
+            )
+        except (SessionClosed, BufferFull):
+            return False
         self.page.send_transcript(self.mode)
         return True
 
@@ -193,15 +184,19 @@ class ModeSession:
         session = await self._live()
         if session is None:
             return False
-        await session.send_realtime_input(
-            audio=types.Blob(data=pcm, mime_type="audio/pcm;rate=16000")
-        )
+        try:
+            await session.send_realtime_input(
+                audio=types.Blob(data=pcm, mime_type="audio/pcm;rate=16000")
+            )
+        except SessionClosed:
+            return False
         return True
 
     async def end_audio_stream(self) -> None:
         session = await self._live()
         if session is not None:
-            await session.send_realtime_input(audio_stream_end=True)
+            with contextlib.suppress(SessionClosed):
+                await session.send_realtime_input(audio_stream_end=True)
 
     async def close(self) -> None:
         self._task.cancel()

@@ -40,7 +40,9 @@ async def page(stack: Stack, fake_mic: Path) -> AsyncIterator[Page]:
             args=[*ARGS, f"--use-file-for-fake-audio-capture={fake_mic}"],
         )
         # The page's CSP forbids eval; Playwright's wait_for_function needs it.
-        context = await browser.new_context(bypass_csp=True, viewport={"width": 1100, "height": 640})
+        context = await browser.new_context(
+            bypass_csp=True, viewport={"width": 1100, "height": 640}
+        )
         page = await context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))

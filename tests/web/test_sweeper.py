@@ -1,89 +1,70 @@
-"""Pages that went away: their sessions are closed and forgotten after the ttl (manual clock)."""
+"""Pages that went away: their sessions are closed and forgotten after the ttl (manual clock).
+
+The sessions are real relive sessions on the emulator; only the backend's clock is manual.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
+import pytest
+
 from relive.clock import ManualClock
-from relive.session.events import Connected, Event
-from relive.transcript import Transcript
+from relive.emulator import Emulator
+from relive.session import HandleStore
 from relive.web.app import WebBackend, WebSettings
-from relive.web.bridge import LiveSession, Outbox
-from relive.web.protocol import Mode
+from relive.web.backend import SessionSettings, make_opener
+from relive.web.bridge import Outbox
 
 
-class RecordingSession:
-    """Stands in for a relive session: says Connected, then waits until closed."""
-
-    def __init__(self) -> None:
-        self.transcript = Transcript()
-        self.sent: list[object] = []
-
-    async def send_client_content(self, **kwargs: object) -> None:
-        self.sent.append(kwargs)
-
-    async def send_realtime_input(self, **kwargs: object) -> None:
-        self.sent.append(kwargs)
-
-    async def events(self) -> AsyncIterator[Event]:
-        yield Connected(resumed=False)
-        await asyncio.Event().wait()
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    async with Emulator(tls=True) as emu:
+        yield emu
 
 
-class RecordingOpener:
-    def __init__(self) -> None:
-        self.opened: list[tuple[Mode, str]] = []
-        self.closed: list[tuple[Mode, str]] = []
-
-    @contextlib.asynccontextmanager
-    async def __call__(self, mode: Mode, owner: str) -> AsyncIterator[LiveSession]:
-        self.opened.append((mode, owner))
-        try:
-            yield RecordingSession()
-        finally:
-            self.closed.append((mode, owner))
-
-
-async def test_sweeper_closes_sessions_of_pages_gone_longer_than_ttl() -> None:
+async def test_sweeper_closes_sessions_of_pages_gone_longer_than_ttl(emulator: Emulator) -> None:
     clock = ManualClock()
-    opener = RecordingOpener()
+    handles = HandleStore()
+    opener = make_opener(emulator.client(), SessionSettings(), handles)
     backend = WebBackend(opener, WebSettings(page_ttl=30.0), clock=clock)
     page_id = "c" * 32
     attached = backend.registry.attach(page_id, None)
     page = attached.entry.state
     outbox = Outbox()
     page.attach(outbox)
-    call = page.session("call")
-    assert await call.send_audio(b"\0\0")  # waits until the session is open
-    assert opener.opened == [("call", page_id)]
+    chat = page.session("text")
+    assert await chat.send_text("hello")  # waits until the session is open
+    await emulator.wait_for(lambda s: s.turns_completed >= 1)
+    await emulator.wait_for(lambda s: s.handles_issued >= 1)
 
     page.detach(outbox)
     backend.registry.detach(page_id, attached.generation)
     clock.advance(29.0)
     assert await backend.sweep_once() == 0
-    assert opener.closed == []
+    assert chat.alive
     clock.advance(1.0)
     assert await backend.sweep_once() == 1
-    assert opener.closed == [("call", page_id)]
+    assert not chat.alive
     assert page_id not in backend.registry
-    assert not call.alive
-
-
-async def test_status_and_transcript_reach_the_attached_socket() -> None:
-    backend = WebBackend(RecordingOpener(), clock=ManualClock())
-    attached = backend.registry.attach("d" * 32, None)
-    page = attached.entry.state
-    outbox = Outbox()
-    page.attach(outbox)
-    assert await page.session("text").send_text("hello")
-    seen = []
-    while not outbox.queue.empty():
-        seen.append(outbox.queue.get_nowait())
-    kinds = [m["type"] for m in seen if isinstance(m, dict)]
-    assert "status" in kinds
-    assert any(
-        isinstance(m, dict) and m["type"] == "status" and m["status"] == "live" for m in seen
-    )
+    assert (page_id, "text") not in handles  # its handle is forgotten with it
+    await emulator.wait_for(lambda s: s.open_connections == 0)
     await backend.close()
+
+
+async def test_a_page_back_in_time_keeps_its_session(emulator: Emulator) -> None:
+    clock = ManualClock()
+    backend = WebBackend(
+        make_opener(emulator.client(), SessionSettings()), WebSettings(page_ttl=30.0), clock=clock
+    )
+    attached = backend.registry.attach("d" * 32, None)
+    chat = attached.entry.state.session("text")
+    assert await chat.send_text("hello")
+    backend.registry.detach("d" * 32, attached.generation)
+    clock.advance(20.0)
+    backend.registry.attach("d" * 32, attached.entry.secret)
+    clock.advance(100.0)
+    assert await backend.sweep_once() == 0
+    assert chat.alive
+    await backend.close()
+    assert not chat.alive
