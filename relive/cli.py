@@ -19,6 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     from relive.emulator import cli as emulator_cli
 
     emulator_cli.register(sub)
+    from relive.web import cli as web_cli
+
+    web_cli.register(sub)
     return parser
 
 
