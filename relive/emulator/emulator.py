@@ -294,5 +294,3 @@ class Emulator:
                 sender.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sender
-            if len(self.links) == 0:
-                self.registry.purge()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -40,6 +41,7 @@ def redact(secret: str | None) -> str:
 class _Session:
     open_connections: int = 0
     last_closed_at: float | None = None
+    handles: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class HandleRegistry:
     _handles: dict[str, _Handle] = field(default_factory=dict)
     _serial: int = 0
     _expired_below: int = 0
+    _ended: deque[tuple[float, str]] = field(default_factory=deque)  # in time order
 
     def new_session(self) -> str:
         session_id = "s-" + secrets.token_hex(8)
@@ -88,6 +91,8 @@ class HandleRegistry:
         session.open_connections = max(0, session.open_connections - 1)
         if session.open_connections == 0:
             session.last_closed_at = self.clock.now()
+            self._ended.append((session.last_closed_at, session_id))
+            self.purge()
 
     def issue(self, session_id: str, api_key: str, snapshot: Conversation) -> str:
         token = self.token_factory()
@@ -95,6 +100,7 @@ class HandleRegistry:
             raise ValueError("token factory returned a reused or too short token")
         self._serial += 1
         self._handles[token] = _Handle(session_id, key_digest(api_key), snapshot, self._serial)
+        self._sessions[session_id].handles.append(token)
         return token
 
     def resolve(self, token: str, api_key: str) -> tuple[str, Conversation]:
@@ -114,20 +120,19 @@ class HandleRegistry:
         self._expired_below = self._serial
 
     def purge(self) -> int:
-        """Forget sessions (and their handles) that expired more than a ttl ago."""
+        """Forget sessions (and handles) that ended over two ttls ago (amortised O(1))."""
         now = self.clock.now()
-        gone = {
-            sid
-            for sid, s in self._sessions.items()
-            if s.open_connections == 0
-            and s.last_closed_at is not None
-            and now - s.last_closed_at > 2 * self.ttl
-        }
-        if gone:
-            self._handles = {t: h for t, h in self._handles.items() if h.session_id not in gone}
-            for sid in gone:
-                del self._sessions[sid]
-        return len(gone)
+        gone = 0
+        while self._ended and now - self._ended[0][0] > 2 * self.ttl:
+            ended_at, sid = self._ended.popleft()
+            session = self._sessions.get(sid)
+            if session is None or session.open_connections or session.last_closed_at != ended_at:
+                continue  # resumed since, or already gone
+            for token in session.handles:
+                self._handles.pop(token, None)
+            del self._sessions[sid]
+            gone += 1
+        return gone
 
     def _ended_long_ago(self, session: _Session) -> bool:
         return (
