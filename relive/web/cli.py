@@ -79,4 +79,4 @@ async def _demo(args: argparse.Namespace) -> None:
         backend = WebBackend(make_opener(client, settings), WebSettings(page_ttl=args.page_ttl))
         async with serve(create_app(backend), args.host, args.port) as url:
             print(f"relive demo: open {url}/  (Ctrl-C to stop)", flush=True)
-            await asyncio.Event().wait()
+            await url.wait()  # until Ctrl-C / SIGTERM (uvicorn handles both)

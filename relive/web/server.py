@@ -17,9 +17,18 @@ from starlette.applications import Starlette
 MAX_FRAME = 1 << 20  # uvicorn closes the socket (1009) beyond this; smaller limits answer clearly
 
 
+class Running(str):
+    """The base URL (http://host:port) of a running server; `wait()` returns when it stops."""
+
+    task: asyncio.Task[None]
+
+    async def wait(self) -> None:
+        await asyncio.shield(self.task)
+
+
 @contextlib.asynccontextmanager
-async def serve(app: Starlette, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-    """Serve `app` until the block ends; yields the base URL (http://host:port)."""
+async def serve(app: Starlette, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[Running]:
+    """Serve `app` until the block ends (or a signal stops it); yields its base URL."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -45,7 +54,9 @@ async def serve(app: Starlette, host: str = "127.0.0.1", port: int = 0) -> Async
                 raise RuntimeError("the web server stopped while starting")
             await asyncio.sleep(0.01)
         shown = f"[{host}]" if family == socket.AF_INET6 else host
-        yield f"http://{shown}:{bound}"
+        running = Running(f"http://{shown}:{bound}")
+        running.task = task
+        yield running
     finally:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):

@@ -4,12 +4,13 @@ and the emulator on 127.0.0.1. Each state is written as a screenshot to test-art
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.web.conftest import CHROMIUM, Stack
 
@@ -29,29 +30,34 @@ ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 WAIT_MS = 10_000
+VIEWPORT = {"width": 1100, "height": 640}
 
 
 @pytest.fixture
-async def page(stack: Stack, fake_mic: Path) -> AsyncIterator[Page]:
+async def browser(fake_mic: Path) -> AsyncIterator[Browser]:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
             executable_path=str(CHROMIUM),
             headless=True,
             args=[*ARGS, f"--use-file-for-fake-audio-capture={fake_mic}"],
         )
-        # The page's CSP forbids eval; Playwright's wait_for_function needs it.
-        context = await browser.new_context(
-            bypass_csp=True, viewport={"width": 1100, "height": 640}
-        )
-        page = await context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.set_default_timeout(WAIT_MS)
-        await page.goto(stack.url + "/")
-        await welcomed(page, 1)
-        yield page
+        yield browser
         await browser.close()
-        assert errors == [], f"errors on the page: {errors}"
+
+
+@pytest.fixture
+async def page(stack: Stack, browser: Browser) -> AsyncIterator[Page]:
+    # The page's CSP forbids eval; Playwright's wait_for_function needs it.
+    context = await browser.new_context(bypass_csp=True, viewport=VIEWPORT)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_default_timeout(WAIT_MS)
+    await page.goto(stack.url + "/")
+    await welcomed(page, 1)
+    yield page
+    await context.close()
+    assert errors == [], f"errors on the page: {errors}"
 
 
 async def welcomed(page: Page, n: int) -> None:
@@ -64,7 +70,7 @@ async def stats(page: Page) -> dict[str, Any]:
 
 
 async def shot(page: Page, artifacts: Path, name: str) -> None:
-    await page.screenshot(path=str(artifacts / f"{name}.png"))
+    await page.screenshot(path=str(artifacts / f"{name}.png"), animations="disabled")
 
 
 async def say(page: Page, text: str) -> None:
@@ -119,6 +125,9 @@ async def test_goaway_mid_call_loses_nothing_and_shows_no_toast(
     )
     after = await model_turns(page, "call")
     assert after[: len(before)] == before
+    assert stack.emulator.stats.goaways_sent == 1
+    assert stack.emulator.stats.resumptions >= 1
+    assert stack.emulator.stats.sessions == 1  # resumed, never a new conversation
     assert await page.locator(".toast").count() == 0
     assert (await stats(page))["toasts"] == []
     await shot(page, artifacts, "call-after-goaway")
@@ -138,6 +147,7 @@ async def test_expired_handle_after_drop_shows_toast_and_empties_transcript(
     await expect(page.locator("#toasts")).to_have_attribute("aria-live", "polite")
     await expect(page.locator("#transcript-call .turn")).to_have_count(0)
     await expect(page.locator("body")).to_have_attribute("data-call-status", "live")
+    assert sum(stack.emulator.stats.rejected_handles.values()) >= 1
     await shot(page, artifacts, "call-new-session-toast")
     # Unmuted, the new session answers as a new conversation (turn 1 again).
     await page.click("#call-mute")
@@ -171,4 +181,26 @@ async def test_dropped_page_socket_resumes_the_same_session(
     await expect(page.locator("#transcript-text .turn.user")).to_have_text(["first"])
     await say(page, "second")
     await expect(page.locator("#transcript-text .turn.model").nth(1)).to_contain_text("(turn 2")
+    assert stack.emulator.stats.sessions == 1  # the same conversation all along
     await shot(page, artifacts, "page-socket-reconnected")
+
+
+async def test_page_works_under_its_own_csp(stack: Stack, browser: Browser) -> None:
+    """No bypass here: the Content-Security-Policy the page is served with lets it work."""
+    context = await browser.new_context(viewport=VIEWPORT)
+    page = await context.new_page()
+    violations: list[str] = []
+    page.on(
+        "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
+    )
+    await page.goto(stack.url + "/")
+    await expect(page.locator("body")).to_have_attribute("data-socket", "open")
+    await page.click("#call-start")
+    await expect(page.locator("body")).to_have_attribute("data-call-status", "live")
+    await expect(page.locator("body")).to_have_attribute("data-audio-sent", re.compile(r"\d\d"))
+    await expect(page.locator("#transcript-call .turn.model").first).to_contain_text("You said")
+    await page.click("#tab-text")
+    await say(page, "under csp")
+    await expect(page.locator("#transcript-text .turn.model")).to_contain_text(["under csp"])
+    await context.close()
+    assert violations == []
