@@ -82,6 +82,7 @@ async def _held(url: str, sessions: int, concurrency: int) -> dict[str, Any]:
         "setup_seconds": round(setup_s, 3),
         "turn_on_all_seconds": round(turn_s, 3),
         "server_messages": sum(counts),
+        "server_messages_per_s_all_sessions": round(sum(counts) / turn_s),
     }
 
 
@@ -113,7 +114,8 @@ async def _stream(emu: Emulator, seconds: float, sessions: int) -> dict[str, Any
         nonlocal out
         n = 0
         while time.perf_counter() < stop:
-            out += await _turn(ws, f"stream {i} {n}")
+            got = await _turn(ws, f"stream {i} {n}")
+            out += got
             n += 1
 
     async def audio(ws: websockets.ClientConnection) -> None:
@@ -144,7 +146,7 @@ async def run_emulator_bench(
     sessions: int = 1000,
     seconds: float = 3.0,
     concurrency: int = 50,
-    stream_sessions: int = 8,
+    stream_sessions: int = 32,
 ) -> dict[str, Any]:
     """Run the three measurements against an in-process emulator and return the figures."""
     _raise_fd_limit(2 * sessions + 256)
@@ -184,7 +186,7 @@ def register_bench(subparsers: Any) -> None:
     p.add_argument("--sessions", type=int, default=1000, help="sessions held at once (1000)")
     p.add_argument("--seconds", type=float, default=3.0, help="length of each rate run (3)")
     p.add_argument("--concurrency", type=int, default=50, help="parallel connects (50)")
-    p.add_argument("--stream-sessions", type=int, default=8, help="sessions streaming (8)")
+    p.add_argument("--stream-sessions", type=int, default=32, help="sessions streaming (32)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_run)
 

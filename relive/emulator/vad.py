@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import array
 import math
+import operator
 import re
 import sys
 from dataclasses import dataclass
@@ -37,7 +38,8 @@ def frame_rms(data: bytes, rate: int, frame_ms: int = 10) -> list[tuple[float, f
     out = []
     for i in range(0, len(samples), step):
         frame = samples[i : i + step]
-        out.append((math.sqrt(sum(s * s for s in frame) / len(frame)), len(frame) / rate))
+        energy = sum(map(operator.mul, frame, frame))
+        out.append((math.sqrt(energy / len(frame)), len(frame) / rate))
     return out
 
 
