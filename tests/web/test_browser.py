@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 
 from tests.web.conftest import CHROMIUM, Stack
 
@@ -30,7 +30,7 @@ ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 WAIT_MS = 10_000
-VIEWPORT = {"width": 1100, "height": 640}
+VIEWPORT: ViewportSize = {"width": 1100, "height": 640}
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ async def start_call(page: Page) -> None:
     await expect(page.locator("body")).to_have_attribute("data-call-status", "live")
 
 
-async def test_call_audio_flows_both_ways(page: Page, artifacts: Path) -> None:
+async def test_call_audio_flows_both_ways(page: Page, stack: Stack, artifacts: Path) -> None:
     await start_call(page)
     await page.wait_for_function("() => window.reliveStats.audioChunksSent >= 25")
     await page.wait_for_function("() => window.reliveStats.audioChunksPlayed >= 1")
@@ -109,6 +109,12 @@ async def test_call_audio_flows_both_ways(page: Page, artifacts: Path) -> None:
     assert s["toasts"] == []
     await page.click("#call-hangup")
     await expect(page.locator("body")).to_have_attribute("data-call-status", "ended")
+    await expect(page.locator("#call-start")).to_be_enabled()
+    # A new call is a new conversation: empty transcript, the model back at turn 1.
+    await page.click("#call-start")
+    await expect(page.locator("#transcript-call .turn.model")).to_have_count(0)
+    await expect(page.locator("#transcript-call .turn.model").first).to_contain_text("(turn 1")
+    assert stack.emulator.stats.sessions == 2
 
 
 async def test_goaway_mid_call_loses_nothing_and_shows_no_toast(

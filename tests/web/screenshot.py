@@ -1,0 +1,59 @@
+"""Make docs/screenshot.png: the demo mid-call, after a dropped browser socket was recovered.
+
+    .venv/bin/python -m tests.web.screenshot [OUT.png]
+
+Starts the emulator and the backend on 127.0.0.1 like the tests do, drives Debian's chromium with
+the fake microphone, and waits on the page's state (no sleeps).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+from playwright.async_api import async_playwright, expect
+
+from relive.emulator import Emulator
+from relive.session import HandleStore
+from relive.web.app import WebBackend, WebSettings, create_app
+from relive.web.backend import SessionSettings, make_opener
+from relive.web.server import serve
+from tests.web.conftest import CHROMIUM, FAST
+from tests.web.fake_mic import write_fake_mic
+from tests.web.test_browser import ARGS
+
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
+
+
+async def main(out: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        mic = write_fake_mic(Path(tmp) / "speech.wav", speech=0.6, silence=1.6)
+        async with Emulator(FAST, tls=True) as emu:
+            opener = make_opener(emu.client(), SessionSettings(), HandleStore())
+            backend = WebBackend(opener, WebSettings())
+            async with serve(create_app(backend)) as url, async_playwright() as pw:
+                browser = await pw.chromium.launch(
+                    executable_path=str(CHROMIUM),
+                    headless=True,
+                    args=[*ARGS, f"--use-file-for-fake-audio-capture={mic}"],
+                )
+                page = await browser.new_page(viewport={"width": 960, "height": 560})
+                page.set_default_timeout(15_000)
+                await page.goto(url + "/")
+                await expect(page.locator("body")).to_have_attribute("data-socket", "open")
+                await page.click("#call-start")
+                model = page.locator("#transcript-call .turn.model")
+                await expect(model.nth(1)).to_contain_text("(turn 2")
+                emu.faults.goaway_now()  # planned: nothing shows
+                await expect(model.nth(2)).to_contain_text("(turn 3")
+                await backend.drop_sockets()  # the browser's socket drops and comes back
+                await expect(page.locator(".toast")).to_have_text("Reconnected")
+                await page.screenshot(path=str(out), animations="disabled")
+                await browser.close()
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_OUT))
