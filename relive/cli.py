@@ -22,6 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     from relive.web import cli as web_cli
 
     web_cli.register(sub)
+    from relive.bench import cli as bench_cli
+
+    bench_cli.register(sub)
     return parser
 
 

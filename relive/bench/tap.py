@@ -15,14 +15,17 @@ from collections.abc import Callable
 from typing import Any
 
 from relive.bench.audio import chunk_seq
+from relive.clock import Clock, MonotonicClock
 from relive.emulator import Emulator
 
 
 class AudioTap:
     """Per emulator connection id: the audio sequence numbers it received, in order."""
 
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Emulator, clock: Clock | None = None) -> None:
         self.by_conn: dict[int, list[int]] = {}
+        self.arrived_at: dict[int, float] = {}  # first arrival of each chunk (clock seconds)
+        self._clock = clock or MonotonicClock()
         self._seen: set[int] = set()
         self._changed = asyncio.Event()
         self._emu = emulator
@@ -47,7 +50,9 @@ class AudioTap:
             seq = _audio_seq(message)
             if seq is not None:
                 received.append(seq)
-                self._seen.add(seq)
+                if seq not in self._seen:
+                    self._seen.add(seq)
+                    self.arrived_at[seq] = self._clock.now()
                 self._changed.set()
             return original(message)
 

@@ -1,0 +1,62 @@
+"""`relive bench ...` from the command line: tables, --json, exit codes, bad flags."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from relive.cli import main
+
+
+def test_chaos_json_and_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "bench",
+            "chaos",
+            "--sessions",
+            "1",
+            "--turns",
+            "2",
+            "--fault-rate",
+            "0",
+            "--seed",
+            "5",
+            "--json",
+        ]
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert doc["params"]["seed"] == 5 and doc["figures"]["lost"] == 0 and not doc["failed"]
+
+
+def test_chaos_table_prints_seed(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["bench", "chaos", "--sessions", "1", "--turns", "1", "--fault-rate", "0"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("chaos seed: ")
+    assert "turns lost (never answered)" in out
+
+
+def test_overhead_table(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["bench", "overhead", "--turns", "2", "--chunks", "5", "--rounds", "1"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "relive/raw" in out and "audio chunks/s (flood)" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["bench", "chaos", "--sessions", "0"],
+        ["bench", "chaos", "--fault-rate", "1.5"],
+        ["bench", "scale", "--hold", "-1"],
+        ["bench", "reconnect", "--planned", "x"],
+        ["bench"],
+    ],
+)
+def test_bad_flags_exit_with_usage(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert "usage:" in capsys.readouterr().err

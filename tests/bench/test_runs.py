@@ -1,0 +1,65 @@
+"""Small, fast runs of each bench: structure and sanity, never a timing assertion."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from relive.bench.chaos import run_chaos
+from relive.bench.overhead import run_overhead
+from relive.bench.scale import run_scale
+
+
+async def test_overhead_small_run() -> None:
+    report = await run_overhead(turns=5, chunks=20, rounds=2)
+    for side in ("raw", "relive"):
+        figures = report.figures[side]
+        assert figures["turns"] == 10  # 5 turns x 2 rounds
+        assert figures["chunks"] == 2 * 20 + 2 * 20  # flood + one at a time
+        assert figures["turns_per_s"] > 0 and figures["chunks_per_s"] > 0
+        assert figures["turn_latency_ms"][50] <= figures["turn_latency_ms"][99]
+    assert report.rows[0][0] == "text turns/s (one after another)"
+    assert {a.name for a in report.aims} == {
+        "text throughput relive/raw",
+        "audio throughput relive/raw",
+    }
+    assert not report.failed  # overhead aims are soft
+    json.loads(report.to_json())
+
+
+async def test_chaos_without_faults_loses_nothing() -> None:
+    report = await run_chaos(sessions=2, turns=3, fault_rate=0.0, seed=7)
+    f = report.figures
+    assert f["sent"] == 2 * (3 + 1)
+    assert (f["lost"], f["duplicated"], f["stuck"]) == (0, 0, 0)
+    assert f["faults"] == {}
+    assert not report.failed
+    assert "seed 7" in report.table()
+
+
+async def test_chaos_reports_its_seed_and_fires_faults() -> None:
+    report = await run_chaos(sessions=2, turns=4, fault_rate=1.0, seed=3)
+    f = report.figures
+    assert f["seed"] == 3
+    assert sum(f["faults"].values()) >= 1
+    assert {a.name for a in report.aims} == {"turns lost", "turns duplicated", "sessions stuck"}
+    assert all(a.hard for a in report.aims)
+    assert report.failed == (f["lost"] + f["duplicated"] + f["unexpected"] + f["stuck"] > 0)
+
+
+async def test_chaos_rejects_bad_sizes() -> None:
+    with pytest.raises(ValueError, match="fault_rate"):
+        await run_chaos(sessions=1, turns=1, fault_rate=2.0)
+
+
+@pytest.mark.timeout(60)
+async def test_scale_small_run_in_two_processes() -> None:
+    report = await run_scale(sessions=3, hold=0.3, connect_concurrency=2, turn_every=0.1)
+    f = report.figures
+    assert f["sessions"] == 3 and f["failed"] == 0 and f["held"] == 3
+    assert f["produced"] > 3 * 10
+    assert f["delivered"] == f["produced"]
+    assert f["relive"]["rss_end_bytes"] > 0 and f["emulator"]["rss_end_bytes"] > 0
+    assert f["relive"]["cpu_share"] >= 0 and f["emulator"]["cpu_share"] >= 0
+    json.loads(report.to_json())
