@@ -178,11 +178,15 @@ class LiveConnection:
 
     def connection_lost(self) -> list[Action]:
         """The socket is gone (either side); the session's handles start to age."""
+        self._release()
+        self.state = State.CLOSED
+        return self._flush()
+
+    def _release(self) -> None:
+        """From the close on, the session is free to resume elsewhere."""
         if self.session_id is not None:
             self.registry.detach(self.session_id)
             self.session_id = None
-        self.state = State.CLOSED
-        return self._flush()
 
     # ----- setup, resumption, lifetime ------------------------------------------------------
 
@@ -449,6 +453,7 @@ class LiveConnection:
     def _close(self, close: CloseReason) -> list[Action]:
         self.state = State.CLOSED
         self._plan.clear()
+        self._release()
         self._out.append(Close(close.code, close.reason))
         return self._flush()
 

@@ -66,9 +66,11 @@ class Link:
     def _set_timer(self, name: str, at: float) -> None:
         self._cancel_timer(name)
         handle = None
+        delay = at - self.machine.clock.now()
         if not self.manual_time:
-            delay = max(0.0, at - self.machine.clock.now())
-            handle = self._loop.call_later(delay, self._fire, name)
+            handle = self._loop.call_later(max(0.0, delay), self._fire, name)
+        elif delay <= 0:  # a manual clock only moves on advance(); what is due now runs now
+            handle = self._loop.call_soon(self._fire, name)
         self.timers[name] = (at, handle)
 
     def _cancel_timer(self, name: str) -> None:
@@ -98,6 +100,7 @@ class Link:
         self._closed = True
         self.cancel_all_timers()
         self.record("aborted", {"conn": self.machine.conn_id, "why": why})
+        self.apply(self.machine.connection_lost())
         self.ws.transport.abort()
 
     # ----- sending -------------------------------------------------------------------------

@@ -1,0 +1,49 @@
+"""The emulator on a ManualClock: ten-minute lifetimes and two-hour handle ttls without waiting."""
+
+from __future__ import annotations
+
+import pytest
+from google.genai import errors
+
+from relive.clock import ManualClock
+from relive.emulator import Emulator, EmulatorSettings
+from tests.emulator.sdk_helpers import MODEL, next_handle, next_message, resumable_config, say
+
+INSTANT = EmulatorSettings(chunk_interval=0.0, turn_complete_lag_factor=0.0)  # real defaults else
+
+
+async def test_real_lifetime_and_goaway_lead_on_manual_clock() -> None:
+    clock = ManualClock()
+    async with Emulator(INSTANT, clock=clock) as emu:
+        async with emu.client().aio.live.connect(model=MODEL, config=resumable_config()) as s:
+            await next_handle(s)
+            assert (await say(s, "hi")).text == "You said: hi. (turn 1, remembers 1)"
+            emu.advance(539.0)
+            assert emu.stats.goaways_sent == 0
+            emu.advance(1.0)
+            message = await next_message(s)
+            while message.go_away is None:
+                message = await next_message(s)
+            assert message.go_away.time_left == "60s"
+            emu.advance(60.0)
+            with pytest.raises(errors.APIError) as closed:
+                await next_message(s)
+        assert closed.value.code == 1011
+
+
+async def test_handle_ttl_two_hours_after_the_session_ends() -> None:
+    clock = ManualClock()
+    async with Emulator(INSTANT, clock=clock) as emu:
+        client = emu.client()
+        async with client.aio.live.connect(model=MODEL, config=resumable_config()) as s:
+            handle = await next_handle(s)
+        await emu.wait_for(lambda st: st.open_connections == 0)
+        emu.advance(7199.0)
+        async with client.aio.live.connect(model=MODEL, config=resumable_config(handle)) as s:
+            assert (await say(s, "still valid")).text.startswith("You said: still valid.")
+        await emu.wait_for(lambda st: st.open_connections == 0)
+        emu.advance(7200.5)
+        with pytest.raises(errors.APIError) as expired:
+            async with client.aio.live.connect(model=MODEL, config=resumable_config(handle)):
+                pass
+        assert expired.value.code == 1007 and "expired" in str(expired.value)
