@@ -41,7 +41,7 @@ class Link:
         self.faults = faults
         self.record = record
         self.manual_time = manual_time
-        self.timers: dict[str, tuple[float, asyncio.TimerHandle | None]] = {}
+        self.timers: dict[str, tuple[float, asyncio.Handle | None]] = {}
         self._queue: asyncio.Queue[tuple[float, Send | Close | Abort]] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
         self._closed = False
@@ -65,7 +65,7 @@ class Link:
 
     def _set_timer(self, name: str, at: float) -> None:
         self._cancel_timer(name)
-        handle = None
+        handle: asyncio.Handle | None = None
         delay = at - self.machine.clock.now()
         if not self.manual_time:
             handle = self._loop.call_later(max(0.0, delay), self._fire, name)
