@@ -1,5 +1,7 @@
 """`relive bench reconnect|overhead|scale|chaos|emulator`: sizes as flags, a table or `--json`.
 
+`emulator` is registered by `relive.emulator.bench` (the emulator measured on its own).
+
 Defaults finish well under a minute on a 2-core machine; docs/performance.md lists bigger runs.
 Exit status is 1 when a hard aim (0 lost, duplicated or stuck turns) is missed.
 """
@@ -58,6 +60,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=None, help="random seed (printed; random if unset)")
     _common(p)
     p.set_defaults(handler=_run_chaos)
+
+    # The emulator alone (sessions held, connections/s, messages/s): the emulator's own bench.
+    from relive.emulator.bench import register_bench
+
+    register_bench(sub)
 
 
 def _common(p: argparse.ArgumentParser) -> None:

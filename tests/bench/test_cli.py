@@ -60,3 +60,12 @@ def test_bad_flags_exit_with_usage(argv: list[str], capsys: pytest.CaptureFixtur
         main(argv)
     assert exit_info.value.code == 2
     assert "usage:" in capsys.readouterr().err
+
+
+def test_every_bench_subcommand_is_registered(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for name in ("reconnect", "overhead", "scale", "chaos", "emulator"):
+        assert name in out
