@@ -102,7 +102,7 @@ async def run_schedule(seed: int, log: list[str]) -> None:
 
 
 @settings(
-    max_examples=15,
+    max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
