@@ -173,14 +173,18 @@ class WebBackend:
                 await ws.send_bytes(item)
             else:
                 await ws.send_json(item)
+        if outbox.overflowed.is_set():
+            code, reason = 1013, "page too slow; reconnect"
+        else:
+            code, reason = 1000, ""
         with contextlib.suppress(Exception):
-            await ws.close(code=1000)
+            await ws.close(code=code, reason=reason)
 
     async def _receive(
         self, ws: WebSocket, page: PageSessions, limiter: SocketLimiter, outbox: Outbox
     ) -> None:
         limits = limiter.limits
-        while not outbox.overflowed.is_set():
+        while True:
             frame = await ws.receive()
             if frame["type"] == "websocket.disconnect":
                 return

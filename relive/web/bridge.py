@@ -64,13 +64,19 @@ class Outbox:
         self.audio_dropped = 0
 
     def json(self, obj: dict[str, Any]) -> None:
+        if self.overflowed.is_set():
+            return
         try:
             self.queue.put_nowait(obj)
         except asyncio.QueueFull:
+            # The page cannot keep up: drop what is queued and close; it reconnects for a snapshot.
             self.overflowed.set()
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(None)
 
     def audio(self, data: bytes) -> None:
-        if self.queue.qsize() >= self.queue.maxsize // 2:
+        if self.overflowed.is_set() or self.queue.qsize() >= self.queue.maxsize // 2:
             self.audio_dropped += 1
             return
         self.queue.put_nowait(data)

@@ -108,18 +108,21 @@ function send(obj) {
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  ws = new WebSocket(`${scheme}://${location.host}/ws`);
-  ws.binaryType = "arraybuffer";
-  ws.onopen = () => {
+  const sock = new WebSocket(`${scheme}://${location.host}/ws`);
+  ws = sock;
+  sock.binaryType = "arraybuffer";
+  sock.onopen = () => {
     stats.socketOpens++;
-    ws.send(JSON.stringify({ type: "hello", page: page.id, secret: page.secret }));
+    sock.send(JSON.stringify({ type: "hello", page: page.id, secret: page.secret }));
   };
-  ws.onmessage = (ev) => {
+  sock.onmessage = (ev) => {
+    if (sock !== ws) return;
     stats.messagesReceived++;
     if (typeof ev.data === "string") onJson(JSON.parse(ev.data));
     else onAudio(ev.data);
   };
-  ws.onclose = (ev) => {
+  sock.onclose = (ev) => {
+    if (sock !== ws) return; // an older socket of this page: already replaced
     body.dataset.socket = "closed";
     showStatus();
     if (ev.code === 4403 || ev.code === 4409) {
