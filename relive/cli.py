@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     from relive.bench import cli as bench_cli
 
     bench_cli.register(sub)
+    from relive.session import chat as chat_cli
+
+    chat_cli.register(sub)
     return parser
 
 

@@ -129,6 +129,7 @@ class SessionMachine:
         self._conn_sent: deque[int] = deque()  # global indices sent on this connection
         self._conn_sent_offset = 0  # how many were dropped from the front of _conn_sent
         self._in_model_turn = False
+        self._generation_done = False  # generationComplete seen, turnComplete not yet
         self._handle_stale = False
         self._answered_any = False
         self._lost_at: float | None = None  # when the last live connection was lost
@@ -231,6 +232,7 @@ class SessionMachine:
         replay = self.journal.rewind()
         self.metrics.replayed += len(replay)
         self._in_model_turn = False
+        self._generation_done = False
         self._handle_stale = False
         self._outage_started = None
         self._attempt = 0
@@ -327,8 +329,11 @@ class SessionMachine:
         self._outage_started = now
         self._attempt = 0
         self.metrics.reconnects[cause] += 1
-        if self._mid_turn:
+        if self._generation_done:  # answered in full; only its turnComplete is missing
+            self.transcript.on_server_content(types.LiveServerContent(turn_complete=True))
+        elif self._mid_turn:
             self.transcript.mark_cut()
+        self._generation_done = False
         out: list[Action] = [Disconnect(self.conn_id)]
         if self.handle is None:
             if self._answered_any:
@@ -367,11 +372,19 @@ class SessionMachine:
             if content.model_turn is not None or content.output_transcription is not None:
                 self._in_model_turn = True
             if content.generation_complete:
+                # The whole answer is in: the turn counts as answered now, even if the
+                # connection ends before turnComplete (which can trail by the playback time).
+                if not self._generation_done:
+                    self.journal.turn_answered()
+                    self._generation_done = True
+                    self._answered_any = True
                 out.append(Emit(ev.GenerationComplete()))
             if content.interrupted:
                 out.append(Emit(ev.Interrupted()))
             if content.turn_complete:
-                self.journal.turn_answered()
+                if not self._generation_done:
+                    self.journal.turn_answered()
+                self._generation_done = False
                 self._in_model_turn = False
                 self._handle_stale = True
                 self._answered_any = True

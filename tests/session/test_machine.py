@@ -420,3 +420,23 @@ def test_invalid_inputs_are_clear_errors() -> None:
         inputs.client_content(42, True)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         Policy(on_rejected_handle="maybe")  # type: ignore[arg-type]
+
+
+def test_a_turn_is_answered_at_generation_complete_even_if_turn_complete_never_comes() -> None:
+    m, _ = make(mode="call")
+    live(m)
+    m.server_message(1, handle("h0"))
+    say(m, "one")
+    sent_texts(m)
+    m.server_message(1, text_chunk("You said one"))
+    m.server_message(1, msg(server_content={"generation_complete": True}))
+    assert not m.generating or m.journal.unanswered_turns == 0
+    m.closed(1, DROP)  # turnComplete trails audio playback; the connection went first
+    m.opened(2)
+    assert sent_texts(m) == []  # not asked twice
+    assert [(t.role, t.interrupted) for t in m.transcript.turns] == [
+        ("user", False),
+        ("model", False),
+    ]
+    m.server_message(2, msg(server_content={"turn_complete": True}))  # a stray one is harmless
+    assert m.journal.unanswered_turns == 0
