@@ -24,7 +24,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from relive.clock import Clock, MonotonicClock
 from relive.web import protocol
-from relive.web.bridge import Opener, Outbox, PageSessions
+from relive.web.bridge import KEEP_RECENT, Opener, Outbox, PageSessions
 from relive.web.limits import Limits, SocketLimiter
 from relive.web.protocol import ProtocolError
 from relive.web.registry import Busy, Forbidden, PageRegistry
@@ -51,6 +51,7 @@ class WebSettings:
     sweep_interval: float = 5.0
     hello_timeout: float = 10.0
     max_pages: int = 200
+    keep_recent: int = KEEP_RECENT  # transcript turns sent verbatim; older ones as a summary
     limits: Limits = field(default_factory=Limits)
     allowed_origins: frozenset[str] | None = None  # None: same origin as the Host header only
 
@@ -67,7 +68,7 @@ class WebBackend:
         self.registry: PageRegistry[PageSessions] = PageRegistry(
             self.clock,
             ttl=self.settings.page_ttl,
-            make_state=lambda page_id: PageSessions(page_id, opener),
+            make_state=lambda page_id: PageSessions(page_id, opener, self.settings.keep_recent),
             max_pages=self.settings.max_pages,
         )
         self._sockets: dict[str, WebSocket] = {}
@@ -92,6 +93,17 @@ class WebBackend:
     async def close(self) -> None:
         for entry in self.registry.remove_all():
             await entry.state.close()
+
+    async def forget_all(self) -> int:
+        """Forget every page and close its sessions, as a restarted server would (for tests).
+
+        The pages' sockets stay open; drop them next and the pages come back as new pages.
+        """
+        entries = self.registry.remove_all()
+        for entry in entries:
+            entry.state.outbox = None  # the page is not told: it finds out when it comes back
+            await entry.state.close()
+        return len(entries)
 
     async def drop_sockets(self, code: int = 1012) -> int:
         """Close every page socket (the pages reconnect): for tests and graceful restarts."""

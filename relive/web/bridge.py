@@ -213,7 +213,8 @@ class ModeSession:
 class PageSessions:
     """Everything one page has on the server: its sessions and its current socket's outbox."""
 
-    def __init__(self, page_id: str, opener: Opener) -> None:
+    def __init__(self, page_id: str, opener: Opener, keep_recent: int = KEEP_RECENT) -> None:
+        self.keep_recent = keep_recent
         self.page_id = page_id
         self.short = page_id[:6]
         self.opener = opener
@@ -237,7 +238,7 @@ class PageSessions:
         ms = self.sessions.get(mode)
         if self.outbox is None or ms is None or ms.session is None:
             return
-        condensed = ms.session.transcript.condensed(keep_recent=KEEP_RECENT)
+        condensed = ms.session.transcript.condensed(keep_recent=self.keep_recent)
         self.emit({"type": "transcript", "mode": mode, **condensed.to_dict()})
 
     def attach(self, outbox: Outbox) -> None:

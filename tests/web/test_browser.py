@@ -210,3 +210,38 @@ async def test_page_works_under_its_own_csp(stack: Stack, browser: Browser) -> N
     await expect(page.locator("#transcript-text .turn.model")).to_contain_text(["under csp"])
     await context.close()
     assert violations == []
+
+
+async def test_recovered_drop_says_reconnected_and_keeps_the_call(
+    page: Page, stack: Stack, artifacts: Path
+) -> None:
+    await start_call(page)
+    model = page.locator("#transcript-call .turn.model")
+    await expect(model.first).to_contain_text("(turn 1")
+    before = await model_turns(page, "call")
+    assert stack.emulator.faults.drop() == 1  # the backend's Live connection, not the page's
+    await expect(page.locator(".toast")).to_have_text("Reconnected")
+    await expect(model.nth(len(before))).to_contain_text(f"(turn {len(before) + 1}")
+    assert (await model_turns(page, "call"))[: len(before)] == before
+    assert stack.emulator.stats.sessions == 1
+    await shot(page, artifacts, "call-reconnected-after-drop")
+
+
+async def test_a_page_the_server_forgot_gets_a_new_call(
+    page: Page, stack: Stack, artifacts: Path
+) -> None:
+    await start_call(page)
+    await expect(page.locator("#transcript-call .turn.model").first).to_contain_text("(turn 1")
+    await page.click("#call-mute")
+    assert await stack.backend.forget_all() == 1  # as if the server restarted
+    assert await stack.backend.drop_sockets() == 1
+    await welcomed(page, 2)
+    await expect(page.locator(".toast")).to_have_text(
+        "The call could not be resumed; a new one was started."
+    )
+    await expect(page.locator("#transcript-call .turn")).to_have_count(0)
+    await expect(page.locator("body")).to_have_attribute("data-call-status", "live")
+    await shot(page, artifacts, "call-new-after-server-forgot")
+    await page.click("#call-mute")
+    await expect(page.locator("#transcript-call .turn.model").first).to_contain_text("(turn 1")
+    assert stack.emulator.stats.sessions == 2

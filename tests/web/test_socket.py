@@ -13,6 +13,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from relive.web.app import WebBackend, WebSettings, create_app
+from relive.web.server import serve
 from tests.web.conftest import Stack
 
 TIMEOUT = 5.0
@@ -119,3 +121,28 @@ async def test_no_handle_or_api_key_reaches_the_page(stack: Stack) -> None:
     assert handle not in wire
     assert "test-key" not in wire
     await ws.close()
+
+
+async def test_a_page_coming_back_gets_the_condensed_transcript(stack: Stack) -> None:
+    backend = WebBackend(stack.backend.opener, WebSettings(keep_recent=2))
+    async with serve(create_app(backend)) as url:
+        page = secrets.token_hex(16)
+        ws = await connect(url.replace("http", "ws") + "/ws", origin=url)  # type: ignore[arg-type]
+        welcome = await hello(ws, page)
+        for n, text in enumerate(["alpha one", "beta two", "gamma three"], start=1):
+            await ws.send(json.dumps({"type": "text", "text": text}))
+            while True:
+                msg = await next_json(ws, "transcript")
+                if f"(turn {n}," in "".join(t["text"] for t in msg["recent"] if t["final"]):
+                    break
+        await ws.close()
+        again = await connect(url.replace("http", "ws") + "/ws", origin=url)  # type: ignore[arg-type]
+        await hello(again, page, welcome["secret"])
+        snapshot = await next_json(again, "transcript")
+        assert [t["text"] for t in snapshot["recent"]] == [
+            "gamma three",
+            "You said: gamma three. (turn 3, remembers 3)",
+        ]
+        assert snapshot["folded_turns"] == 4
+        assert "alpha one" in snapshot["summary"] and "beta two" in snapshot["summary"]
+        await again.close()
