@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +75,7 @@ class _Tally:
     new_sessions: int = 0
     interrupted: int = 0
     metrics: dict[str, Any] = field(default_factory=dict)
+    lifecycle: deque[str] = field(default_factory=lambda: deque(maxlen=8))
 
 
 class _Progress:
@@ -110,7 +111,9 @@ async def _reader(
             content = event.message.server_content
             if content and content.model_turn and content.model_turn.parts:
                 text += "".join(p.text or "" for p in content.model_turn.parts)
-        elif isinstance(event, TurnComplete):
+        else:
+            tally.lifecycle.append(_describe(event))
+        if isinstance(event, TurnComplete):
             match = REPLY_PATTERN.search(text)
             if match:
                 tally.answers[match.group("text")] += 1
@@ -123,6 +126,17 @@ async def _reader(
             tally.interrupted += isinstance(event, Interrupted)
         elif isinstance(event, GaveUp):
             tally.gave_up += 1
+
+
+def _describe(event: Any) -> str:
+    """A short name for a lifecycle event, for the stuck-session notes."""
+    name = type(event).__name__
+    if isinstance(event, Reconnecting):
+        return f"{name}({event.cause})"
+    if isinstance(event, NewSession | GaveUp):
+        return f"{name}({event.reason[:60]})"
+    resumed = getattr(event, "resumed", None)
+    return f"{name}(resumed={resumed})" if resumed is not None else name
 
 
 async def _drive(client: Any, index: int, turns: int, tally: _Tally, progress: _Progress) -> None:
@@ -230,6 +244,13 @@ def _report(
     replayed = sum(m.get("replayed", 0) for m in metrics)
     new_sessions = sum(t.new_sessions for t in tallies)
     gave_up = sum(t.gave_up for t in tallies)
+    stuck_notes = [
+        f"stuck session {i}: waiting for {t.sent[-1]!r}; last events: "
+        + ", ".join(t.lifecycle)
+        + f"; metrics {t.metrics}"
+        for i, t in enumerate(tallies)
+        if t.stuck
+    ]
     rows: list[list[Any]] = [
         ["turns sent (incl. one sentinel per session)", sent],
         ["turns lost (never answered)", lost],
@@ -275,5 +296,9 @@ def _report(
             ),
             Aim("sessions stuck", "== 0", float(stuck), stuck == 0, hard=True),
         ],
-        notes=[f"seed {seed}: `relive bench chaos --seed {seed}` repeats the fault sequence"],
+        notes=[
+            f"seed {seed}: `relive bench chaos --seed {seed}` repeats the fault sequence "
+            "(the timing of each fault against the turns varies from run to run)",
+            *stuck_notes,
+        ],
     )
