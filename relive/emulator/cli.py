@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import sys
 from typing import Any
 
 from relive.emulator.emulator import Emulator
@@ -72,6 +73,11 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        _settings_from(args)
+    except ValueError as exc:
+        print(f"relive emulator: {exc}", file=sys.stderr)
+        return 2
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args))
     return 0

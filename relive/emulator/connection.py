@@ -153,8 +153,9 @@ class LiveConnection:
         if self.state is State.CLOSED:
             return []
         try:
-            if name == "goaway":
-                self._go_away(self.settings.goaway_lead)
+            if name == "goaway":  # a lead longer than the lifetime gives goAway at setup
+                lead = min(self.settings.goaway_lead, self.settings.connection_lifetime)
+                self._go_away(lead, move_deadline=False)
             elif name == "deadline":
                 self._emit("deadline")
                 return self._close(closes.DEADLINE)
@@ -219,11 +220,12 @@ class LiveConnection:
         self._send({"setupComplete": {}})
         self._resumption_update()
 
-    def _go_away(self, time_left: float) -> None:
-        now = self.clock.now()
-        self._deadline = now + max(0.0, time_left)
+    def _go_away(self, time_left: float, move_deadline: bool = True) -> None:
+        """Send goAway; on demand (fault) the deadline moves to now + time_left."""
         self._out.append(CancelTimer("goaway"))
-        self._out.append(SetTimer("deadline", self._deadline))
+        if move_deadline:
+            self._deadline = self.clock.now() + max(0.0, time_left)
+            self._out.append(SetTimer("deadline", self._deadline))
         self._send({"goAway": {"timeLeft": format_duration(time_left)}})
         self.state = State.GOING_AWAY
         self._emit("goaway", time_left=time_left)

@@ -44,6 +44,23 @@ class EmulatorSettings:
     # Frames larger than this close the connection with 1007.
     max_frame_bytes: int = 16 * 1024 * 1024
 
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"EmulatorSettings.{f.name} must be a number >= 0, got {value!r}")
+        for name in (
+            "connection_lifetime",
+            "context_window_tokens",
+            "chars_per_text_token",
+            "output_sample_rate",
+            "chunk_words",
+            "default_silence_duration_ms",
+            "max_frame_bytes",
+        ):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"EmulatorSettings.{name} must be > 0")
+
     def replace(self, **changes: object) -> EmulatorSettings:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

@@ -28,6 +28,8 @@ async def test_cli_serves_tls_with_ca_file(tmp_path: Path) -> None:
         str(ca_file),
         "--connection-lifetime",
         "30",
+        "--goaway-lead",
+        "10",
         "--chunk-interval",
         "0.001",
         stdout=asyncio.subprocess.PIPE,
@@ -53,3 +55,18 @@ async def test_cli_serves_tls_with_ca_file(tmp_path: Path) -> None:
         _, err = await asyncio.wait_for(proc.communicate(), 10)
     assert proc.returncode == 0, err.decode()
     assert b"cli-key" not in err  # keys are never printed
+
+
+async def test_cli_refuses_bad_settings() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "relive.cli",
+        "emulator",
+        "--connection-lifetime",
+        "0",
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 10)
+    assert proc.returncode == 2
+    assert b"EmulatorSettings.connection_lifetime must be > 0" in err

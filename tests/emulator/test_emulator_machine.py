@@ -408,3 +408,14 @@ def test_expire_all_handles() -> None:
     service.registry.expire_all()
     late = service.connect().setup(sessionResumption={"handle": first.last_handle()})
     assert late.closed is not None and late.closed.code == 1007
+
+
+def test_goaway_lead_longer_than_lifetime_sends_goaway_at_setup() -> None:
+    service = Service(FAST.replace(connection_lifetime=1.0, goaway_lead=60.0))
+    conn = service.connect().setup()
+    conn.advance(0.0)
+    assert {"goAway": {"timeLeft": "1s"}} in conn.sent
+    conn.advance(0.99)
+    assert conn.closed is None
+    conn.advance(0.02)
+    assert conn.closed is not None and conn.closed.code == 1011
