@@ -292,3 +292,28 @@ async def test_bad_api_key_fails_fast_with_a_reason() -> None:
         with pytest.raises(rs.SessionFailed, match="API key"):
             await session.start()
         await session.close()
+
+
+@pytest.mark.relive_emulator(**SLOW)
+async def test_vertex_transparent_resumption_uses_the_consumed_index(
+    relive_emulator: Emulator,
+) -> None:
+    emu = relive_emulator
+    config = text_config()
+    config.session_resumption = types.SessionResumptionConfig(transparent=True)
+    session = rs.connect(
+        emu.client(vertexai=True, api_version="v1beta1"),
+        model=MODEL,
+        config=config,
+        mode="text",
+        owner="v",
+    )
+    await session.start()
+    chat = Chat(session)
+    assert await chat.ask("one") == (1, 1)
+    emu.faults.drop_mid_turn()
+    assert await chat.ask(LONG) == (2, 2)
+    assert await chat.ask("three") == (3, 3)
+    assert chat.times_answered(LONG) == 1
+    assert session.metrics.replayed == 1
+    await chat.close()
