@@ -62,6 +62,7 @@ class Journal:
         self.highest_sent = 0  # highest index ever sent on any connection
         self.dropped = 0
         self._pending: deque[int] = deque()  # turn-ending entries not answered yet
+        self._open_turn: int | None = None  # first part of a clientContent turn not complete
 
     # -- adding --------------------------------------------------------------------------------
 
@@ -73,6 +74,12 @@ class Journal:
         while self._entries and (
             len(self._entries) + 1 > self._max_entries or self._bytes + entry.size > self._max_bytes
         ):
+            # A chunk already sent can go first: it was delivered, it just will not be replayed.
+            victim = next((e for e in self._entries if e.media and e.index < self.cursor), None)
+            if victim is not None:
+                self._entries.remove(victim)
+                self._bytes -= victim.size
+                continue
             victim = next((e for e in self._entries if e.media), None)
             if victim is None:
                 if entry.media:  # nothing older to drop: drop the new chunk itself
@@ -91,6 +98,9 @@ class Journal:
         self._bytes += entry.size
         if entry.ends_turn:
             self._pending.append(entry.index)
+            self._open_turn = None
+        elif entry.method == "send_client_content" and self._open_turn is None:
+            self._open_turn = entry.index  # a turn in parts: settled only once complete
         return entry, dropped
 
     # -- sending -------------------------------------------------------------------------------
@@ -141,6 +151,8 @@ class Journal:
     def settle_answered(self) -> None:
         """Settle everything before the oldest unanswered turn (a turn or a handle came in)."""
         mark = self._pending[0] - 1 if self._pending else self.last_sent()
+        if self._open_turn is not None:
+            mark = min(mark, self._open_turn - 1)
         self.settle_upto(mark)
 
     def settle_upto(self, mark: int) -> None:
@@ -153,6 +165,8 @@ class Journal:
             self._bytes -= gone.size
         while self._pending and self._pending[0] <= mark:
             self._pending.popleft()
+        if self._open_turn is not None and self._open_turn <= mark:
+            self._open_turn = None
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -132,6 +132,7 @@ class SessionMachine:
         self._generation_done = False  # generationComplete seen, turnComplete not yet
         self._handle_stale = False
         self._answered_any = False
+        self._partial_text: list[str] = []
         self._lost_at: float | None = None  # when the last live connection was lost
         self._outage_started: float | None = None
         self._attempt = 0
@@ -186,8 +187,13 @@ class SessionMachine:
             raise SessionClosed(f"the session is {self.state.value}; nothing more can be sent")
         entry, dropped = self.journal.append(entry)
         self.metrics.dropped_from_buffer += dropped
-        if entry.text and entry.ends_turn:
-            self.transcript.add_user_text(entry.text)
+        if entry.method == "send_client_content" and not entry.ends_turn:
+            self._partial_text.append(entry.text)  # a turn sent in parts
+        elif entry.ends_turn:
+            text = " ".join(t for t in [*self._partial_text, entry.text] if t)
+            self._partial_text.clear()
+            if text:
+                self.transcript.add_user_text(text)
         if self.state is not S.LIVE:
             self.metrics.buffered += 1
         return []
@@ -199,6 +205,9 @@ class SessionMachine:
         entry = self.journal.take_next()
         if entry is not None:
             self._conn_sent.append(entry.index)
+            if len(self._conn_sent) > self.policy.max_buffered:
+                self._conn_sent.popleft()
+                self._conn_sent_offset += 1
         return entry
 
     def close(self) -> list[Action]:

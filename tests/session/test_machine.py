@@ -440,3 +440,31 @@ def test_a_turn_is_answered_at_generation_complete_even_if_turn_complete_never_c
     ]
     m.server_message(2, msg(server_content={"turn_complete": True}))  # a stray one is harmless
     assert m.journal.unanswered_turns == 0
+
+
+def test_a_turn_sent_in_parts_is_replayed_whole() -> None:
+    m, _ = make()
+    live(m)
+    m.submit(inputs.client_content({"role": "user", "parts": [{"text": "a"}]}, False))
+    sent_texts(m)
+    m.server_message(1, handle("h1"))  # idle handle: must not settle the open turn
+    m.submit(inputs.client_content({"role": "user", "parts": [{"text": "b"}]}, True))
+    sent_texts(m)
+    m.closed(1, DROP)
+    m.opened(2)
+    assert sent_texts(m) == ["a", "b"]
+    assert [t.text for t in m.transcript.turns] == ["a b"]
+
+
+def test_delivered_media_is_forgotten_before_undelivered_media_is_dropped() -> None:
+    m, _ = make(policy=Policy(max_buffered=3))
+    live(m)
+    blob = types.Blob(data=b"\0" * 10, mime_type="audio/pcm;rate=16000")
+    for _ in range(2):
+        m.submit(inputs.realtime_input({"audio": blob}))
+    assert m.take_next(1) is not None  # one delivered
+    for _ in range(2):
+        m.submit(inputs.realtime_input({"audio": blob}))
+    assert m.metrics.dropped_from_buffer == 0 and len(m.journal) == 3
+    m.submit(inputs.realtime_input({"audio": blob}))
+    assert m.metrics.dropped_from_buffer == 1
