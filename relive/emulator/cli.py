@@ -48,7 +48,7 @@ def register(subparsers: Any) -> None:
             type=type(default),
             default=None,
             metavar="N",
-            help=f"default {default}",
+            help=f"{EmulatorSettings.help(f.name)} (default {default})",
         )
     p.set_defaults(handler=run)
 

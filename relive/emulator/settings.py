@@ -61,6 +61,35 @@ class EmulatorSettings:
             if getattr(self, name) <= 0:
                 raise ValueError(f"EmulatorSettings.{name} must be > 0")
 
+    @staticmethod
+    def help(name: str) -> str:
+        """One line on a setting, with its unit (for `relive emulator --help`)."""
+        return HELP.get(name, "")
+
     def replace(self, **changes: object) -> EmulatorSettings:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+HELP = {
+    "connection_lifetime": "seconds a connection lives before the 1011 deadline close",
+    "goaway_lead": "seconds between goAway and that close (capped by the lifetime)",
+    "handle_ttl": "seconds a handle stays valid after its session's last connection ends",
+    "context_window_tokens": "context window in tokens (1007 close on overflow, no compression)",
+    "chars_per_text_token": "characters of text per token",
+    "audio_tokens_per_second": "tokens per second of audio (input and output)",
+    "video_tokens_per_frame": "tokens per video frame",
+    "audio_session_limit": "seconds of audio media time without compression",
+    "audio_video_session_limit": "seconds of media time once video is sent, without compression",
+    "default_trigger_fraction": "triggerTokens default, as a fraction of the context window",
+    "default_target_fraction_of_trigger": "targetTokens default, as a fraction of triggerTokens",
+    "chunk_interval": "seconds between streamed reply chunks",
+    "chunk_words": "words per streamed text chunk",
+    "first_chunk_delay": "seconds before the first chunk of a reply",
+    "output_sample_rate": "Hz of output audio",
+    "speech_seconds_per_char": "seconds of output audio per character of reply",
+    "turn_complete_lag_factor": "AUDIO: turnComplete lags generationComplete by playback x this",
+    "vad_energy_threshold": "int16 RMS of a 10 ms frame that counts as speech",
+    "default_silence_duration_ms": "ms of silence ending a spoken turn (setup may override)",
+    "max_frame_bytes": "largest client frame in bytes (1007 close above)",
+}

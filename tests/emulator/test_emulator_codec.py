@@ -84,3 +84,13 @@ def test_close_reasons_fit_a_close_frame() -> None:
 def test_bad_settings_are_refused_clearly(changes: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="EmulatorSettings"):
         EmulatorSettings().replace(**changes)
+
+
+def test_every_setting_has_help_and_a_doc_line() -> None:
+    import dataclasses
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "emulator.md").read_text()
+    for f in dataclasses.fields(EmulatorSettings):
+        assert EmulatorSettings.help(f.name), f"no help for {f.name}"
+        assert f"`{f.name}`" in doc, f"docs/emulator.md does not list {f.name}"

@@ -419,3 +419,54 @@ def test_goaway_lead_longer_than_lifetime_sends_goaway_at_setup() -> None:
     assert conn.closed is None
     conn.advance(0.02)
     assert conn.closed is not None and conn.closed.code == 1011
+
+
+def test_video_switches_to_the_audio_video_session_limit() -> None:
+    conn = Service(FAST.replace(audio_video_session_limit=3.0)).connect().setup()
+    frame = {
+        "realtimeInput": {
+            "video": {"data": base64.b64encode(b"jpeg").decode(), "mimeType": "image/jpeg"}
+        }
+    }
+    for _ in range(3):
+        conn.send(frame)
+    assert conn.closed is None
+    conn.send(frame)
+    assert conn.closed is not None and conn.closed.code == 1007
+    assert "audio+video" in conn.closed.reason
+
+
+def test_legacy_media_chunks_count_as_audio() -> None:
+    conn = Service().connect().setup(inputAudioTranscription={})
+    chunk = {"data": _pcm(0.6, 8000), "mimeType": "audio/pcm;rate=16000"}
+    conn.send({"realtimeInput": {"mediaChunks": [chunk]}})
+    conn.send({"realtimeInput": {"audioStreamEnd": True}})
+    heard = [
+        m["serverContent"]["inputTranscription"]["text"]
+        for m in conn.sent
+        if "inputTranscription" in m.get("serverContent", {})
+    ]
+    assert heard == ["[audio 0.60 s]"]
+    assert conn.machine.conversation.audio_seconds == pytest.approx(0.6)
+
+
+def test_compression_lifts_the_session_limit() -> None:
+    conn = (
+        Service(FAST.replace(audio_session_limit=1.0))
+        .connect()
+        .setup(contextWindowCompression={"slidingWindow": {}})
+    )
+    for _ in range(4):
+        conn.send(_audio(0.5, 0))
+    assert conn.closed is None
+
+
+def test_compression_without_sliding_window_is_no_compression() -> None:
+    conn = (
+        Service(FAST.replace(audio_session_limit=1.0))
+        .connect()
+        .setup(contextWindowCompression={"triggerTokens": 1000})
+    )
+    for _ in range(3):
+        conn.send(_audio(0.5, 0))
+    assert conn.closed is not None and conn.closed.code == 1007
