@@ -114,6 +114,7 @@ class LiveConnection:
         self._pending_tokens = 0
         self._vad: VoiceDetector | None = None
         self._deadline: float | None = None
+        self._goaway_lead = settings.goaway_lead
         self._out: list[Action] = []
         self._handlers = {
             "clientContent": self._on_client_content,
@@ -123,6 +124,15 @@ class LiveConnection:
         }
 
     # ----- inputs -------------------------------------------------------------------------
+
+    def start(self) -> list[Action]:
+        """The socket is open: the lifetime runs from here, setup or not (no endless idlers)."""
+        self._start_clock()
+        return self._flush()
+
+    def _start_clock(self) -> None:
+        self._deadline = self.clock.now() + self.settings.connection_lifetime
+        self._out.append(SetTimer("deadline", self._deadline))
 
     def receive(self, message: ClientMessage | ProtocolError) -> list[Action]:
         """One client frame, already decoded (or the reason it could not be)."""
@@ -154,8 +164,7 @@ class LiveConnection:
             return []
         try:
             if name == "goaway":  # a lead longer than the lifetime gives goAway at setup
-                lead = min(self.settings.goaway_lead, self.settings.connection_lifetime)
-                self._go_away(lead, move_deadline=False)
+                self._go_away(self._goaway_lead, move_deadline=False)
             elif name == "deadline":
                 self._emit("deadline")
                 return self._close(closes.DEADLINE)
@@ -213,10 +222,11 @@ class LiveConnection:
             self.settings.vad_energy_threshold, config.silence_ms, config.automatic_vad
         )
         now = self.clock.now()
-        self._deadline = now + self.settings.connection_lifetime
-        self._out.append(SetTimer("deadline", self._deadline))
-        goaway_at = self._deadline - self.settings.goaway_lead
-        self._out.append(SetTimer("goaway", max(now, goaway_at)))
+        if self._deadline is None:
+            self._start_clock()
+        assert self._deadline is not None
+        self._goaway_lead = min(self.settings.goaway_lead, self._deadline - now)
+        self._out.append(SetTimer("goaway", self._deadline - self._goaway_lead))
         self._send({"setupComplete": {}})
         self._resumption_update()
 

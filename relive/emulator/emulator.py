@@ -265,7 +265,9 @@ class Emulator:
         link = Link(ws, machine, self.plan, self.log.record, self._manual)
         self.links[conn_id] = link
         self.stats.open_connections += 1
-        self.log.record("connection_opened", {"conn": conn_id, "path": route.method})
+        opened = {"conn": conn_id, "path": route.method, "vertex": route.vertex}
+        self.log.record("connection_opened", opened)
+        link.apply(machine.start())
         sender = asyncio.create_task(link.sender())
         limit = self.settings.max_frame_bytes
         try:

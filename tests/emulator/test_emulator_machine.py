@@ -470,3 +470,25 @@ def test_compression_without_sliding_window_is_no_compression() -> None:
     for _ in range(3):
         conn.send(_audio(0.5, 0))
     assert conn.closed is not None and conn.closed.code == 1007
+
+
+def test_a_connection_without_setup_still_ends_at_its_deadline() -> None:
+    conn = Service(FAST.replace(connection_lifetime=10.0, goaway_lead=2.0)).connect()
+    conn.apply(conn.machine.start())
+    conn.advance(9.0)
+    assert conn.sent == [] and conn.closed is None
+    conn.advance(1.0)
+    assert conn.closed is not None and conn.closed.code == 1011
+
+
+def test_lifetime_counts_from_the_socket_open() -> None:
+    service = Service(FAST.replace(connection_lifetime=10.0, goaway_lead=2.0))
+    conn = service.connect()
+    conn.apply(conn.machine.start())
+    conn.advance(3.0)
+    conn.setup()
+    conn.clear()
+    conn.advance(4.9)
+    assert conn.sent == []
+    conn.advance(0.2)
+    assert conn.sent == [{"goAway": {"timeLeft": "2s"}}]

@@ -240,3 +240,30 @@ async def test_pcm_payload_helper_is_honest() -> None:
 async def test_plain_settings_object_is_frozen() -> None:
     with pytest.raises(AttributeError):
         EmulatorSettings().goaway_lead = 1.0  # type: ignore[misc]
+
+
+async def test_vertex_transparent_resumption_reports_consumed_index(
+    relive_emulator: Emulator,
+) -> None:
+    client = relive_emulator.client(vertexai=True, api_version="v1beta1")
+    config = text_config(session_resumption=types.SessionResumptionConfig(transparent=True))
+    async with client.aio.live.connect(model=MODEL, config=config) as s:
+        first = await next_message(s)
+        assert first.session_resumption_update is not None
+        assert first.session_resumption_update.last_consumed_client_message_index == 0
+        await say(s, "one")
+        await say(s, "two")
+        update = (await next_message(s)).session_resumption_update
+    assert update is not None and update.resumable
+    assert update.last_consumed_client_message_index == 2
+    opened = [e for e in relive_emulator.events if e.kind == "connection_opened"]
+    assert opened[0].data["vertex"] is True
+
+
+async def test_ephemeral_token_uses_the_constrained_method(relive_emulator: Emulator) -> None:
+    client = relive_emulator.client(api_key="auth_tokens/ephemeral-123", api_version="v1alpha")
+    with pytest.warns(Warning):  # the SDK marks ephemeral tokens experimental
+        async with client.aio.live.connect(model=MODEL, config=text_config()) as s:
+            assert (await say(s, "short-lived")).text.startswith("You said: short-lived.")
+    opened = [e for e in relive_emulator.events if e.kind == "connection_opened"]
+    assert opened[0].data["path"] == "BidiGenerateContentConstrained"
