@@ -8,12 +8,9 @@ with a `ManualClock` and a seeded `random.Random`: no sockets, no sleeps.
 
 from __future__ import annotations
 
-import enum
 import logging
 import random
-import re
 from collections import deque
-from dataclasses import dataclass
 
 from google.genai import types
 
@@ -24,76 +21,35 @@ from relive.session.handles import HandleStore, redact
 from relive.session.journal import Entry, Journal
 from relive.session.metrics import Metrics
 from relive.session.policy import Mode, Policy
+from relive.session.states import (
+    NO_HANDLE_REASON,
+    NOTICES,
+    TRANSITIONS,
+    Action,
+    Connect,
+    Disconnect,
+    Emit,
+    IllegalTransition,
+    SessionClosed,
+    State,
+    parse_duration,
+)
 from relive.transcript import Transcript
 
 log = logging.getLogger("relive.session")
-
-
-class State(enum.Enum):
-    CONNECTING = "connecting"  # opening a connection for a new conversation
-    LIVE = "live"
-    DRAINING = "draining"  # goAway received: waiting for a safe point before the deadline
-    RESUMING = "resuming"  # opening a connection with a resumption handle
-    BACKING_OFF = "backing-off"  # waiting before the next attempt
-    FAILED = "failed"  # gave up
-    CLOSED = "closed"  # the app closed the session
-
-
 S = State
-TRANSITIONS: dict[State, frozenset[State]] = {
-    S.CONNECTING: frozenset({S.LIVE, S.BACKING_OFF, S.FAILED, S.CLOSED}),
-    S.RESUMING: frozenset({S.LIVE, S.BACKING_OFF, S.CONNECTING, S.FAILED, S.CLOSED}),
-    S.LIVE: frozenset({S.DRAINING, S.RESUMING, S.CONNECTING, S.FAILED, S.CLOSED}),
-    S.DRAINING: frozenset({S.RESUMING, S.CONNECTING, S.FAILED, S.CLOSED}),
-    S.BACKING_OFF: frozenset({S.RESUMING, S.CONNECTING, S.FAILED, S.CLOSED}),
-    S.FAILED: frozenset({S.CLOSED}),
-    S.CLOSED: frozenset(),
-}
-
-
-class IllegalTransition(RuntimeError):
-    """A move the state table does not allow: a bug in the manager, never a server's fault."""
-
-
-class SessionClosed(RuntimeError):
-    """The session is closed or gave up; nothing more can be sent."""
-
-
-@dataclass(frozen=True)
-class Connect:
-    """Close any open connection, then open connection `conn_id` (resuming `handle` if set)."""
-
-    conn_id: int
-    handle: str | None
-
-
-@dataclass(frozen=True)
-class Disconnect:
-    conn_id: int
-
-
-@dataclass(frozen=True)
-class Emit:
-    event: ev.Event
-
-
-Action = Connect | Disconnect | Emit
-
-NOTICES = {
-    "call": "The call could not be resumed, so a new one was started.",
-    "text": "The conversation could not be resumed, so a new one was started.",
-}
-
-
-_NO_HANDLE = "the connection ended before the server issued a resumption handle"
-
-
-def parse_duration(text: str | None) -> float | None:
-    """A protobuf Duration string ("10s", "9.5s") in seconds, or None."""
-    if not text:
-        return None
-    match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)s?\s*", text)
-    return float(match.group(1)) if match else None
+__all__ = [
+    "TRANSITIONS",
+    "Action",
+    "Connect",
+    "Disconnect",
+    "Emit",
+    "IllegalTransition",
+    "SessionClosed",
+    "SessionMachine",
+    "State",
+    "parse_duration",
+]
 
 
 class SessionMachine:
@@ -133,6 +89,7 @@ class SessionMachine:
         self._handle_stale = False
         self._answered_any = False
         self._partial_text: list[str] = []
+        self._deferred_text: list[str] = []  # user turns sent while the model was speaking
         self._lost_at: float | None = None  # when the last live connection was lost
         self._outage_started: float | None = None
         self._attempt = 0
@@ -192,7 +149,9 @@ class SessionMachine:
         elif entry.ends_turn:
             text = " ".join(t for t in [*self._partial_text, entry.text] if t)
             self._partial_text.clear()
-            if text:
+            if text and self._in_model_turn:
+                self._deferred_text.append(text)  # after the model's turn, cut or not
+            elif text:
                 self.transcript.add_user_text(text)
         if self.state is not S.LIVE:
             self.metrics.buffered += 1
@@ -315,14 +274,23 @@ class SessionMachine:
         return []
 
     def _new_session(self, why: str) -> list[Action]:
+        self._go(S.CONNECTING)
+        return [self._start_over(why), *self._connect()]
+
+    def _start_over(self, why: str) -> Emit:
+        """The conversation is lost: empty transcript, but the unanswered turns stay."""
         self.metrics.new_sessions += 1
         self.transcript.clear()
+        self._deferred_text.clear()
         for text in self.journal.unanswered_turn_texts():
             self.transcript.add_user_text(text)
         self._answered_any = False
-        self._go(S.CONNECTING)
-        notice = NOTICES[self.mode]
-        return [Emit(ev.NewSession(reason=why, notice=notice)), *self._connect()]
+        return Emit(ev.NewSession(reason=why, notice=NOTICES[self.mode]))
+
+    def _flush_user_text(self) -> None:
+        for text in self._deferred_text:
+            self.transcript.add_user_text(text)
+        self._deferred_text.clear()
 
     def _fail(self, why: str) -> list[Action]:
         log.warning("session %s/%s gave up: %s", self.owner, self.mode, why)
@@ -342,23 +310,12 @@ class SessionMachine:
             self.transcript.on_server_content(types.LiveServerContent(turn_complete=True))
         elif self._mid_turn:
             self.transcript.mark_cut()
+        self._flush_user_text()
         self._generation_done = False
         out: list[Action] = [Disconnect(self.conn_id)]
         if self.handle is None:
             if self._answered_any:
-                self.metrics.new_sessions += 1
-                self.transcript.clear()
-                for text in self.journal.unanswered_turn_texts():
-                    self.transcript.add_user_text(text)
-                self._answered_any = False
-                out.append(
-                    Emit(
-                        ev.NewSession(
-                            reason=_NO_HANDLE,
-                            notice=NOTICES[self.mode],
-                        )
-                    )
-                )
+                out.append(self._start_over(NO_HANDLE_REASON))
             self._go(S.CONNECTING)
         else:
             self._go(S.RESUMING)
@@ -389,12 +346,14 @@ class SessionMachine:
                     self._answered_any = True
                 out.append(Emit(ev.GenerationComplete()))
             if content.interrupted:
+                self._flush_user_text()
                 out.append(Emit(ev.Interrupted()))
             if content.turn_complete:
                 if not self._generation_done:
                     self.journal.turn_answered()
                 self._generation_done = False
                 self._in_model_turn = False
+                self._flush_user_text()
                 self._handle_stale = True
                 self._answered_any = True
                 out.append(Emit(ev.TurnComplete()))

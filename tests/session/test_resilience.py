@@ -317,3 +317,30 @@ async def test_vertex_transparent_resumption_uses_the_consumed_index(
     assert chat.times_answered(LONG) == 1
     assert session.metrics.replayed == 1
     await chat.close()
+
+
+@pytest.mark.relive_emulator(connection_lifetime=0.4, goaway_lead=0.2)
+async def test_a_conversation_outlives_many_connection_lifetimes(relive_emulator: Emulator) -> None:
+    emu = relive_emulator
+    chat = await open_chat(emu, policy=rs.Policy(goaway_margin=0.05))
+    n = 0
+    while chat.session.metrics.connections < 4:
+        n += 1
+        assert await chat.ask(f"turn {n}") == (n, n)
+    assert chat.session.metrics.reconnects.get("goaway", 0) >= 3
+    assert emu.stats.closes.get(1011, 0) == 0  # every connection left before its deadline
+    assert len(chat.of(ev.Resumed)) == chat.session.metrics.connections - 1
+    await chat.close()
+
+
+@pytest.mark.relive_emulator(**SLOW)
+async def test_barge_in_interrupts_and_the_new_turn_is_answered(relive_emulator: Emulator) -> None:
+    chat = await open_chat(relive_emulator)
+    await chat.say(LONG)
+    await chat.wait(lambda: streaming(chat))
+    assert await chat.ask("stop") == (2, 2)
+    assert chat.of(ev.Interrupted)
+    assert chat.answers(LONG) == []  # cut by the user: interrupted, not answered twice later
+    cut = [t for t in chat.session.transcript.turns if t.interrupted]
+    assert len(cut) == 1 and cut[0].role == "model"
+    await chat.close()
