@@ -1,17 +1,14 @@
 """One Live connection as an I/O-free state machine: messages and timer ticks in, actions out.
 
-Two small tables hold the rules (like h11's `_state.py`): which client messages each connection
-state accepts, and which turn states a new user turn interrupts. The driver owns the socket,
-the timers and the clock; this class owns everything the service decides.
+The tables of `states.py` hold the rules (which messages each state accepts, which turn states
+new input interrupts). The driver owns the socket, the timers and the clock; this class owns
+everything the service decides.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import enum
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from relive.clock import Clock
@@ -22,8 +19,10 @@ from relive.emulator.codec import ClientMessage, JsonDict, ProtocolError, format
 from relive.emulator.config import SessionConfig, parse_setup
 from relive.emulator.faults import FaultPlan
 from relive.emulator.handles import HandleRegistry, HandleRejected
+from relive.emulator.media import add_media, check_session_limit, decode_bytes, media_tokens
 from relive.emulator.model import Conversation, reply_text, text_tokens, tool_city
 from relive.emulator.settings import EmulatorSettings
+from relive.emulator.states import ACCEPTS, BUSY, Auth, State, TurnState
 from relive.emulator.turns import TurnPlan, plan_reply
 from relive.emulator.vad import (
     SpeechEnd,
@@ -34,42 +33,7 @@ from relive.emulator.vad import (
     pcm_seconds,
 )
 
-
-class State(enum.Enum):
-    """Lifecycle of a connection."""
-
-    AWAITING_SETUP = "awaiting setup"
-    OPEN = "open"
-    GOING_AWAY = "going away"
-    CLOSED = "closed"
-
-
-class TurnState(enum.Enum):
-    """What the model is doing."""
-
-    IDLE = "idle"
-    GENERATING = "generating"
-    TOOL_CALL = "in tool call"
-
-
-ACCEPTS: dict[State, frozenset[str]] = {
-    State.AWAITING_SETUP: frozenset({"setup"}),
-    State.OPEN: frozenset({"clientContent", "realtimeInput", "toolResponse", "contextUpdate"}),
-    State.GOING_AWAY: frozenset(
-        {"clientContent", "realtimeInput", "toolResponse", "contextUpdate"}
-    ),
-    State.CLOSED: frozenset(),
-}
-BUSY = frozenset({TurnState.GENERATING, TurnState.TOOL_CALL})
-
-
-@dataclass(frozen=True)
-class Auth:
-    """What the handshake established: the key (or why there is none) and the API flavour."""
-
-    api_key: str | None
-    refused: CloseReason | None = None
-    vertex: bool = False
+__all__ = ["ACCEPTS", "BUSY", "Auth", "LiveConnection", "State", "TurnState"]
 
 
 @dataclass
@@ -281,7 +245,7 @@ class LiveConnection:
         blobs += [b for b in body.get("mediaChunks") or [] if isinstance(b, dict)]
         for blob in blobs:
             mime = str(blob.get("mimeType", ""))
-            data = self._b64(blob.get("data"))
+            data = decode_bytes(blob.get("data"), "realtime_input.audio.data")
             if mime.startswith("audio/"):
                 seconds = pcm_seconds(data, pcm_rate(mime))
                 self._media(audio=seconds)
@@ -326,35 +290,12 @@ class LiveConnection:
     def _on_context_update(self, body: JsonDict) -> None:
         self._emit("context_update")
 
-    def _b64(self, data: Any) -> bytes:
-        """Proto JSON bytes: standard or URL-safe base64, padding optional."""
-        try:
-            text = str(data or "").replace("-", "+").replace("_", "/")
-            return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-        except (binascii.Error, ValueError, TypeError):
-            raise ProtocolError(
-                closes.invalid("Invalid value at 'realtime_input.audio.data' (TYPE_BYTES).")
-            ) from None
-
     def _media(self, audio: float = 0.0, video: float = 0.0) -> None:
-        conv = self.conversation
-        self.conversation = replace(
-            conv, audio_seconds=conv.audio_seconds + audio, video_seconds=conv.video_seconds + video
-        )
-        s = self.settings
-        self._pending_tokens += round(audio * s.audio_tokens_per_second)
-        self._pending_tokens += round(video * s.video_tokens_per_frame)
         assert self.config is not None
+        self.conversation = add_media(self.conversation, audio, video)
+        self._pending_tokens += media_tokens(audio, video, self.settings)
         if self.config.compression is None:
-            conv = self.conversation
-            if conv.video_seconds > 0:
-                used = max(conv.audio_seconds, conv.video_seconds)
-                if used > s.audio_video_session_limit:
-                    raise ProtocolError(
-                        closes.session_limit(s.audio_video_session_limit, "audio+video")
-                    )
-            elif conv.audio_seconds > s.audio_session_limit:
-                raise ProtocolError(closes.session_limit(s.audio_session_limit, "audio-only"))
+            check_session_limit(self.conversation, self.settings)
 
     def _spoken_turn(self, seconds: float) -> None:
         assert self.config is not None
