@@ -492,3 +492,35 @@ def test_lifetime_counts_from_the_socket_open() -> None:
     assert conn.sent == []
     conn.advance(0.2)
     assert conn.sent == [{"goAway": {"timeLeft": "2s"}}]
+
+
+def test_voice_during_reply_barges_in_and_becomes_the_next_turn() -> None:
+    conn = (
+        Service()
+        .connect()
+        .setup(realtimeInputConfig={"automaticActivityDetection": {"silenceDurationMs": 200}})
+    )
+    conn.send(_audio(0.5, 8000))
+    conn.send(_audio(0.3, 0))
+    conn.advance(0.0)
+    assert conn.machine.turn is TurnState.GENERATING
+    conn.clear()
+    conn.send(_audio(0.4, 8000))  # the user speaks over the reply
+    assert conn.kinds()[:2] == ["serverContent.interrupted", "serverContent.turnComplete"]
+    assert conn.machine.turn.name == "IDLE"  # (mypy keeps the narrowed GENERATING)
+    conn.send(_audio(0.3, 0))
+    conn.run_turn()
+    assert conn.text().endswith("You said: [audio 0.40 s]. (turn 2, remembers 2)")
+
+
+def test_no_interruption_queues_the_new_turn() -> None:
+    conn = Service().connect().setup(realtimeInputConfig={"activityHandling": "NO_INTERRUPTION"})
+    conn.send({"realtimeInput": {"text": "first"}})
+    conn.advance(0.0)
+    conn.send({"realtimeInput": {"text": "second"}})
+    assert "serverContent.interrupted" not in conn.kinds()
+    conn.run_turn()
+    conn.run_turn()
+    text = conn.text()
+    assert "You said: first. (turn 1, remembers 1)" in text
+    assert text.endswith("You said: second. (turn 2, remembers 2)")

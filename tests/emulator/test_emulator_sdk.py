@@ -8,6 +8,7 @@ import struct
 
 import pytest
 from google.genai import errors, types
+from google.genai.live import AsyncSession
 from websockets.exceptions import ConnectionClosed
 
 from relive.emulator import REPLY_PATTERN, Emulator, EmulatorSettings
@@ -267,3 +268,39 @@ async def test_ephemeral_token_uses_the_constrained_method(relive_emulator: Emul
             assert (await say(s, "short-lived")).text.startswith("You said: short-lived.")
     opened = [e for e in relive_emulator.events if e.kind == "connection_opened"]
     assert opened[0].data["path"] == "BidiGenerateContentConstrained"
+
+
+async def _speak(session: AsyncSession, seconds: float, amplitude: int) -> None:
+    """Stream 20 ms chunks of 16 kHz PCM, as a microphone would."""
+    pcm = _pcm16(seconds, amplitude)
+    for i in range(0, len(pcm), 640):
+        blob = types.Blob(data=pcm[i : i + 640], mime_type="audio/pcm;rate=16000")
+        await session.send_realtime_input(audio=blob)
+
+
+@pytest.mark.relive_emulator(chunk_interval=0.05)
+async def test_streamed_voice_turn_and_voice_barge_in(relive_emulator: Emulator) -> None:
+    config = types.LiveConnectConfig(
+        response_modalities=[types.Modality.AUDIO],
+        output_audio_transcription=types.AudioTranscriptionConfig(),
+        realtime_input_config=types.RealtimeInputConfig(
+            automatic_activity_detection=types.AutomaticActivityDetection(silence_duration_ms=200)
+        ),
+    )
+    async with relive_emulator.client().aio.live.connect(model=MODEL, config=config) as s:
+        await _speak(s, 0.6, 6000)
+        await _speak(s, 0.3, 0)
+        message = await next_message(s)
+        while not (message.server_content and message.server_content.model_turn):
+            message = await next_message(s)
+        await _speak(s, 0.4, 6000)  # talk over the reply
+        cut = await read_turn(s)
+        assert any(m.server_content and m.server_content.interrupted for m in cut.messages)
+        await _speak(s, 0.3, 0)
+        reply = await read_turn(s)
+    said = "".join(
+        m.server_content.output_transcription.text or ""
+        for m in reply.messages
+        if m.server_content and m.server_content.output_transcription
+    )
+    assert said == "You said: [audio 0.40 s]. (turn 2, remembers 2)"
