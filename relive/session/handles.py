@@ -7,6 +7,10 @@ A handle is a secret (it resumes someone's conversation), so reprs show only a s
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from relive.transcript import Transcript
 
 
 def redact(handle: str | None) -> str:
@@ -17,10 +21,15 @@ def redact(handle: str | None) -> str:
 
 
 class HandleStore:
-    """The newest resumable handle per (owner, mode), kept in memory."""
+    """The newest resumable handle per (owner, mode), kept in memory.
+
+    It also keeps the transcript of each (owner, mode) conversation, so a later `connect` that
+    resumes the conversation opens with its history.
+    """
 
     def __init__(self) -> None:
         self._handles: dict[tuple[str, str], str] = {}
+        self._transcripts: dict[tuple[str, str], Transcript] = {}
 
     def get(self, owner: str, mode: str) -> str | None:
         return self._handles.get((owner, mode))
@@ -31,7 +40,18 @@ class HandleStore:
         self._handles[(owner, mode)] = handle
 
     def forget(self, owner: str, mode: str) -> None:
+        """Drop the handle (and the transcript) of this conversation."""
         self._handles.pop((owner, mode), None)
+        self._transcripts.pop((owner, mode), None)
+
+    def transcript(self, owner: str, mode: str) -> Transcript | None:
+        """The transcript of the conversation the stored handle resumes, if any."""
+        if (owner, mode) not in self._handles:
+            return None
+        return self._transcripts.get((owner, mode))
+
+    def keep_transcript(self, owner: str, mode: str, transcript: Transcript) -> None:
+        self._transcripts[(owner, mode)] = transcript
 
     def __len__(self) -> int:
         return len(self._handles)

@@ -74,7 +74,10 @@ class SessionMachine:
         self.policy = policy
         self.clock = clock
         self.rng = rng
-        self.transcript = transcript or Transcript()
+        if transcript is None:
+            transcript = handles.transcript(owner, mode) or Transcript()
+        self.transcript = transcript
+        handles.keep_transcript(owner, mode, transcript)
         self.metrics = Metrics()
         self.journal = Journal(max_entries=policy.max_buffered, max_bytes=policy.max_buffered_bytes)
         self.state = State.CONNECTING
@@ -251,6 +254,7 @@ class SessionMachine:
         if verdict == "rejected_handle":
             self.metrics.rejected_handles += 1
             self.handles.forget(self.owner, self.mode)
+            self.handles.keep_transcript(self.owner, self.mode, self.transcript)
             why = f"the resumption handle was refused ({failure.describe()})"
             if self.policy.on_rejected_handle == "give_up":
                 return self._fail(why)

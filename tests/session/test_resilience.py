@@ -207,8 +207,11 @@ async def test_a_second_connect_with_the_same_store_resumes(relive_emulator: Emu
     await chat.close()
     again = await open_chat(relive_emulator, handles=handles)
     await again.wait(lambda: bool(again.of(ev.Connected)))
-    assert again.of(ev.Connected)[0].resumed
+    first = again.of(ev.Connected)[0]
+    assert first.resumed and first.history is not None
+    assert "user: one" in first.history.render()  # the call opens with its history
     assert await again.ask("two") == (2, 2)
+    assert again.session.transcript.turns[0].text == "one"
     await again.close()
 
 
