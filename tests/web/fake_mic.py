@@ -27,7 +27,7 @@ def speech_like(seconds: float, *, pitch: float = 150.0, amplitude: float = 0.45
     return out
 
 
-def write_fake_mic(path: Path, *, speech: float = 0.5, silence: float = 1.5) -> Path:
+def write_fake_mic(path: Path, *, speech: float = 0.4, silence: float = 1.0) -> Path:
     """Write a 48 kHz mono PCM16 WAV: `speech` seconds of voice, then `silence` seconds."""
     samples = speech_like(speech) + [0.0] * int(silence * RATE)
     with wave.open(str(path), "wb") as w:

@@ -216,14 +216,21 @@ async def test_recovered_drop_says_reconnected_and_keeps_the_call(
     page: Page, stack: Stack, artifacts: Path
 ) -> None:
     await start_call(page)
-    model = page.locator("#transcript-call .turn.model")
-    await expect(model.first).to_contain_text("(turn 1")
-    before = await model_turns(page, "call")
+    done = page.locator("#transcript-call .turn.model:not(.streaming)")
+    await expect(done.first).to_contain_text("(turn 1")
+    # The next utterance has begun, so the handle issued after turn 1 is with the manager
+    # (it came before, on the same connection): the drop cannot fall back to the setup handle.
+    await expect(page.locator("#transcript-call .turn.user").nth(1)).to_be_attached()
+    before = await done.all_inner_texts()
     assert stack.emulator.faults.drop() == 1  # the backend's Live connection, not the page's
     await expect(page.locator(".toast")).to_have_text("Reconnected")
-    await expect(model.nth(len(before))).to_contain_text(f"(turn {len(before) + 1}")
-    assert (await model_turns(page, "call"))[: len(before)] == before
+    # The conversation goes on (turn 2 or later), never back to turn 1 as a new one would.
+    await expect(page.locator("#transcript-call .turn.model").last).to_contain_text(
+        re.compile(r"\(turn ([2-9]|\d\d),")
+    )
+    assert (await done.all_inner_texts())[: len(before)] == before
     assert stack.emulator.stats.sessions == 1
+    assert stack.emulator.stats.resumptions >= 1
     await shot(page, artifacts, "call-reconnected-after-drop")
 
 
