@@ -24,6 +24,7 @@ from relive.bench.report import Aim, Report
 from relive.clock import Clock, MonotonicClock
 from relive.emulator import REPLY_PATTERN, Emulator
 from relive.session import (
+    Connected,
     GaveUp,
     HandleStore,
     Interrupted,
@@ -120,8 +121,10 @@ async def _reader(
                 progress.bump()
                 answered.set()
             text = ""
-        elif isinstance(event, Reconnecting | Interrupted | NewSession):
-            text = ""  # a reply cut short is no answer; relive sends the turn again
+        elif isinstance(event, Connected | Interrupted | NewSession):
+            # A reply cut short is no answer (relive sends the turn again). Not at
+            # `Reconnecting`: after a goAway the old connection may still finish the reply.
+            text = ""
             tally.new_sessions += isinstance(event, NewSession)
             tally.interrupted += isinstance(event, Interrupted)
         elif isinstance(event, GaveUp):
@@ -277,6 +280,9 @@ def _report(
             "lost": lost,
             "duplicated": duplicated,
             "unexpected": unexpected,
+            "unexpected_answers": sorted(
+                text for t in tallies for text in t.answers if text not in t.sent
+            ),
             "stuck": stuck,
             "gave_up": gave_up,
             "faults": dict(fired),
