@@ -6,7 +6,7 @@ import pytest
 from google.genai import types
 
 import relive.session as rs
-from relive.emulator import Emulator
+from relive.emulator import Emulator, EmulatorSettings
 from relive.session import events as ev
 from tests.session.helpers import MODEL, Chat
 
@@ -346,4 +346,22 @@ async def test_barge_in_interrupts_and_the_new_turn_is_answered(relive_emulator:
     assert chat.answers(LONG) == []  # cut by the user: interrupted, not answered twice later
     cut = [t for t in chat.session.transcript.turns if t.interrupted]
     assert len(cut) == 1 and cut[0].role == "model"
+    await chat.close()
+
+
+async def test_gives_up_after_a_bounded_outage_listing_what_was_not_answered() -> None:
+    async with Emulator(EmulatorSettings(chunk_interval=0.005)) as emu:
+        policy = rs.Policy(backoff_initial=0.02, backoff_max=0.1, give_up_after=0.5)
+        chat = await open_chat(emu, policy=policy)
+        assert await chat.ask("one") == (1, 1)
+        await emu.stop()  # the service is gone for good
+        await chat.say("anyone there?")
+        await chat.wait(lambda: chat.ended, timeout=5)
+    (gave_up,) = chat.of(ev.GaveUp)
+    assert "could not reconnect within 0.5s" in gave_up.reason
+    assert [u["text"] for u in gave_up.undelivered] == ["anyone there?"]
+    assert chat.session.state is rs.State.FAILED
+    assert chat.session.metrics.connect_attempts > 2
+    with pytest.raises(rs.SessionClosed):
+        await chat.say("still?")
     await chat.close()
