@@ -132,13 +132,17 @@ def _snake_path(path: str) -> str:
     return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), path)
 
 
+# The same table, grouped by message type and split into path parts once.
+_TYPES_BY_KIND: dict[str, list[tuple[str, list[str], tuple[type, ...]]]] = {}
+for _path, _expected in _TYPES.items():
+    _head, _, _rest = _path.partition(".")
+    _TYPES_BY_KIND.setdefault(_head, []).append((_path, _rest.split("."), _expected))
+
+
 def _check_types(kind: str, body: Any) -> None:
-    for path, expected in _TYPES.items():
-        head, _, rest = path.partition(".")
-        if head != kind or not rest:
-            continue
+    for path, parts, expected in _TYPES_BY_KIND.get(kind, ()):
         node: Any = body
-        for part in rest.split("."):
+        for part in parts:
             node = node.get(part) if isinstance(node, dict) else None
             if node is None:
                 break
