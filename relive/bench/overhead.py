@@ -79,6 +79,8 @@ class _Figures:
     flood_chunks: int = 0
     flood_elapsed: float = 0.0
     chunk_s: list[float] = field(default_factory=list)
+    round_turns_per_s: list[float] = field(default_factory=list)
+    round_chunks_per_s: list[float] = field(default_factory=list)
 
     @property
     def turns_per_s(self) -> float:
@@ -131,12 +133,14 @@ async def run_overhead(
                         await side.turn(f"turn {i}")
                         fig.turn_s.append(clock.now() - t0)
                     fig.turns_elapsed += clock.now() - start
+                    fig.round_turns_per_s.append(ratio(turns, clock.now() - start))
 
                     start = clock.now()
                     for _ in range(chunks):
                         await side.send_audio(next(seqs))
                     await side.turn("flush")
                     fig.flood_elapsed += clock.now() - start
+                    fig.round_chunks_per_s.append(ratio(chunks, clock.now() - start))
                     fig.flood_chunks += chunks
 
                     for _ in range(pingpong):
@@ -192,27 +196,52 @@ def _report(
             ratio(ms(rel.chunk_s, 99), ms(raw.chunk_s, 99)),
         ],
     ]
-    text_ratio = ratio(rel.turns_per_s, raw.turns_per_s)
-    audio_ratio = ratio(rel.chunks_per_s, raw.chunks_per_s)
+    # Each round pairs a raw and a relive block run back to back; the median of the per-round
+    # ratios shrugs off a round spoiled by another process on the machine.
+    text_rounds = [
+        ratio(a, b) for a, b in zip(rel.round_turns_per_s, raw.round_turns_per_s, strict=True)
+    ]
+    audio_rounds = [
+        ratio(a, b) for a, b in zip(rel.round_chunks_per_s, raw.round_chunks_per_s, strict=True)
+    ]
+    text_ratio = percentile(text_rounds, 50)
+    audio_ratio = percentile(audio_rounds, 50)
+    rows += [
+        ["text throughput, median of per-round ratios", "", "", text_ratio],
+        ["audio throughput, median of per-round ratios", "", "", audio_ratio],
+    ]
     return Report(
         title="relive bench overhead",
         params={"turns": turns, "chunks": chunks, "rounds": rounds, "one_at_a_time": pingpong},
         headers=["per message", "raw SDK", "relive", "relive/raw"],
         rows=rows,
         figures={
-            side: {
-                "turns_per_s": f.turns_per_s,
-                "chunks_per_s": f.chunks_per_s,
-                "turn_latency_ms": {p: ms(f.turn_s, p) for p in (50, 95, 99)},
-                "chunk_latency_ms": {p: ms(f.chunk_s, p) for p in (50, 95, 99)},
-                "turns": len(f.turn_s),
-                "chunks": f.flood_chunks + len(f.chunk_s),
-            }
-            for side, f in (("raw", raw), ("relive", rel))
+            "text_ratio_per_round": text_rounds,
+            "audio_ratio_per_round": audio_rounds,
+            **{
+                side: {
+                    "turns_per_s": f.turns_per_s,
+                    "chunks_per_s": f.chunks_per_s,
+                    "turn_latency_ms": {p: ms(f.turn_s, p) for p in (50, 95, 99)},
+                    "chunk_latency_ms": {p: ms(f.chunk_s, p) for p in (50, 95, 99)},
+                    "turns": len(f.turn_s),
+                    "round_turns_per_s": f.round_turns_per_s,
+                    "round_chunks_per_s": f.round_chunks_per_s,
+                    "chunks": f.flood_chunks + len(f.chunk_s),
+                }
+                for side, f in (("raw", raw), ("relive", rel))
+            },
         },
         aims=[
-            Aim("text throughput relive/raw", ">= 0.9", text_ratio, text_ratio >= 0.9),
-            Aim("audio throughput relive/raw", ">= 0.9", audio_ratio, audio_ratio >= 0.9),
+            Aim(
+                "text throughput relive/raw (median round)", ">= 0.9", text_ratio, text_ratio >= 0.9
+            ),
+            Aim(
+                "audio throughput relive/raw (median round)",
+                ">= 0.9",
+                audio_ratio,
+                audio_ratio >= 0.9,
+            ),
         ],
         notes=[
             "turn latency: send -> turnComplete seen by the app; chunk latency: app send -> "

@@ -21,8 +21,8 @@ async def test_overhead_small_run() -> None:
         assert figures["turn_latency_ms"][50] <= figures["turn_latency_ms"][99]
     assert report.rows[0][0] == "text turns/s (one after another)"
     assert {a.name for a in report.aims} == {
-        "text throughput relive/raw",
-        "audio throughput relive/raw",
+        "text throughput relive/raw (median round)",
+        "audio throughput relive/raw (median round)",
     }
     assert not report.failed  # overhead aims are soft
     json.loads(report.to_json())
