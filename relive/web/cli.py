@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from google import genai
+from google.genai import types
 
 from relive.web.app import WebBackend, WebSettings, create_app
 from relive.web.backend import GEMINI_MODEL, SessionSettings, make_opener
@@ -63,7 +64,8 @@ async def _client(args: argparse.Namespace) -> AsyncIterator[tuple[genai.Client,
         model = args.model or GEMINI_MODEL
         print(f"relive demo: real Gemini ({model}); the API key stays on this server")
         yield (
-            genai.Client(api_key=key),
+            # Live's native-audio models are served on v1beta (the SDK's Live default is v1).
+            genai.Client(api_key=key, http_options=types.HttpOptions(api_version="v1beta")),
             SessionSettings(call_model=model, text_model=model, text_as_audio=True),
         )
         return

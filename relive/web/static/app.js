@@ -36,6 +36,7 @@ const body = document.body;
 
 function toast(text, level = "info") {
   stats.toasts.push({ text, level });
+  for (const shown of $("toasts").children) if (shown.textContent === text) return; // no repeats
   const el = document.createElement("div");
   el.className = `toast ${level}`;
   el.dataset.level = level;
@@ -157,6 +158,7 @@ function onJson(msg) {
       } else if (dropped) {
         toast("Reconnected");
       }
+      if (call.active && call.pendingStart) send({ type: "start", mode: "call" });
       everWelcomed = true;
       dropped = false;
       showStatus();
@@ -164,6 +166,7 @@ function onJson(msg) {
     }
     case "status":
       sessionStatus[msg.mode] = msg.status;
+      if (msg.mode === "call") call.pendingStart = false;
       showStatus();
       if (msg.mode === "call" && msg.status === "ended" && call.active) endCall(false);
       break;
@@ -180,7 +183,8 @@ function onJson(msg) {
       break;
     case "error":
       stats.errors.push(msg);
-      toast(msg.message, "error");
+      // Audio still in flight when a call ends is harmless: counted, not shown.
+      if (msg.code !== "no_call") toast(msg.message, "error");
       break;
   }
 }
@@ -222,7 +226,7 @@ function flushPlayback() {
 
 // ---------------------------------------------------------------------------------- call --
 
-const call = { active: false, muted: false, stream: null, ctx: null };
+const call = { active: false, muted: false, pendingStart: false, stream: null, ctx: null };
 
 async function startCall() {
   $("call-start").disabled = true;
@@ -259,7 +263,8 @@ async function startCall() {
   $("call-hangup").disabled = false;
   $("call-mute").setAttribute("aria-pressed", "false");
   $("call-mute").textContent = "Mute";
-  send({ type: "start", mode: "call" });
+  // Not connected right now: the start goes out with the next welcome.
+  call.pendingStart = !send({ type: "start", mode: "call" });
 }
 
 function stopAudio() {
