@@ -165,6 +165,10 @@ async def test_reload_starts_fresh(page: Page, stack: Stack, artifacts: Path) ->
     await say(page, "remember me")
     await expect(page.locator("#transcript-text .turn.model")).to_contain_text(["(turn 1"])
     first_id = await page.evaluate("() => window.reliveStats.pageId")
+    stored = await page.evaluate(
+        "() => [localStorage.length, sessionStorage.length, document.cookie]"
+    )
+    assert stored == [0, 0, ""]  # the page keeps nothing: a reload must start fresh
     await page.reload()
     await welcomed(page, 1)
     assert await page.evaluate("() => window.reliveStats.pageId") != first_id

@@ -86,6 +86,9 @@ async def test_limits_answer_with_clear_errors(stack: Stack) -> None:
     await ws.send(json.dumps({"type": "text", "text": "x" * 2001}))
     error = await next_json(ws, "error")
     assert error["code"] == "too_large" and "2000 characters" in error["message"]
+    await ws.send(b"\0" * 40_000)
+    error = await next_json(ws, "error")
+    assert error["code"] == "too_large" and "32768 bytes" in error["message"]
     await ws.send(b"\0\0")
     error = await next_json(ws, "error")
     assert error["code"] == "no_call"
