@@ -70,3 +70,23 @@ async def test_cli_refuses_bad_settings() -> None:
     _, err = await asyncio.wait_for(proc.communicate(), 10)
     assert proc.returncode == 2
     assert b"EmulatorSettings.connection_lifetime must be > 0" in err
+
+
+def _write_quick_start(where: Path) -> Path:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "emulator.md").read_text()
+    script = where / "quick_start.py"
+    script.write_text(doc.split("```python\n", 1)[1].split("```", 1)[0])
+    return script
+
+
+async def test_the_quick_start_in_the_docs_runs(tmp_path: Path) -> None:
+    script = _write_quick_start(tmp_path)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(script),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0, err.decode()
+    assert out.decode() == "You said: hello. (turn 1, remembers 1)"
