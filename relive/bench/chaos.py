@@ -19,7 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from relive.bench.common import API_KEY, BENCH_SETTINGS, MODEL, text_config, user_turn
+from relive.bench.common import (
+    API_KEY,
+    BENCH_SETTINGS,
+    MODEL,
+    machine_load,
+    text_config,
+    user_turn,
+)
 from relive.bench.report import Aim, Report
 from relive.clock import Clock, MonotonicClock
 from relive.emulator import REPLY_PATTERN, Emulator
@@ -271,7 +278,13 @@ def _report(
     rows += [[f"  reconnects: {cause}", n] for cause, n in sorted(reconnects.items())]
     return Report(
         title="relive bench chaos",
-        params={"seed": seed, "sessions": sessions, "turns": turns, "fault_rate": fault_rate},
+        params={
+            "seed": seed,
+            "sessions": sessions,
+            "turns": turns,
+            "fault_rate": fault_rate,
+            "load_1m": machine_load(),
+        },
         headers=["chaos", "count"],
         rows=rows,
         figures={

@@ -50,6 +50,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--sessions", type=_positive_int, default=100, help="sessions (100)")
     p.add_argument("--hold", type=_positive_float, default=5.0, help="seconds held (5)")
     p.add_argument("--connect-concurrency", type=_positive_int, default=20, help="parallel setups")
+    p.add_argument(
+        "--turn-every", type=_positive_float, default=2.0, help="seconds between turns (2)"
+    )
+    p.add_argument(
+        "--side", choices=["relive", "raw"], default="relive", help="relive or the raw SDK"
+    )
     _common(p)
     p.set_defaults(handler=_run_scale)
 
@@ -118,7 +124,11 @@ def _run_scale(args: argparse.Namespace) -> int:
     return _run(
         args,
         lambda: run_scale(
-            sessions=args.sessions, hold=args.hold, connect_concurrency=args.connect_concurrency
+            sessions=args.sessions,
+            hold=args.hold,
+            connect_concurrency=args.connect_concurrency,
+            turn_every=args.turn_every,
+            side=args.side,
         ),
     )
 

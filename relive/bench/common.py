@@ -6,6 +6,7 @@ figures measure the client side, not the scripted model's simulated speaking tim
 
 from __future__ import annotations
 
+import os
 import ssl
 from typing import Any
 
@@ -62,3 +63,11 @@ async def raw_connect_setup(
     elapsed = clock.now() - start
     await cm.__aexit__(None, None, None)
     return elapsed
+
+
+def machine_load() -> float:
+    """The 1-minute load average when a run starts: other work on the machine skews timings."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return float("nan")

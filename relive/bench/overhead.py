@@ -20,7 +20,14 @@ from google import genai
 from google.genai import types
 
 from relive.bench.audio import audio_blob
-from relive.bench.common import API_KEY, BENCH_SETTINGS, MODEL, text_config, user_turn
+from relive.bench.common import (
+    API_KEY,
+    BENCH_SETTINGS,
+    MODEL,
+    machine_load,
+    text_config,
+    user_turn,
+)
 from relive.bench.report import Aim, Report
 from relive.bench.stats import percentile, ratio
 from relive.bench.tap import AudioTap
@@ -212,7 +219,13 @@ def _report(
     ]
     return Report(
         title="relive bench overhead",
-        params={"turns": turns, "chunks": chunks, "rounds": rounds, "one_at_a_time": pingpong},
+        params={
+            "turns": turns,
+            "chunks": chunks,
+            "rounds": rounds,
+            "one_at_a_time": pingpong,
+            "load_1m": machine_load(),
+        },
         headers=["per message", "raw SDK", "relive", "relive/raw"],
         rows=rows,
         figures={

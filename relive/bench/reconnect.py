@@ -23,6 +23,7 @@ from relive.bench.common import (
     BENCH_SETTINGS,
     MODEL,
     call_config,
+    machine_load,
     raw_connect_setup,
     user_turn,
 )
@@ -293,6 +294,7 @@ def _report(
             "baseline": len(raw_ms),
             "chunks_between": chunks_between,
             "seed": seed,
+            "load_1m": machine_load(),
         },
         headers=["downtime", "n", "p50 ms", "p95 ms", "p99 ms", "max ms", "x raw p50"],
         rows=rows,

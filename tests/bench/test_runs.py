@@ -60,6 +60,6 @@ async def test_scale_small_run_in_two_processes() -> None:
     assert f["sessions"] == 3 and f["failed"] == 0 and f["held"] == 3
     assert f["produced"] > 3 * 10
     assert f["delivered"] == f["produced"]
-    assert f["relive"]["rss_end_bytes"] > 0 and f["emulator"]["rss_end_bytes"] > 0
-    assert f["relive"]["cpu_share"] >= 0 and f["emulator"]["cpu_share"] >= 0
+    assert f["client"]["rss_end_bytes"] > 0 and f["emulator"]["rss_end_bytes"] > 0
+    assert f["client"]["cpu_share"] >= 0 and f["emulator"]["cpu_share"] >= 0
     json.loads(report.to_json())
