@@ -9,6 +9,7 @@ bound are dropped oldest first (and counted); a text turn beyond it is refused.
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -107,12 +108,13 @@ class Journal:
 
     def take_next(self) -> Entry | None:
         """The next entry to send on this connection (advances the cursor), or None."""
-        for entry in self._entries:
-            if entry.index >= self.cursor:
-                self.cursor = entry.index + 1
-                self.highest_sent = max(self.highest_sent, entry.index)
-                return entry
-        return None
+        position = bisect.bisect_left(self._entries, self.cursor, key=lambda e: e.index)
+        if position == len(self._entries):
+            return None
+        entry = self._entries[position]
+        self.cursor = entry.index + 1
+        self.highest_sent = max(self.highest_sent, entry.index)
+        return entry
 
     def rewind(self) -> list[Entry]:
         """A new connection: send again everything not settled. Returns what will be replayed.

@@ -42,6 +42,7 @@ async def test_plain_conversation_counts_turns(relive_emulator: Emulator) -> Non
 
 
 LONG = "tell me a long story about " + " ".join(f"word{i}" for i in range(30))
+LONGER = LONG + " " + " ".join(f"more{i}" for i in range(60))
 SLOW = {"chunk_interval": 0.04}
 
 
@@ -220,14 +221,14 @@ async def test_goaway_with_too_little_time_reconnects_before_the_deadline(
     relive_emulator: Emulator,
 ) -> None:
     emu = relive_emulator
-    chat = await open_chat(emu)
+    chat = await open_chat(emu, policy=rs.Policy(goaway_margin=0.25))
     assert await chat.ask("one") == (1, 1)
-    await chat.say(LONG)
+    await chat.say(LONGER)
     await chat.wait(lambda: streaming(chat))
-    emu.faults.goaway_now(time_left=0.2)  # the reply needs ~0.5 s more
-    await chat.wait(lambda: bool(chat.answers(LONG)))
+    emu.faults.goaway_now(time_left=0.6)  # the reply needs ~1.2 s more
+    await chat.wait(lambda: bool(chat.answers(LONGER)))
     assert await chat.ask("three") == (3, 3)
-    assert chat.answers(LONG) == [(2, 2)]  # cut, replayed, answered once
+    assert chat.answers(LONGER) == [(2, 2)]  # cut, replayed, answered once
     assert chat.session.metrics.reconnects == {"deadline": 1}
     assert emu.stats.closes.get(1011, 0) == 0  # never missed the deadline
     await chat.close()
