@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 import pytest
 
@@ -54,9 +55,11 @@ async def test_chaos_rejects_bad_sizes() -> None:
 
 
 @pytest.mark.timeout(60)
-async def test_scale_small_run_in_two_processes() -> None:
-    report = await run_scale(sessions=3, hold=0.3, connect_concurrency=2, turn_every=0.1)
+@pytest.mark.parametrize("side", ["relive", "raw"])
+async def test_scale_small_run_in_two_processes(side: Literal["relive", "raw"]) -> None:
+    report = await run_scale(sessions=3, hold=0.3, connect_concurrency=2, turn_every=0.1, side=side)
     f = report.figures
+    assert f["side"] == side
     assert f["sessions"] == 3 and f["failed"] == 0 and f["held"] == 3
     assert f["produced"] > 3 * 10
     assert f["delivered"] == f["produced"]
