@@ -12,7 +12,7 @@ import array
 import json
 import math
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 REPLY_FORMAT = "You said: {user_text}. (turn {n}, remembers {k})"
@@ -87,33 +87,36 @@ class Conversation:
     """The session state a resumption handle snapshots (immutable, so snapshots are free)."""
 
     turns: tuple[Turn, ...] = ()
-    user_turns: int = 0
+    user_turns: int = 0  # user turns ever (the `turn N` of replies)
     audio_seconds: float = 0.0
     video_seconds: float = 0.0
     dropped_turns: int = 0
-    extra: tuple[tuple[str, str], ...] = field(default=())
-
-    @property
-    def tokens(self) -> int:
-        return sum(t.tokens for t in self.turns)
-
-    @property
-    def remembered(self) -> int:
-        """User turns still in the context window."""
-        return sum(1 for t in self.turns if t.role == "user")
+    tokens: int = 0  # tokens of `turns`, kept in step with them
+    remembered: int = 0  # user turns in `turns` (the `remembers K` of replies)
 
     def add(self, role: str, text: str, tokens: int) -> Conversation:
-        counted = self.user_turns + (1 if role == "user" else 0)
-        return replace(self, turns=(*self.turns, Turn(role, text, tokens)), user_turns=counted)
+        user = 1 if role == "user" else 0
+        return replace(
+            self,
+            turns=(*self.turns, Turn(role, text, tokens)),
+            user_turns=self.user_turns + user,
+            tokens=self.tokens + tokens,
+            remembered=self.remembered + user,
+        )
 
     def compress(self, trigger: int, target: int) -> Conversation:
         """Sliding window: past `trigger` tokens, drop the oldest turns down to `target`."""
         if self.tokens <= trigger:
             return self
-        turns = list(self.turns)
-        total = self.tokens
-        dropped = 0
-        while turns and total > target:
-            total -= turns.pop(0).tokens
-            dropped += 1
-        return replace(self, turns=tuple(turns), dropped_turns=self.dropped_turns + dropped)
+        total, remembered, cut = self.tokens, self.remembered, 0
+        while cut < len(self.turns) and total > target:
+            total -= self.turns[cut].tokens
+            remembered -= self.turns[cut].role == "user"
+            cut += 1
+        return replace(
+            self,
+            turns=self.turns[cut:],
+            dropped_turns=self.dropped_turns + cut,
+            tokens=total,
+            remembered=remembered,
+        )

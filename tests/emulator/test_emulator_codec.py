@@ -94,3 +94,26 @@ def test_every_setting_has_help_and_a_doc_line() -> None:
     for f in dataclasses.fields(EmulatorSettings):
         assert EmulatorSettings.help(f.name), f"no help for {f.name}"
         assert f"`{f.name}`" in doc, f"docs/emulator.md does not list {f.name}"
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["user", "model", "compress"]), st.integers(0, 40)),
+        max_size=40,
+    )
+)
+def test_conversation_counters_match_its_turns(ops: list[tuple[str, int]]) -> None:
+    from relive.emulator.model import Conversation
+
+    conv = Conversation()
+    users = 0
+    for op, n in ops:
+        if op == "compress":
+            conv = conv.compress(trigger=60, target=max(0, n))
+            assert conv.tokens <= 60 or conv.tokens == sum(t.tokens for t in conv.turns)
+        else:
+            conv = conv.add(op, "x", n)
+            users += op == "user"
+        assert conv.tokens == sum(t.tokens for t in conv.turns)
+        assert conv.remembered == sum(t.role == "user" for t in conv.turns)
+        assert conv.user_turns == users
