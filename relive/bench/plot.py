@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # after use("Agg"): the backend must be chosen first
+from matplotlib import ticker
 
 
 def plot_downtime(
@@ -37,7 +38,8 @@ def plot_downtime(
             cdf_ax.step(ordered, fractions, where="post", label=f"{label} (n={n})")
             labels.append(label)
             data.append(ordered)
-        cdf_ax.set_xlabel("downtime (ms)")
+        cdf_ax.set_xscale("log")  # the tail (a busy machine) would squash the body otherwise
+        cdf_ax.set_xlabel("downtime (ms, log scale)")
         cdf_ax.set_ylabel("fraction of reconnects")
         cdf_ax.set_ylim(0, 1.02)
         cdf_ax.grid(True, alpha=0.3)
@@ -45,9 +47,14 @@ def plot_downtime(
         cdf_ax.set_title("cumulative distribution")
         box_ax.boxplot(data[::-1], orientation="horizontal", showfliers=True)  # first on top
         box_ax.set_yticks(range(1, len(labels) + 1), labels[::-1], fontsize="small")
-        box_ax.set_xlabel("downtime (ms)")
+        box_ax.set_xscale("log")
+        box_ax.set_xlabel("downtime (ms, log scale)")
         box_ax.grid(True, axis="x", alpha=0.3)
         box_ax.set_title("spread (box: p25-p75, whiskers 1.5 IQR)")
+        for ax in (cdf_ax, box_ax):
+            ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+            ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         fig.suptitle(title)
         fig.tight_layout()
         target.parent.mkdir(parents=True, exist_ok=True)
