@@ -116,14 +116,23 @@ class Journal:
         self.highest_sent = max(self.highest_sent, entry.index)
         return entry
 
-    def rewind(self) -> list[Entry]:
+    def rewind(self, max_media_bytes: int | None = None) -> list[Entry]:
         """A new connection: send again everything not settled. Returns what will be replayed.
 
         A tool response is not replayed: the tool call it answered belonged to a generation the
-        resumed state does not hold; the model asks again. It counts as settled.
+        resumed state does not hold; the model asks again. Media already delivered is replayed
+        up to `max_media_bytes`, newest first (what the user said just before the cut); older
+        chunks (minutes of silence, say) are forgotten.
         """
         self.cursor = self.settled + 1
         stale = [e for e in self._entries if e.method == "send_tool_response"]
+        if max_media_bytes is not None:
+            budget = max_media_bytes
+            for entry in reversed(self._entries):
+                if entry.media and entry.index <= self.highest_sent:
+                    budget -= entry.size
+                    if budget < 0:
+                        stale.append(entry)
         for entry in stale:
             self._entries.remove(entry)
             self._bytes -= entry.size

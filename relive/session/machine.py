@@ -200,7 +200,7 @@ class SessionMachine:
         self._go(S.LIVE)
         now = self.clock.now()
         self.metrics.connections += 1
-        replay = self.journal.rewind()
+        replay = self.journal.rewind(self.policy.max_replay_media_bytes)
         self.metrics.replayed += len(replay)
         self._in_model_turn = False
         self._generation_done = False

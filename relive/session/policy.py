@@ -28,6 +28,9 @@ class Policy:
     - `max_buffered` / `max_buffered_bytes`: bound on the client messages kept for replay. Media
       chunks (audio, video) beyond the bound are dropped oldest first (and counted); a text turn
       beyond it is refused with `BufferFull`.
+    - `max_replay_media_bytes`: audio/video already delivered is sent again on a new connection
+      only up to this much, newest first (default 320 kB: 10 s of 16 kHz PCM), so a reconnect
+      after minutes of streamed silence does not resend all of it.
     - `compression`: add a sliding-window `contextWindowCompression` when the app's config has
       none (the app's own setting always wins).
     - `default_goaway_time`: deadline assumed when a goAway carries no `timeLeft`.
@@ -42,6 +45,7 @@ class Policy:
     connect_timeout: float = 10.0
     max_buffered: int = 5000
     max_buffered_bytes: int = 16 * 1024 * 1024
+    max_replay_media_bytes: int = 320_000
     compression: bool = True
     default_goaway_time: float = 10.0
 

@@ -468,3 +468,16 @@ def test_delivered_media_is_forgotten_before_undelivered_media_is_dropped() -> N
     assert m.metrics.dropped_from_buffer == 0 and len(m.journal) == 3
     m.submit(inputs.realtime_input({"audio": blob}))
     assert m.metrics.dropped_from_buffer == 1
+
+
+def test_replayed_media_is_capped_newest_first() -> None:
+    m, _ = make(policy=Policy(max_replay_media_bytes=100))
+    live(m)
+    m.server_message(1, handle("h0"))
+    blob = types.Blob(data=b"\0" * 34, mime_type="audio/pcm;rate=16000")  # 50 bytes an entry
+    for _ in range(5):
+        m.submit(inputs.realtime_input({"audio": blob}))
+    indices = [e.index for e in iter(lambda: m.take_next(1), None)]
+    m.closed(1, DROP)
+    m.opened(2)
+    assert [e.index for e in iter(lambda: m.take_next(2), None)] == indices[-2:]
