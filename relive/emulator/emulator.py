@@ -263,7 +263,7 @@ class Emulator:
         conn_id = next(self._ids)
         machine = LiveConnection(conn_id, auth, self.settings, self.registry, self.plan, self.clock)
         link = Link(ws, machine, self.plan, self.log.record, self._manual)
-        self.links[conn_id] = link
+        self.links[conn_id] = link  # before connection_opened: observers look the link up
         self.stats.open_connections += 1
         opened = {"conn": conn_id, "path": route.method, "vertex": route.vertex}
         self.log.record("connection_opened", opened)
@@ -284,6 +284,7 @@ class Emulator:
         except Exception:  # never let one connection take the server down
             log.exception("emulator connection %s failed", conn_id)
             link.apply(machine.close_now(closes.INTERNAL))
+            await asyncio.wait([sender], timeout=5.0)  # let the 1011 close go out
         finally:
             link.cancel_all_timers()
             link.apply(machine.connection_lost())

@@ -153,3 +153,25 @@ async def test_oversize_frame_closes_1007(relive_emulator: Emulator) -> None:
 def test_python_client_needs_tls() -> None:
     with pytest.raises(RuntimeError, match="wss"):
         Emulator(tls=False).client()
+
+
+async def test_an_internal_error_closes_1011_and_spares_the_rest(
+    relive_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relive.emulator.connection import LiveConnection
+
+    original = LiveConnection._on_context_update
+
+    def broken(self: LiveConnection, body: dict[str, Any]) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(LiveConnection, "_on_context_update", broken)
+    url = relive_emulator.ws_url + DEV.format(v="v1beta") + "?key=k"
+    async with websockets.connect(url) as bystander, websockets.connect(url) as ws:
+        await _setup_complete(bystander)
+        await _setup_complete(ws)
+        await ws.send(json.dumps({"contextUpdate": {}}))
+        assert await _close_of(ws) == (1011, "Internal error encountered.")
+        monkeypatch.setattr(LiveConnection, "_on_context_update", original)
+        await bystander.send(json.dumps({"realtimeInput": {"text": "fine?"}}))
+        assert json.loads(await bystander.recv())
