@@ -38,6 +38,10 @@ NOTICES = {
         "call": "The call could not be resumed; a new one was started.",
         "text": "The chat could not be resumed; a new one was started.",
     },
+    "failed": {
+        "call": "The call could not be started:",
+        "text": "The chat could not be started:",
+    },
     "gave_up": {
         "call": "The call was lost and could not be reconnected.",
         "text": "The chat was lost and could not be reconnected.",
@@ -115,7 +119,13 @@ class ModeSession:
             raise
         except Exception as exc:
             log.warning("%s session of page %s failed: %s", self.mode, self.page.short, exc)
-            self.page.notice(self.mode, "gave_up", "error", f"{NOTICES['gave_up'][self.mode]}")
+            if self.session is None:  # never connected: say why (e.g. a bad key or model)
+                reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+                self.page.notice(
+                    self.mode, "failed", "error", f"{NOTICES['failed'][self.mode]} {reason[:200]}"
+                )
+            else:
+                self.page.notice(self.mode, "gave_up", "error", NOTICES["gave_up"][self.mode])
         finally:
             self.ready.set()
             self._set_status("ended")

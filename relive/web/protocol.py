@@ -12,8 +12,8 @@ Backend -> page:
     {"type": "welcome", "secret": "...", "fresh": bool, "sessions": {"call": "live", ...}}
     {"type": "status", "mode": m, "status": "connecting"|"live"|"reconnecting"|"ended"}
     {"type": "transcript", "mode": m, "summary": str, "folded_turns": int, "recent": [turn...]}
-    {"type": "notice", "mode": m, "kind": "reconnected"|"new_session"|"gave_up", "level": ...,
-     "text": "..."}
+    {"type": "notice", "mode": m, "kind": "reconnected"|"new_session"|"gave_up"|"failed",
+     "level": "info"|"warn"|"error", "text": "..."}
     {"type": "interrupted", "mode": "call"}
     {"type": "error", "code": "...", "message": "..."}
     binary: 24 kHz mono PCM16 model audio for the call

@@ -13,7 +13,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from relive.emulator import Emulator
 from relive.web.app import WebBackend, WebSettings, create_app
+from relive.web.backend import SessionSettings, make_opener
 from relive.web.server import serve
 from tests.web.conftest import Stack
 
@@ -149,3 +151,19 @@ async def test_a_page_coming_back_gets_the_condensed_transcript(stack: Stack) ->
         assert snapshot["folded_turns"] == 4
         assert "alpha one" in snapshot["summary"] and "beta two" in snapshot["summary"]
         await again.close()
+
+
+async def test_a_session_that_cannot_start_says_why() -> None:
+    async with Emulator(tls=True, api_keys={"the-right-key"}) as emu:
+        opener = make_opener(emu.client(api_key="a-wrong-key"), SessionSettings())
+        async with serve(create_app(WebBackend(opener))) as url:
+            ws = await connect(url.replace("http", "ws") + "/ws", origin=url)  # type: ignore[arg-type]
+            await hello(ws, secrets.token_hex(16))
+            await ws.send(json.dumps({"type": "text", "text": "hello"}))
+            notice = await next_json(ws, "notice")
+            assert notice["kind"] == "failed"
+            assert notice["text"].startswith("The chat could not be started:")
+            assert "API key not valid" in notice["text"]
+            assert "a-wrong-key" not in notice["text"]
+            assert (await next_json(ws, "error"))["code"] == "unavailable"
+            await ws.close()
