@@ -253,7 +253,8 @@ class Emulator:
         if request.path.lstrip("/").startswith("emulator/"):
             return handle_control(self, connection, request)
         if match_route(request.path) is None:
-            return connection.respond(404, f"Not found: no Live endpoint at {request.path}\n")
+            path = request.path.partition("?")[0]  # never echo a ?key=
+            return connection.respond(404, f"Not found: no Live endpoint at {path}\n")
         return None
 
     async def _handle(self, ws: ServerConnection) -> None:

@@ -30,13 +30,6 @@ def key_digest(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-def redact(secret: str | None) -> str:
-    """A short, non-reversible label for logs: never print a key or handle."""
-    if not secret:
-        return "<none>"
-    return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:8]
-
-
 @dataclass
 class _Session:
     open_connections: int = 0

@@ -58,9 +58,11 @@ async def test_paths_and_auth(
 
 async def test_unknown_path_is_404(relive_emulator: Emulator) -> None:
     with pytest.raises(InvalidStatus) as refused:
-        async with websockets.connect(relive_emulator.ws_url + "/ws/nothing?key=k"):
+        async with websockets.connect(relive_emulator.ws_url + "/ws/nothing?key=secret-key"):
             pass
     assert refused.value.response.status_code == 404
+    assert b"/ws/nothing" in refused.value.response.body
+    assert b"secret-key" not in refused.value.response.body
 
 
 async def test_missing_key_closes_1008(relive_emulator: Emulator) -> None:
