@@ -256,3 +256,20 @@ async def test_a_page_the_server_forgot_gets_a_new_call(
     await page.click("#call-mute")
     await expect(page.locator("#transcript-call .turn.model").first).to_contain_text("(turn 1")
     assert stack.emulator.stats.sessions == 2
+
+
+async def test_toasts_sit_in_a_corner_and_go_away(stack: Stack, browser: Browser) -> None:
+    context = await browser.new_context(viewport=VIEWPORT)
+    await context.add_init_script("window.RELIVE_TOAST_MS = 400")
+    page = await context.new_page()
+    await page.goto(stack.url + "/")
+    await expect(page.locator("body")).to_have_attribute("data-socket", "open")
+    assert await stack.backend.drop_sockets() == 1
+    toast = page.locator(".toast")
+    await expect(toast).to_have_text("Reconnected")
+    box = await toast.bounding_box()
+    assert box is not None
+    assert box["x"] > VIEWPORT["width"] / 2 and box["y"] > VIEWPORT["height"] / 2
+    await expect(page.locator("#toasts")).to_have_attribute("aria-live", "polite")
+    await expect(toast).to_have_count(0)  # dismissed by itself
+    await context.close()

@@ -6,7 +6,7 @@
 
 const MIC_RATE = 16000;
 const SPEAKER_RATE = 24000;
-const TOAST_MS = 4000;
+const TOAST_MS = window.RELIVE_TOAST_MS || 4000; // tests shorten it with an init script
 
 const stats = {
   audioChunksSent: 0,
