@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 import uvicorn
 from starlette.applications import Starlette
+from uvicorn.config import WS_PROTOCOLS
 
 MAX_FRAME = 1 << 20  # uvicorn closes the socket (1009) beyond this; smaller limits answer clearly
 
@@ -39,7 +40,7 @@ async def serve(app: Starlette, host: str = "127.0.0.1", port: int = 0) -> Async
     config = uvicorn.Config(
         app,
         log_level="warning",
-        ws="websockets-sansio",
+        ws="websockets-sansio" if "websockets-sansio" in WS_PROTOCOLS else "websockets",
         ws_max_size=MAX_FRAME,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
