@@ -27,7 +27,6 @@ ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
 ]
 WAIT_MS = 10_000
 VIEWPORT: ViewportSize = {"width": 1100, "height": 640}

@@ -249,6 +249,8 @@ async function startCall() {
       body.dataset.audioSent = String(stats.audioChunksSent);
     };
     player.ctx = new AudioContext({ sampleRate: SPEAKER_RATE });
+    // Started from a click, so autoplay rules allow both contexts to run.
+    await Promise.all([call.ctx.resume(), player.ctx.resume()]);
   } catch (err) {
     toast(`Microphone unavailable: ${err.message || err}`, "error");
     stopAudio();
