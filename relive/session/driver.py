@@ -124,6 +124,7 @@ class LiveSession:
         self._send_wake = asyncio.Event()
         self._conn: _Conn | None = None
         self._runner: asyncio.Task[None] | None = None
+        self._connecting = False
         self._ready: asyncio.Future[None] | None = None
         self._on_generation_done: list[Callable[[], Any]] = []
         self._callback_tasks: set[asyncio.Task[Any]] = set()
@@ -175,8 +176,10 @@ class LiveSession:
             return
         if self._machine.state is not State.CLOSED:
             self._apply(self._machine.close())
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._runner
+        if self._connecting:
+            self._runner.cancel()  # do not wait out a connect attempt nobody needs now
+        # wait() neither cancels the runner if our caller is cancelled nor swallows that.
+        await asyncio.wait([self._runner])
         self._run_generation_callbacks()
 
     # -- sending (the SDK's AsyncSession signatures) -------------------------------------------
@@ -294,6 +297,8 @@ class LiveSession:
                     action = self._todo.popleft()
                     if isinstance(action, Disconnect):
                         await self._disconnect(action.conn_id)
+                    elif self._machine.state in (State.FAILED, State.CLOSED):
+                        continue  # closed before this connect began
                     else:
                         await self._disconnect(None)
                         await self._connect(action)
@@ -318,16 +323,15 @@ class LiveSession:
     async def _connect(self, action: Connect) -> None:
         cfg = session_config.with_handle(self._config, action.handle)
         cm = self._client.aio.live.connect(model=self._model, config=cfg)
+        self._connecting = True
         try:
             async with asyncio.timeout(self.policy.connect_timeout):
                 sdk = await cm.__aenter__()
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:
-            if not isinstance(exc, Exception):
-                raise
+        except Exception as exc:
             self._apply(self._machine.failed(action.conn_id, failure_from(exc)))
             return
+        finally:
+            self._connecting = False
         conn = _Conn(action.conn_id, cm, sdk)
         self._conn = conn
         self._apply(self._machine.opened(action.conn_id))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from google import genai
 from google.genai import types
 
 import relive.session as rs
@@ -366,3 +369,28 @@ async def test_gives_up_after_a_bounded_outage_listing_what_was_not_answered() -
     with pytest.raises(rs.SessionClosed):
         await chat.say("still?")
     await chat.close()
+
+
+async def test_close_does_not_wait_out_a_hanging_connect() -> None:
+    # A TCP server that accepts and never answers the TLS/WebSocket handshake.
+    accepted = asyncio.Event()
+    held: list[asyncio.StreamWriter] = []
+
+    def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # keep the socket open, silent
+        accepted.set()
+
+    server = await asyncio.start_server(on_client, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    options = types.HttpOptions(base_url=f"https://127.0.0.1:{port}", api_version="v1beta")
+    client = genai.Client(api_key="k", http_options=options)
+    session = rs.connect(client, model=MODEL, mode="text", policy=rs.Policy(connect_timeout=30))
+    starting = asyncio.create_task(session.start())
+    await asyncio.wait_for(accepted.wait(), 5)  # the connect is under way, and hangs
+    async with asyncio.timeout(2):
+        await session.close()
+    with pytest.raises(rs.SessionFailed):
+        await starting
+    for writer in held:
+        writer.close()
+    server.close()
