@@ -71,7 +71,6 @@ class LiveConnection:
         self._plan: deque[TurnPlan.Step] = deque()
         self._turn_text = ""
         self._sent_text = ""
-        self._chunks_sent = 0
         self._tool: _PendingTool | None = None
         self._queued: list[str] = []
         self._pending_user: list[str] = []
@@ -345,7 +344,7 @@ class LiveConnection:
     def _start_reply(self, text: str) -> None:
         assert self.config is not None
         self.turn = TurnState.GENERATING
-        self._turn_text, self._sent_text, self._chunks_sent = text, "", 0
+        self._turn_text, self._sent_text = text, ""
         plan = plan_reply(text, self.config, self.settings, self.conversation.tokens)
         self._plan = deque(plan.steps)
         self._resumption_update()
@@ -359,10 +358,13 @@ class LiveConnection:
             self._send(message)
         if step.text:
             self._sent_text += step.text
-            self._chunks_sent += 1
-            if self.faults.take_drop_mid_turn():
+            if self.faults.take_drop_mid_turn():  # the reply is cut: no handle will include it
+                self.state = State.CLOSED
+                self._plan.clear()
+                self._release()
                 self._out.append(Abort("drop mid-turn fault"))
                 self._emit("dropped_mid_turn")
+                return
         if step.generation_complete:
             self._emit("generation_complete")
         if step.turn_complete:

@@ -524,3 +524,16 @@ def test_no_interruption_queues_the_new_turn() -> None:
     text = conn.text()
     assert "You said: first. (turn 1, remembers 1)" in text
     assert text.endswith("You said: second. (turn 2, remembers 2)")
+
+
+def test_a_dropped_reply_never_completes_or_issues_a_handle() -> None:
+    service = Service()
+    conn = service.connect().setup(sessionResumption={})
+    service.faults.drop_mid_turn = True
+    conn.send({"realtimeInput": {"text": "cut me"}})
+    conn.advance(0.0)
+    assert conn.aborted and conn.machine.state is State.CLOSED
+    issued = service.registry.handle_count
+    conn.advance(5.0)
+    assert service.registry.handle_count == issued
+    assert not any(e.kind == "turn_complete" for e in conn.events)
