@@ -1,7 +1,8 @@
 """The HTTP control endpoint on the emulator's own port: stats and faults for other processes.
 
-`GET /emulator/stats`, `GET /emulator/health`, and `POST` (or `GET`) `/emulator/faults/NAME`
-with parameters in the query string (websockets' HTTP parser accepts no request body).
+`GET /emulator/stats`, `GET /emulator/events?after=SEQ`, `GET /emulator/health`, and `POST`
+(or `GET`) `/emulator/faults/NAME` with parameters in the query string (websockets' HTTP
+parser accepts no request body).
 """
 
 from __future__ import annotations
@@ -73,6 +74,17 @@ def handle_control(emu: Emulator, connection: ServerConnection, request: Request
         return _json(connection, 200, {"ok": True, "url": emu.url})
     if path == "/emulator/stats":
         return _json(connection, 200, emu.stats.to_json())
+    if path == "/emulator/events":
+        try:
+            after = int(params.get("after", "0"))
+        except ValueError:
+            return _json(connection, 400, {"error": "after must be an integer (an event seq)"})
+        events = [
+            {"seq": e.seq, "kind": e.kind, **{k: v for k, v in e.data.items() if k != "kind"}}
+            for e in emu.events
+            if e.seq > after
+        ]
+        return _json(connection, 200, {"events": events, "last_seq": emu.log.last_seq})
     if path.startswith("/emulator/faults/"):
         name = path.removeprefix("/emulator/faults/")
         try:

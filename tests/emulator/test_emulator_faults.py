@@ -156,6 +156,12 @@ async def test_control_endpoint(relive_emulator: Emulator) -> None:
         assert message.go_away is not None and message.go_away.time_left == "0.2s"
     status, stats = await asyncio.to_thread(_http, base + "/stats", ctx, "GET")
     assert status == 200 and stats["goaways_sent"] == 1 and stats["connections_opened"] == 1
+    status, log = await asyncio.to_thread(_http, base + "/events?after=0", ctx, "GET")
+    kinds = [e["kind"] for e in log["events"]]  # type: ignore[attr-defined]
+    assert status == 200 and kinds[0] == "connection_opened" and "goaway" in kinds
+    last = log["last_seq"]
+    status, later = await asyncio.to_thread(_http, f"{base}/events?after={last}", ctx, "GET")
+    assert later["events"] == []
     assert (await asyncio.to_thread(_http, base + "/faults/nope", ctx))[0] == 404
     assert (await asyncio.to_thread(_http, base + "/faults/latency?seconds=x", ctx))[0] == 400
     assert (await asyncio.to_thread(_http, base + "/faults/latency?seconds=0.1", ctx))[0] == 200
