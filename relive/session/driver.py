@@ -351,9 +351,8 @@ class LiveSession:
         self._conn = None
         for task in conn.tasks:
             task.cancel()
-        for task in conn.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if conn.tasks:
+            await asyncio.wait(conn.tasks)
         try:
             async with asyncio.timeout(self.policy.connect_timeout):
                 await conn.cm.__aexit__(None, None, None)

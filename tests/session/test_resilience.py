@@ -74,6 +74,7 @@ async def test_goaway_mid_turn_waits_for_the_turn_then_resumes(relive_emulator: 
     assert chat.session.metrics.reconnects == {"goaway": 1}
     assert not any(t.interrupted for t in chat.session.transcript.turns)
     assert emu.stats.closes.get(1011, 0) == 0  # the manager left before the deadline
+    assert not emu.stats.rejected_handles  # the old connection was closed before resuming
     await chat.close()
 
 
