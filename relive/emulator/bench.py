@@ -15,7 +15,9 @@ import base64
 import contextlib
 import json
 import resource
+import ssl
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import websockets
@@ -46,8 +48,16 @@ def _raise_fd_limit(wanted: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
-async def _open(url: str) -> websockets.ClientConnection:
-    ws = await websockets.connect(url, ping_interval=None, compression=None, max_size=None)
+@dataclass(frozen=True)
+class _Target:
+    url: str
+    ssl: ssl.SSLContext | None
+
+
+async def _open(target: _Target) -> websockets.ClientConnection:
+    ws = await websockets.connect(
+        target.url, ssl=target.ssl, ping_interval=None, compression=None, max_size=None
+    )
     await ws.send(SETUP)
     await ws.recv()
     return ws
@@ -63,7 +73,7 @@ async def _turn(ws: websockets.ClientConnection, text: str) -> int:
             return count
 
 
-async def _held(url: str, sessions: int, concurrency: int) -> dict[str, Any]:
+async def _held(url: _Target, sessions: int, concurrency: int) -> dict[str, Any]:
     gate = asyncio.Semaphore(concurrency)
 
     async def one() -> websockets.ClientConnection:
@@ -86,7 +96,7 @@ async def _held(url: str, sessions: int, concurrency: int) -> dict[str, Any]:
     }
 
 
-async def _churn(url: str, seconds: float, concurrency: int) -> dict[str, Any]:
+async def _churn(url: _Target, seconds: float, concurrency: int) -> dict[str, Any]:
     done = 0
     stop = time.perf_counter() + seconds
 
@@ -103,8 +113,7 @@ async def _churn(url: str, seconds: float, concurrency: int) -> dict[str, Any]:
     return {"new_connections": done, "new_connections_per_s": round(done / elapsed, 1)}
 
 
-async def _stream(emu: Emulator, seconds: float, sessions: int) -> dict[str, Any]:
-    url = emu.ws_url + PATH
+async def _stream(emu: Emulator, url: _Target, seconds: float, sessions: int) -> dict[str, Any]:
     conns = [await _open(url) for _ in range(sessions)]
     out = 0
     sent = 0
@@ -147,17 +156,18 @@ async def run_emulator_bench(
     seconds: float = 3.0,
     concurrency: int = 50,
     stream_sessions: int = 32,
+    tls: bool = False,
 ) -> dict[str, Any]:
     """Run the three measurements against an in-process emulator and return the figures."""
     _raise_fd_limit(2 * sessions + 256)
     settings = EmulatorSettings(chunk_interval=0.0, turn_complete_lag_factor=0.0)
-    async with Emulator(settings, tls=False) as emu:
-        url = emu.ws_url + PATH
+    async with Emulator(settings, tls=tls) as emu:
+        url = _Target(emu.ws_url + PATH, emu.ssl_context() if tls else None)
         held = await _held(url, sessions, concurrency)
         churn = await _churn(url, seconds, concurrency)
-        stream = await _stream(emu, seconds, stream_sessions)
+        stream = await _stream(emu, url, seconds, stream_sessions)
         received = emu.stats.messages_received
-    return {**held, **churn, **stream, "emulator_messages_received": received}
+    return {"tls": tls, **held, **churn, **stream, "emulator_messages_received": received}
 
 
 def _print(figures: dict[str, Any], as_json: bool) -> None:
@@ -172,7 +182,9 @@ def _print(figures: dict[str, Any], as_json: bool) -> None:
 def _run(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         figures = asyncio.run(
-            run_emulator_bench(args.sessions, args.seconds, args.concurrency, args.stream_sessions)
+            run_emulator_bench(
+                args.sessions, args.seconds, args.concurrency, args.stream_sessions, args.tls
+            )
         )
         _print(figures, args.json)
     return 0
@@ -187,6 +199,7 @@ def register_bench(subparsers: Any) -> None:
     p.add_argument("--seconds", type=float, default=3.0, help="length of each rate run (3)")
     p.add_argument("--concurrency", type=int, default=50, help="parallel connects (50)")
     p.add_argument("--stream-sessions", type=int, default=32, help="sessions streaming (32)")
+    p.add_argument("--tls", action="store_true", help="over wss:// (as the Python SDK needs)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_run)
 
