@@ -1,9 +1,10 @@
-"""The official @google/genai JS SDK (node) against the emulator over ws://."""
+"""The official @google/genai JS SDK (node) against the emulator over ws:// and wss://."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -15,19 +16,24 @@ JS_DIR = Path(__file__).resolve().parents[1] / "js"
 
 
 @pytest.mark.js
-async def test_js_sdk_text_turn_handle_and_goaway() -> None:
+@pytest.mark.parametrize("tls", [False, True], ids=["ws", "wss"])
+async def test_js_sdk_text_turn_handle_and_goaway(tls: bool) -> None:
     node = shutil.which("node")
     if node is None or not (JS_DIR / "node_modules" / "@google" / "genai").is_dir():
         pytest.fail("node and tests/js/node_modules are needed (run `make js-deps`)")
     settings = EmulatorSettings(
         connection_lifetime=1.5, goaway_lead=0.5, chunk_interval=0.005, turn_complete_lag_factor=0
     )
-    async with Emulator(settings, tls=False) as emu:
+    async with Emulator(settings, tls=tls) as emu:
+        env = dict(os.environ)
+        if emu.ca_pem_path is not None:
+            env["NODE_EXTRA_CA_CERTS"] = str(emu.ca_pem_path)
         proc = await asyncio.create_subprocess_exec(
             node,
             "emulator_smoke.mjs",
-            str(emu.port),
+            emu.url,
             cwd=JS_DIR,
+            env=env,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )

@@ -1,11 +1,12 @@
-// The official @google/genai JS SDK against the relive emulator over ws://.
-// Usage: node emulator_smoke.mjs PORT
+// The official @google/genai JS SDK against the relive emulator over ws:// or wss://.
+// Usage: node emulator_smoke.mjs BASE_URL   (http://127.0.0.1:PORT, or https:// with
+// NODE_EXTRA_CA_CERTS pointing at the emulator's CA)
 // Prints one JSON line per observation ({"event": ...}); pytest checks them.
 import { GoogleGenAI, Modality } from "@google/genai";
 
-const port = process.argv[2];
-if (!port) {
-  console.error("usage: node emulator_smoke.mjs PORT");
+const baseUrl = process.argv[2];
+if (!baseUrl) {
+  console.error("usage: node emulator_smoke.mjs BASE_URL");
   process.exit(2);
 }
 const report = (event, data = {}) => console.log(JSON.stringify({ event, ...data }));
@@ -16,7 +17,7 @@ const deadline = setTimeout(() => {
 
 const ai = new GoogleGenAI({
   apiKey: "js-test-key",
-  httpOptions: { baseUrl: `http://127.0.0.1:${port}`, apiVersion: "v1beta" },
+  httpOptions: { baseUrl, apiVersion: "v1beta" },
 });
 
 let text = "";
