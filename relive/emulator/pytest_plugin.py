@@ -14,10 +14,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from relive.emulator.emulator import Emulator
 from relive.emulator.settings import EmulatorSettings
+
+try:  # the plugin loads in every project that has relive installed: never break pytest
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - exercised only without pytest-asyncio
+    pytest_asyncio = None  # type: ignore[assignment]
 
 _OPTIONS = ("tls", "api_keys")
 
@@ -36,14 +40,29 @@ def relive_emulator_settings() -> EmulatorSettings:
     return EmulatorSettings(chunk_interval=0.005, turn_complete_lag_factor=0.0)
 
 
-@pytest_asyncio.fixture
-async def relive_emulator(
-    request: pytest.FixtureRequest, relive_emulator_settings: EmulatorSettings
+async def _running(
+    request: pytest.FixtureRequest, settings: EmulatorSettings
 ) -> AsyncIterator[Emulator]:
-    """A running emulator (TLS on by default) for one test."""
     marker = request.node.get_closest_marker("relive_emulator")
     overrides: dict[str, Any] = dict(marker.kwargs) if marker else {}
     options = {k: overrides.pop(k) for k in _OPTIONS if k in overrides}
-    settings = relive_emulator_settings.replace(**overrides)
-    async with Emulator(settings, **options) as emu:
+    async with Emulator(settings.replace(**overrides), **options) as emu:
         yield emu
+
+
+if pytest_asyncio is not None:
+
+    @pytest_asyncio.fixture
+    async def relive_emulator(
+        request: pytest.FixtureRequest, relive_emulator_settings: EmulatorSettings
+    ) -> AsyncIterator[Emulator]:
+        """A running emulator (TLS on by default) for one test."""
+        async for emu in _running(request, relive_emulator_settings):
+            yield emu
+
+else:  # pragma: no cover
+
+    @pytest.fixture
+    def relive_emulator() -> None:
+        """Needs pytest-asyncio."""
+        pytest.fail("the relive_emulator fixture needs pytest-asyncio: pip install pytest-asyncio")
