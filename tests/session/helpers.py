@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+from google.genai import types
 
 from relive.emulator import REPLY_PATTERN
 from relive.session import LiveSession
@@ -13,12 +15,33 @@ from relive.session import events as ev
 
 MODEL = "gemini-live-2.5-flash-preview"
 
+# The emulator asks for a tool call on 'weather in CITY' when get_weather is declared.
+WEATHER_TOOLS: list[types.Tool | Any] = [
+    types.Tool(
+        function_declarations=[
+            types.FunctionDeclaration(
+                name="get_weather",
+                description="weather in a city",
+                parameters=types.Schema(
+                    type=types.Type.OBJECT,
+                    properties={"city": types.Schema(type=types.Type.STRING)},
+                ),
+            )
+        ]
+    )
+]
+
 
 class Chat:
     """Pumps `session.events()` into a list; waits on conditions over it, never sleeps."""
 
-    def __init__(self, session: LiveSession) -> None:
+    def __init__(
+        self,
+        session: LiveSession,
+        on_tool_call: Callable[[types.FunctionCall], Awaitable[None]] | None = None,
+    ) -> None:
         self.session = session
+        self.on_tool_call = on_tool_call
         self.events: list[ev.Event] = []
         self.ended = False
         self._changed = asyncio.Event()
@@ -29,6 +52,10 @@ class Chat:
             async for event in self.session.events():
                 self.events.append(event)
                 self._changed.set()
+                if self.on_tool_call and isinstance(event, ev.ServerMessage):
+                    call = event.message.tool_call
+                    for fc in (call.function_calls or []) if call else []:
+                        await self.on_tool_call(fc)
         finally:
             self.ended = True
             self._changed.set()

@@ -1,22 +1,26 @@
 """Chaos: random fault schedules over many turns. No turn lost, none answered twice, none stuck.
 
 Each example derives its whole schedule (and the manager's jitter) from one `seed`, printed on
-failure, so a failing run is replayed exactly with `@example(seed=...)`.
+failure, so a failing run is replayed exactly with `@example(seed=...)`. Some turns ask for a
+tool call (answered by the test, sometimes after dropping the connection under it).
+RELIVE_CHAOS_EXAMPLES=200 runs a longer campaign.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 
+from google.genai import types
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import relive.session as rs
 from relive.emulator import Emulator, EmulatorSettings
 from relive.session import events as ev
-from tests.session.helpers import MODEL, Chat
+from tests.session.helpers import MODEL, WEATHER_TOOLS, Chat
 
 FAULTS = [
     "none",
@@ -46,19 +50,38 @@ async def run_schedule(seed: int, log: list[str]) -> None:
         session = rs.connect(
             emu.client(),
             model=MODEL,
-            config={"response_modalities": ["TEXT"]},
+            config=types.LiveConnectConfig(
+                response_modalities=[types.Modality.TEXT], tools=WEATHER_TOOLS
+            ),
             mode=rng.choice(["call", "text"]),
             owner="chaos",
             policy=POLICY,
             rng=random.Random(seed),
         )
         await session.start()
-        chat = Chat(session)
+        drop_next_call = False
+
+        async def answer_tool(call: types.FunctionCall) -> None:
+            nonlocal drop_next_call
+            if drop_next_call:  # the call dies with its connection; the model asks again
+                drop_next_call = False
+                emu.faults.drop()
+            await session.send_tool_response(
+                function_responses=[
+                    types.FunctionResponse(id=call.id, name=call.name, response={"ok": True})
+                ]
+            )
+
+        chat = Chat(session, on_tool_call=answer_tool)
         expected_n = 0
         sent: list[str] = []
         for i in range(turns):
             fault = rng.choice(FAULTS)
-            text = f"m{i} {FILLER}"
+            tool = rng.random() < 0.25
+            text = f"weather in Paris m{i}" if tool else f"m{i} {FILLER}"
+            if tool and rng.random() < 0.5:
+                fault = "drop_in_tool_call"
+                drop_next_call = True
             sent.append(text)
             log.append(f"turn {i}: {fault}")
             new_sessions = len(chat.of(ev.NewSession))
@@ -102,7 +125,7 @@ async def run_schedule(seed: int, log: list[str]) -> None:
 
 
 @settings(
-    max_examples=12,
+    max_examples=int(os.environ.get("RELIVE_CHAOS_EXAMPLES", "12")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

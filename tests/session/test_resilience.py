@@ -11,7 +11,7 @@ from google.genai import types
 import relive.session as rs
 from relive.emulator import Emulator, EmulatorSettings
 from relive.session import events as ev
-from tests.session.helpers import MODEL, Chat
+from tests.session.helpers import MODEL, WEATHER_TOOLS, Chat
 
 FAST = {"chunk_interval": 0.005, "turn_complete_lag_factor": 0.0}
 
@@ -107,26 +107,10 @@ async def test_abrupt_drop_mid_turn_answers_the_turn_exactly_once(
     await chat.close()
 
 
-WEATHER_TOOLS = [
-    types.Tool(
-        function_declarations=[
-            types.FunctionDeclaration(
-                name="get_weather",
-                description="weather in a city",
-                parameters=types.Schema(
-                    type=types.Type.OBJECT,
-                    properties={"city": types.Schema(type=types.Type.STRING)},
-                ),
-            )
-        ]
-    )
-]
-
-
 async def test_drop_during_a_tool_call(relive_emulator: Emulator) -> None:
     emu = relive_emulator
     config = text_config()
-    config.tools = WEATHER_TOOLS  # type: ignore[assignment]
+    config.tools = WEATHER_TOOLS
     chat = await open_chat(emu, config=config)
     assert await chat.ask("one") == (1, 1)
 
