@@ -1,10 +1,11 @@
-"""A voice call: audio streamed through a planned reconnect arrives whole, answered once."""
+"""A voice call: speech streamed through a goAway or a drop is heard whole, answered once."""
 
 from __future__ import annotations
 
 import math
 import struct
 
+import pytest
 from google.genai import types
 
 import relive.session as rs
@@ -50,21 +51,26 @@ def spoken_answers(chat: Chat) -> list[str]:
     ]
 
 
-async def speak(chat: Chat, goaway_midway: Emulator | None = None) -> None:
+async def speak(chat: Chat, fault_midway: str = "", emu: Emulator | None = None) -> None:
     words = chunks(0.6, loud=True)
     half = len(words) // 2
     for blob in words[:half]:
         await chat.session.send_realtime_input(audio=blob)
-    if goaway_midway is not None:
-        await goaway_midway.wait_for(lambda s: s.messages_received >= half, timeout=5)
-        goaway_midway.faults.goaway_now(time_left=2.0)
+    if emu is not None:
+        received = emu.stats.messages_received
+        await emu.wait_for(lambda s: s.messages_received >= received + half, timeout=5)
+        if fault_midway == "goaway":
+            emu.faults.goaway_now(time_left=2.0)
+        else:
+            emu.faults.drop()
         await chat.wait(lambda: bool(chat.of(ev.Reconnecting)))
     for blob in words[half:] + chunks(0.3, loud=False):
         await chat.session.send_realtime_input(audio=blob)
 
 
-async def test_speech_through_a_goaway_is_heard_whole_and_answered_once(
-    relive_emulator: Emulator,
+@pytest.mark.parametrize("fault", ["goaway", "drop"])
+async def test_speech_through_a_reconnect_is_heard_whole_and_answered_once(
+    relive_emulator: Emulator, fault: str
 ) -> None:
     emu = relive_emulator
     session = rs.connect(emu.client(), model=MODEL, config=call_config(), mode="call", owner="c")
@@ -75,11 +81,11 @@ async def test_speech_through_a_goaway_is_heard_whole_and_answered_once(
     (plain,) = spoken_answers(chat)
     assert "(turn 1," in plain
 
-    await speak(chat, goaway_midway=emu)
+    await speak(chat, fault, emu)
     await chat.wait(lambda: len(spoken_answers(chat)) == 2)
     second = spoken_answers(chat)[1]
     # The same utterance, heard whole on the new connection: same length, next turn.
     assert second == plain.replace("(turn 1, remembers 1)", "(turn 2, remembers 2)")
-    assert chat.of(ev.Resumed) and session.metrics.reconnects == {"goaway": 1}
+    assert chat.of(ev.Resumed) and session.metrics.reconnects == {fault: 1}
     assert session.metrics.replayed > 0
     await chat.close()
