@@ -281,7 +281,7 @@ class LiveSession:
 
     def _emit(self, event: ev.Event) -> None:
         self._events.put_nowait(event)
-        if isinstance(event, ev.GenerationComplete | ev.TurnComplete | ev.Interrupted):
+        if isinstance(event, ev.GenerationComplete | ev.TurnComplete | ev.Interrupted | ev.GaveUp):
             self._run_generation_callbacks()
         if self._ready is not None and not self._ready.done():
             if isinstance(event, ev.Connected):
