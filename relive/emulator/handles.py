@@ -64,13 +64,14 @@ class HandleRegistry:
     _sessions: dict[str, _Session] = field(default_factory=dict)
     _handles: dict[str, _Handle] = field(default_factory=dict)
     _serial: int = 0
+    _session_count: int = 0
     _expired_below: int = 0
     _ended: deque[tuple[float, str]] = field(default_factory=deque)  # in time order
 
     def new_session(self) -> str:
-        session_id = "s-" + secrets.token_hex(8)
-        while session_id in self._sessions:
-            session_id = "s-" + secrets.token_hex(8)
+        """A new session; its id is internal (clients only ever see handles)."""
+        self._session_count += 1
+        session_id = f"s-{self._session_count}"
         self._sessions[session_id] = _Session()
         return session_id
 
