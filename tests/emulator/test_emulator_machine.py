@@ -537,3 +537,13 @@ def test_a_dropped_reply_never_completes_or_issues_a_handle() -> None:
     conn.advance(5.0)
     assert service.registry.handle_count == issued
     assert not any(e.kind == "turn_complete" for e in conn.events)
+
+
+def test_client_content_without_turn_complete_waits_then_counts_once() -> None:
+    conn = Service().connect().setup()
+    conn.send({"clientContent": {"turns": [{"role": "user", "parts": [{"text": "one"}]}]}})
+    conn.send({"clientContent": {"turns": [{"role": "model", "parts": [{"text": "seeded"}]}]}})
+    assert conn.sent[-1] == {"setupComplete": {}}  # nothing yet
+    conn.send({"clientContent": {"turns": [{"parts": [{"text": "two"}]}], "turnComplete": True}})
+    conn.run_turn()
+    assert conn.text() == "You said: one two. (turn 1, remembers 1)"
