@@ -153,17 +153,23 @@ class Journal:
         """Turn-ending messages not answered yet, sent or still waiting to be sent."""
         return len(self._pending)
 
-    def turn_answered(self) -> None:
-        """The server completed a turn: the oldest sent, unanswered turn is answered."""
+    def turn_answered(self, answer_began_after: int | None = None) -> None:
+        """The server completed a turn: the oldest sent, unanswered turn is answered.
+
+        `answer_began_after`: the last index sent when the model began this answer. Media sent
+        after it (the user speaking again) is not covered by the answer.
+        """
         if self._pending and self._pending[0] < self.cursor:
             self._pending.popleft()
-        self.settle_answered()
+        self.settle_answered(answer_began_after)
 
-    def settle_answered(self) -> None:
+    def settle_answered(self, limit: int | None = None) -> None:
         """Settle everything before the oldest unanswered turn (a turn or a handle came in)."""
         mark = self._pending[0] - 1 if self._pending else self.last_sent()
         if self._open_turn is not None:
             mark = min(mark, self._open_turn - 1)
+        if limit is not None:
+            mark = min(mark, limit)
         self.settle_upto(mark)
 
     def settle_upto(self, mark: int) -> None:

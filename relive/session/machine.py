@@ -89,6 +89,7 @@ class SessionMachine:
         self._conn_sent_offset = 0  # how many were dropped from the front of _conn_sent
         self._in_model_turn = False
         self._generation_done = False  # generationComplete seen, turnComplete not yet
+        self._answer_began_after: int | None = None  # last index sent when the answer began
         self._handle_stale = False
         self._answered_any = False
         self._partial_text: list[str] = []
@@ -204,6 +205,7 @@ class SessionMachine:
         self.metrics.replayed += len(replay)
         self._in_model_turn = False
         self._generation_done = False
+        self._answer_began_after = None
         self._handle_stale = False
         self._outage_started = None
         self._attempt = 0
@@ -340,12 +342,12 @@ class SessionMachine:
         if content is not None:
             self.transcript.on_server_content(content)
             if content.model_turn is not None or content.output_transcription is not None:
-                self._in_model_turn = True
+                self._model_speaks()
             if content.generation_complete:
                 # The whole answer is in: the turn counts as answered now, even if the
                 # connection ends before turnComplete (which can trail by the playback time).
                 if not self._generation_done:
-                    self.journal.turn_answered()
+                    self.journal.turn_answered(self._answer_began_after)
                     self._generation_done = True
                     self._answered_any = True
                 out.append(Emit(ev.GenerationComplete()))
@@ -354,20 +356,26 @@ class SessionMachine:
                 out.append(Emit(ev.Interrupted()))
             if content.turn_complete:
                 if not self._generation_done:
-                    self.journal.turn_answered()
+                    self.journal.turn_answered(self._answer_began_after)
                 self._generation_done = False
+                self._answer_began_after = None
                 self._in_model_turn = False
                 self._flush_user_text()
                 self._handle_stale = True
                 self._answered_any = True
                 out.append(Emit(ev.TurnComplete()))
         if msg.tool_call is not None:
-            self._in_model_turn = True
+            self._model_speaks()
         if msg.go_away is not None:
             out.extend(self._on_go_away(msg.go_away))
         if self.state is S.DRAINING and self._safe():
             out.extend(self._reconnect("goaway"))
         return out
+
+    def _model_speaks(self) -> None:
+        if not self._in_model_turn:
+            self._in_model_turn = True
+            self._answer_began_after = self.journal.last_sent()
 
     def _on_resumption_update(self, update: types.LiveServerSessionResumptionUpdate) -> None:
         if update.resumable and update.new_handle:

@@ -481,3 +481,21 @@ def test_replayed_media_is_capped_newest_first() -> None:
     m.closed(1, DROP)
     m.opened(2)
     assert [e.index for e in iter(lambda: m.take_next(2), None)] == indices[-2:]
+
+
+def test_speech_after_the_answer_began_is_not_settled_by_that_answer() -> None:
+    m, _ = make(mode="call")
+    live(m)
+    m.server_message(1, handle("h0"))
+    blob = types.Blob(data=b"\1" * 10, mime_type="audio/pcm;rate=16000")
+    m.submit(inputs.realtime_input({"audio": blob}))  # the question
+    first = m.take_next(1)
+    m.server_message(1, text_chunk("answer"))  # the model starts answering
+    m.submit(inputs.realtime_input({"audio": blob}))  # the user speaks again meanwhile
+    second = m.take_next(1)
+    for x in done():
+        m.server_message(1, x)
+    m.closed(1, DROP)  # before the handle for the answer came
+    m.opened(2)
+    assert first is not None and second is not None
+    assert [e.index for e in iter(lambda: m.take_next(2), None)] == [second.index]
