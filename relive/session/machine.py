@@ -264,11 +264,7 @@ class SessionMachine:
         if verdict == "fatal":
             return self._fail(f"the server refused the session: {failure.describe()}")
         self._attempt += 1
-        delay = min(
-            self.policy.backoff_max,
-            self.policy.backoff_initial * self.policy.backoff_multiplier ** (self._attempt - 1),
-        )
-        delay = self.rng.uniform(delay / 2, delay)
+        delay = self.policy.backoff_delay(self._attempt, self.rng)
         if now + delay - self._outage_started > self.policy.give_up_after:
             waited = now - self._outage_started
             return self._fail(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 from dataclasses import dataclass
 from typing import Literal
 
@@ -64,6 +65,11 @@ class Policy:
             raise ValueError(f"goaway_margin must be >= 0, got {self.goaway_margin}")
         if self.max_buffered < 1 or self.max_buffered_bytes < 1:
             raise ValueError("max_buffered and max_buffered_bytes must be at least 1")
+
+    def backoff_delay(self, attempt: int, rng: random.Random) -> float:
+        """The wait before retry number `attempt` (1-based) after a failed connect."""
+        cap = min(self.backoff_max, self.backoff_initial * self.backoff_multiplier ** (attempt - 1))
+        return rng.uniform(cap / 2, cap)
 
     def replace(self, **changes: object) -> Policy:
         """A copy with some fields changed."""
