@@ -74,6 +74,11 @@ class _Printer:
         self.err.write(line + "\n")
         self.err.flush()
 
+    def prompt(self) -> None:
+        self.end_turn()
+        self.out.write("you: ")
+        self.out.flush()
+
     def text(self, text: str) -> None:
         if not self.mid_line:
             self.out.write("model: ")
@@ -189,6 +194,8 @@ async def _answered(session: LiveSession, timeout: float = 60.0) -> None:  # noq
 
 async def _loop(session: LiveSession, emu: Any, stdin: TextIO, printer: _Printer) -> int:
     while True:
+        if stdin.isatty():
+            printer.prompt()
         line = await _read_line(stdin)
         if line is None or line.strip() == "/quit":
             await _answered(session)
