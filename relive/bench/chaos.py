@@ -28,6 +28,7 @@ from relive.bench.common import (
     user_turn,
 )
 from relive.bench.report import Aim, Report
+from relive.bench.tap import ClientTap
 from relive.clock import Clock, MonotonicClock
 from relive.emulator import REPLY_PATTERN, Emulator
 from relive.session import (
@@ -219,6 +220,7 @@ async def run_chaos(
     progress = _Progress()
     start = clock.now()
     async with Emulator(CHAOS_SETTINGS) as emu:
+        tap = ClientTap(emu, clock)
         client = emu.client(api_key=API_KEY)
         scheduler = asyncio.create_task(_schedule_faults(emu, rng, fault_rate, progress, fired))
         try:
@@ -230,7 +232,7 @@ async def run_chaos(
             await scheduler
             emu.faults.reset()
     elapsed = clock.now() - start
-    return _report(sessions, turns, fault_rate, seed, tallies, fired, elapsed)
+    return _report(sessions, turns, fault_rate, seed, tallies, fired, elapsed, tap)
 
 
 def _report(
@@ -241,6 +243,7 @@ def _report(
     tallies: list[_Tally],
     fired: Counter[str],
     elapsed: float,
+    tap: ClientTap,
 ) -> Report:
     sent = sum(len(t.sent) for t in tallies)
     lost = sum(1 for t in tallies for text in t.sent if t.answers[text] == 0)
@@ -255,7 +258,9 @@ def _report(
     new_sessions = sum(t.new_sessions for t in tallies)
     gave_up = sum(t.gave_up for t in tallies)
     stuck_notes = [
-        f"stuck session {i}: waiting for {t.sent[-1]!r}; last events: "
+        f"stuck session {i}: waiting for {t.sent[-1]!r}; the emulator received it on "
+        + (", ".join(f"conn {c} ({end})" for c, end in tap.where(t.sent[-1])) or "no connection")
+        + "; last events: "
         + ", ".join(t.lifecycle)
         + f"; metrics {t.metrics}"
         for i, t in enumerate(tallies)
