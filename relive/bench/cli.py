@@ -56,6 +56,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--side", choices=["relive", "raw"], default="relive", help="relive or the raw SDK"
     )
+    p.add_argument("--chunk-ms", type=int, default=20, help="audio chunk length in ms (20)")
     _common(p)
     p.set_defaults(handler=_run_scale)
 
@@ -129,6 +130,7 @@ def _run_scale(args: argparse.Namespace) -> int:
             connect_concurrency=args.connect_concurrency,
             turn_every=args.turn_every,
             side=args.side,
+            chunk_ms=args.chunk_ms,
         ),
     )
 

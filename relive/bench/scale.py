@@ -3,7 +3,8 @@
 The emulator runs in a child process (`relive.bench.child`), so each side's CPU and memory are
 measured on their own with psutil. This process opens `sessions` call sessions, through relive
 (default) or the raw SDK (`side="raw"`, for comparison), at most `connect_concurrency` setups at
-a time; then for `hold` seconds one ticker sends every session a 20 ms chunk every 20 ms, and
+a time; then for `hold` seconds one ticker sends every session a 20 ms chunk every 20 ms (or
+`chunk_ms`, to see what a bigger chunk buys), and
 each session a short text turn every `turn_every` seconds (staggered), as in a conversation.
 Every session's replies are read, as an app would.
 
@@ -23,7 +24,7 @@ from typing import Any, Literal
 from google import genai
 from google.genai import types
 
-from relive.bench.audio import audio_blob
+from relive.bench.audio import MIME_TYPE, pcm_chunk
 from relive.bench.child import EmulatorProcess
 from relive.bench.common import (
     API_KEY,
@@ -40,7 +41,6 @@ from relive.bench.stats import percentile, ratio
 from relive.clock import Clock, MonotonicClock
 from relive.session import GaveUp, HandleStore, Reconnecting, State, connect
 
-CHUNK_S = 0.02
 MIB = 1024 * 1024
 Side = Literal["relive", "raw"]
 
@@ -116,11 +116,14 @@ async def run_scale(
     connect_concurrency: int = 20,
     turn_every: float = 2.0,
     side: Side = "relive",
+    chunk_ms: int = 20,
     clock: Clock | None = None,
 ) -> Report:
     """Hold `sessions` call sessions streaming real-time audio for `hold` seconds."""
     if sessions < 1 or hold <= 0 or connect_concurrency < 1 or turn_every <= 0:
         raise ValueError("sessions, hold, connect_concurrency and turn_every must be positive")
+    if not 10 <= chunk_ms <= 1000:
+        raise ValueError(f"chunk_ms must be between 10 and 1000, got {chunk_ms}")
     if side not in ("relive", "raw"):
         raise ValueError(f"side must be 'relive' or 'raw', got {side!r}")
     clock = clock or MonotonicClock()
@@ -147,7 +150,7 @@ async def run_scale(
             readers = [asyncio.create_task(c.reader()) for c in callers]
             before = await emu.stats()
             start_me, start_them = me.snapshot(), them.snapshot()
-            produced, ticks = await _stream(callers, hold, turn_every, clock, late)
+            produced, ticks = await _stream(callers, hold, turn_every, chunk_ms, clock, late)
             end_me, end_them = me.snapshot(), them.snapshot()
             after = await emu.stats()
             drain_start = clock.now()
@@ -166,7 +169,8 @@ async def run_scale(
         live=live,
         counts=counts,
         produced=produced,
-        sustained=ratio(ticks, max(1, round(hold / CHUNK_S))),
+        sustained=ratio(ticks, max(1, round(hold * 1000 / chunk_ms))),
+        chunk_ms=chunk_ms,
         consumed=after["messages_received"] - before["messages_received"],
         delivered=drained["messages_received"] - before["messages_received"],
         drain_s=drain_s,
@@ -178,20 +182,26 @@ async def run_scale(
 
 
 async def _stream(
-    callers: list[_Caller], hold: float, turn_every: float, clock: Clock, late: list[float]
+    callers: list[_Caller],
+    hold: float,
+    turn_every: float,
+    chunk_ms: int,
+    clock: Clock,
+    late: list[float],
 ) -> tuple[int, int]:
     """One ticker for `hold` seconds: a chunk to every session per tick, a turn now and then.
 
     Returns (messages produced, ticks done).
     """
-    blob = audio_blob(0)
-    turn_ticks = max(1, round(turn_every / CHUNK_S))
+    blob = types.Blob(data=pcm_chunk(0, ms=chunk_ms), mime_type=MIME_TYPE)
+    interval = chunk_ms / 1000
+    turn_ticks = max(1, round(turn_every / interval))
     produced = 0
     start = clock.now()
     end = start + hold
     n = 0
     while True:
-        due = start + n * CHUNK_S
+        due = start + n * interval
         if due >= end:
             break
         wait = due - clock.now()
@@ -221,6 +231,7 @@ def _report(
     counts: dict[str, int],
     produced: int,
     sustained: float,
+    chunk_ms: int,
     consumed: int,
     delivered: int,
     drain_s: float,
@@ -266,6 +277,7 @@ def _report(
             "side": side,
             "sessions": sessions,
             "hold_s": hold,
+            "chunk_ms": chunk_ms,
             "cpus": os.cpu_count(),
             "load_1m": machine_load(),
         },
@@ -275,6 +287,7 @@ def _report(
         figures={
             "side": side,
             "sessions": sessions,
+            "chunk_ms": chunk_ms,
             "held": held,
             "failed": failed,
             "connect_s": connect_s,
