@@ -99,6 +99,8 @@ class SessionMachine:
         self._attempt = 0
         self._timer_at: float | None = None
         self._reconnect_by: float | None = None
+        self._opened_at = 0.0
+        self._stable = False
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -207,9 +209,9 @@ class SessionMachine:
         self._generation_done = False
         self._answer_began_after = None
         self._handle_stale = False
-        self._outage_started = None
-        self._attempt = 0
         self._reconnect_by = None
+        self._opened_at = now
+        self._stable = False  # the outage is over once this connection proves itself
         out: list[Action] = [
             Emit(
                 ev.Connected(
@@ -242,7 +244,12 @@ class SessionMachine:
                     self._lost_at = self.clock.now()
                     return self._after_failure(failure, saw_traffic=False)
             why = failure.describe()
-            return [Emit(ev.Reconnecting(reason=why, cause="drop")), *self._reconnect("drop")]
+            now = self.clock.now()
+            if self._stable or now - self._opened_at >= self.policy.stable_after:
+                return [Emit(ev.Reconnecting(reason=why, cause="drop")), *self._reconnect("drop")]
+            # Lost right after it came up: part of the same outage, so back off (no tight loop).
+            out = [Emit(ev.Reconnecting(reason=why, cause="drop")), *self._leave_live("drop")]
+            return [*out, *self._after_failure(failure, saw_traffic=self._saw_traffic)]
         if self.state is S.DRAINING:
             return self._reconnect("goaway")
         return []
@@ -303,18 +310,9 @@ class SessionMachine:
 
     def _reconnect(self, cause: ev.ReconnectReason) -> list[Action]:
         """Leave the live connection now (closing it first) and open the next one."""
-        now = self.clock.now()
-        self._lost_at = now
-        self._outage_started = now
+        out = self._leave_live(cause)
+        self._outage_started = self.clock.now()
         self._attempt = 0
-        self.metrics.reconnects[cause] += 1
-        if self._generation_done:  # answered in full; only its turnComplete is missing
-            self.transcript.on_server_content(types.LiveServerContent(turn_complete=True))
-        elif self._mid_turn:
-            self.transcript.mark_cut()
-        self._flush_user_text()
-        self._generation_done = False
-        out: list[Action] = [Disconnect(self.conn_id)]
         if self.handle is None:
             if self._answered_any:
                 out.append(self._start_over(NO_HANDLE_REASON))
@@ -322,6 +320,18 @@ class SessionMachine:
         else:
             self._go(S.RESUMING)
         return [*out, *self._connect()]
+
+    def _leave_live(self, cause: ev.ReconnectReason) -> list[Action]:
+        """The live connection is over: close it, settle the transcript, count it."""
+        self._lost_at = self.clock.now()
+        self.metrics.reconnects[cause] += 1
+        if self._generation_done:  # answered in full; only its turnComplete is missing
+            self.transcript.on_server_content(types.LiveServerContent(turn_complete=True))
+        elif self._mid_turn:
+            self.transcript.mark_cut()
+        self._flush_user_text()
+        self._generation_done = False
+        return [Disconnect(self.conn_id)]
 
     # -- the server ----------------------------------------------------------------------------
 
@@ -356,6 +366,9 @@ class SessionMachine:
                 self._generation_done = False
                 self._answer_began_after = None
                 self._in_model_turn = False
+                self._stable = True
+                self._outage_started = None
+                self._attempt = 0
                 self._flush_user_text()
                 self._handle_stale = True
                 self._answered_any = True

@@ -25,6 +25,9 @@ class Policy:
     - `goaway_margin`: after a goAway, the manager waits for a safe point (the model's turn over
       and a fresh handle in) but reconnects no later than this long before the deadline (at most
       half the time left).
+    - `stable_after`: a connection lost sooner than this after it came up, before it completed
+      a turn, counts as part of the same outage: the manager backs off instead of reconnecting
+      at once (no tight loop against a server that accepts and then drops).
     - `connect_timeout`: one connect + setup attempt may take this long.
     - `max_buffered` / `max_buffered_bytes`: bound on the client messages kept for replay. Media
       chunks (audio, video) beyond the bound are dropped oldest first (and counted); a text turn
@@ -44,6 +47,7 @@ class Policy:
     give_up_after: float = 60.0
     goaway_margin: float = 2.0
     connect_timeout: float = 10.0
+    stable_after: float = 2.0
     max_buffered: int = 5000
     max_buffered_bytes: int = 16 * 1024 * 1024
     max_replay_media_bytes: int = 320_000
@@ -56,6 +60,8 @@ class Policy:
                 f"on_rejected_handle must be 'new_session' or 'give_up', "
                 f"got {self.on_rejected_handle!r}"
             )
+        if self.stable_after < 0:
+            raise ValueError(f"stable_after must be >= 0, got {self.stable_after}")
         for name in ("backoff_initial", "backoff_max", "give_up_after", "connect_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")

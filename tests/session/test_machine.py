@@ -37,7 +37,7 @@ def make(
         mode=mode,
         owner="o",
         handles=store if store is not None else HandleStore(),
-        policy=policy or Policy(),
+        policy=policy or Policy(stable_after=0),
         clock=clock,
         rng=random.Random(7),
     )
@@ -302,7 +302,7 @@ def test_rejection_right_after_setup_counts_as_rejected() -> None:
 
 
 def test_text_mode_can_be_told_to_give_up_on_rejection() -> None:
-    m, _ = make(policy=Policy(on_rejected_handle="give_up"))
+    m, _ = make(policy=Policy(on_rejected_handle="give_up", stable_after=0))
     live(m)
     m.server_message(1, handle("h1"))
     m.closed(1, DROP)
@@ -471,7 +471,7 @@ def test_delivered_media_is_forgotten_before_undelivered_media_is_dropped() -> N
 
 
 def test_replayed_media_is_capped_newest_first() -> None:
-    m, _ = make(policy=Policy(max_replay_media_bytes=100))
+    m, _ = make(policy=Policy(max_replay_media_bytes=100, stable_after=0))
     live(m)
     m.server_message(1, handle("h0"))
     blob = types.Blob(data=b"\0" * 34, mime_type="audio/pcm;rate=16000")  # 50 bytes an entry
@@ -499,3 +499,37 @@ def test_speech_after_the_answer_began_is_not_settled_by_that_answer() -> None:
     m.opened(2)
     assert first is not None and second is not None
     assert [e.index for e in iter(lambda: m.take_next(2), None)] == [second.index]
+
+
+def test_a_connection_that_drops_right_after_setup_backs_off_then_gives_up() -> None:
+    policy = Policy(stable_after=2, backoff_initial=1, backoff_max=1, give_up_after=5)
+    m, clock = make(policy=policy)
+    live(m)
+    m.server_message(1, handle("h0"))
+    clock.advance(10)
+    acts = m.closed(1, DROP)  # a proven connection: reconnect at once
+    assert Connect(2, "h0") in acts
+    flaps = 0
+    for _ in range(20):
+        m.opened(m.conn_id)
+        clock.advance(0.1)
+        acts = m.closed(m.conn_id, DROP)  # accepted, then dropped at once: same outage
+        if any(isinstance(e, ev.GaveUp) for e in emitted(acts)):
+            break
+        assert not any(isinstance(a, Connect) for a in acts)
+        assert m.state is State.BACKING_OFF
+        clock.set(m.deadline or 0)
+        assert isinstance(m.timer()[0], Connect)
+        flaps += 1
+    assert 3 <= flaps <= 10
+    assert isinstance(emitted(acts)[-1], ev.GaveUp)
+
+
+def test_a_completed_turn_ends_the_outage() -> None:
+    m, _ = make(policy=Policy(stable_after=100))
+    live(m)
+    m.server_message(1, handle("h0"))
+    say(m, "one")
+    sent_texts(m)
+    answer(m, "a1", "h1")
+    assert Connect(2, "h1") in m.closed(1, DROP)
