@@ -384,3 +384,4 @@ class LiveSession:
                 return  # the receiver reports the close; the entry is replayed
             except Exception:
                 log.exception("the SDK refused client message #%d (%s)", entry.index, entry.kind)
+                self._machine.journal.discard(entry.index)

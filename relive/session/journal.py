@@ -138,6 +138,16 @@ class Journal:
             self._bytes -= entry.size
         return [e for e in self._entries if e.index <= self.highest_sent]
 
+    def discard(self, index: int) -> None:
+        """Forget an entry the SDK refused to send (it would never be answered)."""
+        for entry in self._entries:
+            if entry.index == index:
+                self._entries.remove(entry)
+                self._bytes -= entry.size
+                break
+        if index in self._pending:
+            self._pending.remove(index)
+
     def last_sent(self) -> int:
         return self.cursor - 1
 

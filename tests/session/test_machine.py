@@ -533,3 +533,13 @@ def test_a_completed_turn_ends_the_outage() -> None:
     sent_texts(m)
     answer(m, "a1", "h1")
     assert Connect(2, "h1") in m.closed(1, DROP)
+
+
+def test_a_refused_entry_is_forgotten_and_not_awaited() -> None:
+    m, _ = make()
+    live(m)
+    say(m, "one")
+    entry = m.take_next(1)
+    assert entry is not None and m.generating
+    m.journal.discard(entry.index)
+    assert not m.generating and len(m.journal) == 0
