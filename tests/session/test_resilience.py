@@ -379,3 +379,28 @@ async def test_close_does_not_wait_out_a_hanging_connect() -> None:
     for writer in held:
         writer.close()
     server.close()
+
+
+async def test_a_client_keepalive_timeout_is_a_drop_and_the_call_resumes(
+    relive_emulator: Emulator,
+) -> None:
+    emu = relive_emulator
+    # The SDK forwards websockets.connect() options found in async_client_args; short ping
+    # settings make the real 20 s keepalive timeout happen in a fraction of a second.
+    options = types.HttpOptions(
+        base_url=emu.url,
+        api_version="v1beta",
+        async_client_args={"ssl": emu.ssl_context(), "ping_interval": 0.1, "ping_timeout": 0.1},
+    )
+    client = genai.Client(api_key="test-key", http_options=options)
+    session = rs.connect(client, model=MODEL, config=text_config(), mode="text", owner="p")
+    await session.start()
+    chat = Chat(session)
+    assert await chat.ask("one") == (1, 1)
+    emu.faults.set_ping_delay(1.0)  # pongs come too late: the client closes (1011)
+    await chat.wait(lambda: bool(chat.of(ev.Reconnecting)))
+    emu.faults.set_ping_delay(0.0)
+    await chat.wait(lambda: bool(chat.of(ev.Resumed)))
+    assert chat.of(ev.Reconnecting)[0].cause == "drop"
+    assert await chat.ask("two") == (2, 2)
+    await chat.close()
