@@ -144,6 +144,11 @@ class LiveSession:
         return self._machine.state
 
     @property
+    def generating(self) -> bool:
+        """The model owes (or is producing) an answer to something the app sent."""
+        return self._machine.generating
+
+    @property
     def config(self) -> types.LiveConnectConfig:
         """The config sent on every connection (without the handle)."""
         return self._config
@@ -193,19 +198,21 @@ class LiveSession:
         | None = None,
         turn_complete: bool = True,
     ) -> None:
+        """Turn-based content, like the SDK's; delivered in order, now or after a reconnect."""
         self._submit(inputs.client_content(turns, turn_complete))
 
     async def send_realtime_input(
         self,
         *,
-        media: Any = None,
-        audio: Any = None,
+        media: types.BlobImageUnionDict | None = None,
+        audio: types.BlobOrDict | None = None,
         audio_stream_end: bool | None = None,
-        video: Any = None,
+        video: types.BlobImageUnionDict | None = None,
         text: str | None = None,
-        activity_start: Any = None,
-        activity_end: Any = None,
+        activity_start: types.ActivityStartOrDict | None = None,
+        activity_end: types.ActivityEndOrDict | None = None,
     ) -> None:
+        """Realtime input (exactly one argument), like the SDK's; delivered in order."""
         self._submit(
             inputs.realtime_input(
                 {
@@ -227,6 +234,7 @@ class LiveSession:
         | types.FunctionResponseDict
         | Sequence[types.FunctionResponse | types.FunctionResponseDict],
     ) -> None:
+        """Answer a tool call, like the SDK's (each response needs the call's id)."""
         self._submit(inputs.tool_response(function_responses))
 
     def _submit(self, entry: Any) -> None:
