@@ -118,8 +118,10 @@ def format_cell(value: Any) -> str:
             return f"{value:.0f}"
         if abs(value) >= 10:
             return f"{value:.1f}"
-        if abs(value) >= 0.01:
+        if abs(value) >= 1:
             return f"{value:.2f}"
+        if abs(value) >= 0.01:
+            return f"{value:.3f}"  # ratios near an aim like 0.9 need the third digit
         return f"{value:.2g}"
     return str(value)
 
