@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,10 +181,14 @@ async def _drive(client: Any, index: int, turns: int, tally: _Tally, progress: _
 
 
 async def _schedule_faults(
-    emu: Emulator, rng: random.Random, fault_rate: float, progress: _Progress, fired: Counter[str]
+    emu: Emulator,
+    rng: random.Random,
+    fault_rate: float,
+    progress: _Progress,
+    fired: Counter[str],
+    names: list[str],
 ) -> None:
     faults = _faults(emu)
-    names = list(WEIGHTS)
     weights = [WEIGHTS[n] for n in names]
     mark = 0
     while fault_rate > 0:
@@ -206,6 +210,7 @@ async def run_chaos(
     turns: int = 25,
     fault_rate: float = 0.3,
     seed: int = 0,
+    faults: Sequence[str] | None = None,
     clock: Clock | None = None,
 ) -> Report:
     """`sessions` concurrent sessions x `turns` turns, faults from `random.Random(seed)`."""
@@ -213,6 +218,12 @@ async def run_chaos(
         raise ValueError("sessions and turns must each be at least 1")
     if not 0.0 <= fault_rate <= 1.0:
         raise ValueError(f"fault_rate must be between 0 and 1, got {fault_rate}")
+    names = list(WEIGHTS) if faults is None else list(dict.fromkeys(faults))
+    unknown = [n for n in names if n not in WEIGHTS]
+    if unknown or not names:
+        raise ValueError(
+            f"unknown or no faults {unknown or names}; choose from {', '.join(WEIGHTS)}"
+        )
     clock = clock or MonotonicClock()
     rng = random.Random(seed)
     tallies = [_Tally() for _ in range(sessions)]
@@ -222,7 +233,9 @@ async def run_chaos(
     async with Emulator(CHAOS_SETTINGS) as emu:
         tap = ClientTap(emu, clock)
         client = emu.client(api_key=API_KEY)
-        scheduler = asyncio.create_task(_schedule_faults(emu, rng, fault_rate, progress, fired))
+        scheduler = asyncio.create_task(
+            _schedule_faults(emu, rng, fault_rate, progress, fired, names)
+        )
         try:
             await asyncio.gather(
                 *(_drive(client, i, turns, tallies[i], progress) for i in range(sessions))
@@ -232,7 +245,9 @@ async def run_chaos(
             await scheduler
             emu.faults.reset()
     elapsed = clock.now() - start
-    return _report(sessions, turns, fault_rate, seed, tallies, fired, elapsed, tap)
+    report = _report(sessions, turns, fault_rate, seed, tallies, fired, elapsed, tap)
+    report.params["faults"] = ",".join(names)
+    return report
 
 
 def _report(
@@ -321,8 +336,8 @@ def _report(
             Aim("sessions stuck", "== 0", float(stuck), stuck == 0, hard=True),
         ],
         notes=[
-            f"seed {seed}: `relive bench chaos --seed {seed}` repeats the fault sequence "
-            "(the timing of each fault against the turns varies from run to run)",
+            f"seed {seed}: `--seed {seed}` with the same sizes and faults repeats the fault "
+            "sequence (the timing of each fault against the turns varies from run to run)",
             *stuck_notes,
         ],
     )

@@ -65,6 +65,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--turns", type=_positive_int, default=25, help="turns per session (25)")
     p.add_argument("--fault-rate", type=_fraction, default=0.3, help="faults per turn (0.3)")
     p.add_argument("--seed", type=int, default=None, help="random seed (printed; random if unset)")
+    p.add_argument(
+        "--faults",
+        type=_fault_names,
+        default=None,
+        help="comma-separated subset of: " + ", ".join(CHAOS_FAULTS) + " (all)",
+    )
     _common(p)
     p.set_defaults(handler=_run_chaos)
 
@@ -144,9 +150,36 @@ def _run_chaos(args: argparse.Namespace) -> int:
     return _run(
         args,
         lambda: run_chaos(
-            sessions=args.sessions, turns=args.turns, fault_rate=args.fault_rate, seed=seed
+            sessions=args.sessions,
+            turns=args.turns,
+            fault_rate=args.fault_rate,
+            seed=seed,
+            faults=args.faults,
         ),
     )
+
+
+# The fault names of `relive bench chaos` (kept here so `--help` needs no emulator import).
+CHAOS_FAULTS = (
+    "drop",
+    "drop_mid_turn",
+    "goaway",
+    "goaway_too_late",
+    "close_1011",
+    "refuse_resumption",
+    "expire_handles",
+)
+
+
+def _fault_names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in CHAOS_FAULTS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown fault {', '.join(unknown) or '(none given)'}; choose from "
+            + ", ".join(CHAOS_FAULTS)
+        )
+    return names
 
 
 def _positive_int(text: str) -> int:

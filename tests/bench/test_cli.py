@@ -50,6 +50,7 @@ def test_overhead_table(capsys: pytest.CaptureFixture[str]) -> None:
     [
         ["bench", "chaos", "--sessions", "0"],
         ["bench", "chaos", "--fault-rate", "1.5"],
+        ["bench", "chaos", "--faults", "drop,meteor"],
         ["bench", "scale", "--hold", "-1"],
         ["bench", "reconnect", "--planned", "x"],
         ["bench"],

@@ -66,3 +66,11 @@ async def test_scale_small_run_in_two_processes(side: Literal["relive", "raw"]) 
     assert f["client"]["rss_end_bytes"] > 0 and f["emulator"]["rss_end_bytes"] > 0
     assert f["client"]["cpu_share"] >= 0 and f["emulator"]["cpu_share"] >= 0
     json.loads(report.to_json())
+
+
+async def test_chaos_fault_subset_and_unknown_faults() -> None:
+    report = await run_chaos(sessions=1, turns=3, fault_rate=1.0, seed=4, faults=["goaway"])
+    assert set(report.figures["faults"]) <= {"goaway"}
+    assert report.params["faults"] == "goaway"
+    with pytest.raises(ValueError, match="choose from"):
+        await run_chaos(sessions=1, turns=1, faults=["meteor"])
