@@ -100,6 +100,8 @@ class Chat:
                 content = event.message.server_content
                 for part in (content.model_turn.parts or []) if content.model_turn else []:
                     current += part.text or ""
+                if content.output_transcription and content.output_transcription.text:
+                    current += content.output_transcription.text
                 if content.turn_complete:
                     if current:
                         replies.append(current)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
+import os
+import random
 import struct
 
 import pytest
 from google.genai import types
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import relive.session as rs
-from relive.emulator import Emulator
+from relive.emulator import REPLY_PATTERN, Emulator, EmulatorSettings
 from relive.session import events as ev
 from tests.session.helpers import MODEL, Chat
 
@@ -89,3 +94,93 @@ async def test_speech_through_a_reconnect_is_heard_whole_and_answered_once(
     assert chat.of(ev.Resumed) and session.metrics.reconnects == {fault: 1}
     assert session.metrics.replayed > 0
     await chat.close()
+
+
+CALL_FAULTS = ["none", "goaway", "goaway_short", "drop", "close_1011", "refuse", "expire"]
+CALL_EMULATOR = EmulatorSettings(chunk_interval=0.005, turn_complete_lag_factor=0.0)
+CALL_POLICY = rs.Policy(backoff_initial=0.02, backoff_max=0.2, give_up_after=10, goaway_margin=0.1)
+
+
+def inject(emu: Emulator, fault: str, rng: random.Random) -> None:
+    faults = emu.faults
+    if fault == "goaway":
+        faults.goaway_now(time_left=2.0)
+    elif fault == "goaway_short":
+        faults.goaway_now(time_left=rng.choice([0.02, 0.1]))
+    elif fault == "drop":
+        faults.drop()
+    elif fault == "close_1011":
+        faults.close(1011, "Internal error encountered.")
+    elif fault in ("refuse", "expire"):
+        if fault == "refuse":
+            faults.refuse_next_resumption()
+        else:
+            faults.expire_all_handles()
+        faults.drop()
+
+
+async def run_call(seed: int, log: list[str]) -> None:
+    rng = random.Random(seed)
+    async with Emulator(CALL_EMULATOR) as emu:
+
+        async def open_call(owner: str) -> Chat:
+            session = rs.connect(
+                emu.client(),
+                model=MODEL,
+                config=call_config(),
+                mode="call",
+                owner=owner,
+                policy=CALL_POLICY,
+                rng=random.Random(seed),
+            )
+            await session.start()
+            return Chat(session)
+
+        speech, silence = chunks(0.4, loud=True), chunks(0.3, loud=False)
+        probe = await open_call("probe")  # what an undisturbed utterance sounds like
+        for blob in speech + silence:
+            await probe.session.send_realtime_input(audio=blob)
+        await probe.wait(lambda: len(probe.answer_log()) == 1)
+        heard = REPLY_PATTERN.match(probe.answer_log()[0])
+        assert heard is not None
+        await probe.close()
+
+        chat = await open_call("caller")
+        expected_n = 0
+        utterances = rng.randint(3, 6)
+        for i in range(utterances):
+            fault, at = rng.choice(CALL_FAULTS), rng.randint(0, len(speech) + len(silence))
+            log.append(f"utterance {i}: {fault} at chunk {at}")
+            renewed_before = len(chat.of(ev.NewSession))
+            for j, blob in enumerate(speech + silence):
+                if j == at:
+                    inject(emu, fault, rng)
+                await chat.session.send_realtime_input(audio=blob)
+            if at == len(speech) + len(silence):
+                inject(emu, fault, rng)
+            await chat.wait(lambda: len(chat.answer_log()) >= i + 1, timeout=8)  # noqa: B023
+            emu.faults.reset()
+            renewed = len(chat.of(ev.NewSession)) > renewed_before
+            expected_n = 1 if renewed else expected_n + 1
+            answer = REPLY_PATTERN.match(chat.answer_log()[-1])
+            assert answer is not None
+            assert answer.group("text") == heard.group("text"), "the utterance was not heard whole"
+            assert int(answer.group("n")) == expected_n
+        assert len(chat.answer_log()) == utterances, "an utterance was answered twice"
+        assert not chat.of(ev.GaveUp)
+        await chat.close()
+
+
+@settings(
+    max_examples=int(os.environ.get("RELIVE_CHAOS_EXAMPLES", "8")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1))
+def test_voice_calls_under_random_faults_hear_every_utterance_once(seed: int) -> None:
+    log: list[str] = []
+    try:
+        asyncio.run(asyncio.wait_for(run_call(seed, log), timeout=30))
+    except BaseException as exc:
+        print(f"call chaos seed={seed} schedule={log}")
+        raise AssertionError(f"call chaos seed={seed} schedule={log}: {exc!r}") from exc
