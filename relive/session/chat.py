@@ -173,6 +173,7 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextI
         finally:
             await session.close()
             await pump
+            printer.end_turn()
 
 
 async def _pump(session: LiveSession, printer: _Printer) -> None:

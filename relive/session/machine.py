@@ -120,8 +120,12 @@ class SessionMachine:
 
     @property
     def generating(self) -> bool:
-        """The model owes (or is producing) an answer to something the app sent."""
-        return self._in_model_turn or self.journal.unanswered_turns > 0
+        """The model owes (or is producing) an answer to something the app sent.
+
+        False once generationComplete came, even while turnComplete waits for the playback.
+        """
+        producing = self._in_model_turn and not self._generation_done
+        return producing or self.journal.unanswered_turns > 0
 
     @property
     def _mid_turn(self) -> bool:
