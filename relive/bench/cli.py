@@ -3,19 +3,23 @@
 `emulator` is registered by `relive.emulator.bench` (the emulator measured on its own).
 
 Defaults finish well under a minute on a 2-core machine; docs/performance.md lists bigger runs.
-Exit status is 1 when a hard aim (0 lost, duplicated or stuck turns) is missed.
+Exit status is 1 when a hard aim (0 lost, duplicated or stuck turns) is missed, 2 when a run
+could not finish (the reason is printed).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import random
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from relive.bench.report import Report
+
+log = logging.getLogger("relive.bench")
 
 
 def register(subparsers: Any) -> None:
@@ -95,6 +99,13 @@ def _run(args: argparse.Namespace, make: Callable[[], Coroutine[Any, Any, Report
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a run that could not finish: say what stopped it, no traceback
+        log.debug("bench run failed", exc_info=True)
+        print(
+            f"relive bench {args.bench_command} could not finish: {type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
+        return 2
     return _emit(report, args.json)
 
 

@@ -70,3 +70,19 @@ def test_every_bench_subcommand_is_registered(capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     for name in ("reconnect", "overhead", "scale", "chaos", "emulator"):
         assert name in out
+
+
+def test_a_run_that_cannot_finish_says_why(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import relive.bench.overhead as overhead
+
+    async def broken(**_: object) -> None:
+        raise OSError("no free port")
+
+    monkeypatch.setattr(overhead, "run_overhead", broken)
+    code = main(["bench", "overhead"])
+    assert code == 2
+    assert (
+        "relive bench overhead could not finish: OSError: no free port" in capsys.readouterr().err
+    )
