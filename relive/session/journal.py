@@ -62,7 +62,9 @@ class Journal:
         self.settled = 0  # every index <= settled is never sent again
         self.highest_sent = 0  # highest index ever sent on any connection
         self.dropped = 0
-        self._pending: deque[int] = deque()  # turn-ending entries not answered yet
+        # Turns not answered yet, as (first, last) index: a clientContent turn sent in parts
+        # starts at its first part.
+        self._pending: deque[tuple[int, int]] = deque()
         self._open_turn: int | None = None  # first part of a clientContent turn not complete
 
     # -- adding --------------------------------------------------------------------------------
@@ -98,8 +100,11 @@ class Journal:
         self._entries.append(entry)
         self._bytes += entry.size
         if entry.ends_turn:
-            self._pending.append(entry.index)
-            self._open_turn = None
+            first = entry.index
+            if entry.method == "send_client_content":
+                first = self._open_turn or entry.index
+                self._open_turn = None
+            self._pending.append((first, entry.index))
         elif entry.method == "send_client_content" and self._open_turn is None:
             self._open_turn = entry.index  # a turn in parts: settled only once complete
         return entry, dropped
@@ -145,8 +150,8 @@ class Journal:
                 self._entries.remove(entry)
                 self._bytes -= entry.size
                 break
-        if index in self._pending:
-            self._pending.remove(index)
+        for turn in [t for t in self._pending if t[1] == index]:
+            self._pending.remove(turn)
 
     def last_sent(self) -> int:
         return self.cursor - 1
@@ -156,7 +161,7 @@ class Journal:
     @property
     def pending_turns(self) -> int:
         """Turn-ending messages sent and not answered yet."""
-        return sum(1 for i in self._pending if i < self.cursor)
+        return sum(1 for _, last in self._pending if last < self.cursor)
 
     @property
     def unanswered_turns(self) -> int:
@@ -169,13 +174,13 @@ class Journal:
         `answer_began_after`: the last index sent when the model began this answer. Media sent
         after it (the user speaking again) is not covered by the answer.
         """
-        if self._pending and self._pending[0] < self.cursor:
+        if self._pending and self._pending[0][1] < self.cursor:
             self._pending.popleft()
         self.settle_answered(answer_began_after)
 
     def settle_answered(self, limit: int | None = None) -> None:
         """Settle everything before the oldest unanswered turn (a turn or a handle came in)."""
-        mark = self._pending[0] - 1 if self._pending else self.last_sent()
+        mark = self._pending[0][0] - 1 if self._pending else self.last_sent()
         if self._open_turn is not None:
             mark = min(mark, self._open_turn - 1)
         if limit is not None:
@@ -190,7 +195,7 @@ class Journal:
         while self._entries and self._entries[0].index <= mark:
             gone = self._entries.popleft()
             self._bytes -= gone.size
-        while self._pending and self._pending[0] <= mark:
+        while self._pending and self._pending[0][1] <= mark:
             self._pending.popleft()
         if self._open_turn is not None and self._open_turn <= mark:
             self._open_turn = None
@@ -202,8 +207,12 @@ class Journal:
 
     def unanswered_turn_texts(self) -> list[str]:
         """The user's words of turns not answered yet (sent or waiting)."""
-        pending = set(self._pending)
-        return [e.text for e in self._entries if e.index in pending and e.text]
+        texts = []
+        for first, last in self._pending:
+            words = [e.text for e in self._entries if first <= e.index <= last and e.text]
+            if words:
+                texts.append(" ".join(words))
+        return texts
 
     def __len__(self) -> int:
         return len(self._entries)
