@@ -1,10 +1,11 @@
 """The machine against a tiny simulated server, under thousands of random fault schedules.
 
-No sockets and no real time: every interleaving of client turns (whole or in parts), server
-steps, drops, goAways, refused handles and clock jumps that hypothesis picks is played out
-exactly, including the narrow windows (a drop between turnComplete and the handle after it)
-that socket tests rarely hit. Every user turn must be answered exactly once, and the session
-must never get stuck. RELIVE_SIM_EXAMPLES=5000 runs a longer campaign.
+No sockets and no real time: every interleaving of client turns (whole, in parts, or asking
+for a tool call), tool responses, server steps, drops, goAways, refused handles and clock
+jumps that hypothesis picks is played out exactly, including the narrow windows (a drop
+between turnComplete and the handle after it) that socket tests rarely hit. Every user turn
+must be answered exactly once, and the session must never get stuck.
+RELIVE_SIM_EXAMPLES=5000 runs a longer campaign.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class SimConn:
     waiting: deque[str] = field(default_factory=deque)
     parts: list[str] = field(default_factory=list)  # a turn sent in parts, on this connection
     busy: bool = False
+    tool_wait: tuple[str, str] | None = None  # (call id, user text) of the pending tool call
+    calls: int = 0
 
     def receive(self, text: str, complete: bool) -> None:
         self.parts.append(text)
@@ -64,14 +67,30 @@ class SimConn:
             self.parts = []
             self._next()
 
+    def receive_tool_response(self, call_id: str | None) -> None:
+        if self.tool_wait is None or self.tool_wait[0] != call_id:
+            return  # an answer to a call this connection never made: ignored
+        text, self.tool_wait = self.tool_wait[1], None
+        self._answer(text)
+
     def _next(self) -> None:
         if self.busy or not self.waiting:
             return
         text = self.waiting.popleft()
         self.busy = True
+        self.queue.append(msg(session_resumption_update={"new_handle": "", "resumable": False}))
+        if text.startswith("w"):  # asks for a tool call first
+            self.calls += 1
+            call_id = f"c{self.conn_id}.{self.calls}"
+            self.tool_wait = (call_id, text)
+            call = {"function_calls": [{"id": call_id, "name": "get_weather"}]}
+            self.queue.append(msg(tool_call=call))
+            return
+        self._answer(text)
+
+    def _answer(self, text: str) -> None:
         self.queue.extend(
             [
-                msg(session_resumption_update={"new_handle": "", "resumable": False}),
                 msg(server_content={"model_turn": {"parts": [{"text": f"A:{text}"}]}}),
                 msg(server_content={"generation_complete": True}),
                 f"done:{text}",
@@ -96,6 +115,7 @@ class Harness:
         self.conn: SimConn | None = None
         self.answers: Counter[str] = Counter()
         self._last_chunk: dict[int, str] = {}
+        self.calls: list[str] = []  # tool calls seen and not answered yet
         self.apply(self.machine.start())
 
     def apply(self, actions: list[Action]) -> None:
@@ -123,6 +143,8 @@ class Harness:
     def observe(self, event: ev.Event) -> None:
         conn_id = self.machine.conn_id
         if isinstance(event, ev.ServerMessage):
+            if event.message.tool_call:
+                self.calls += [c.id or "" for c in event.message.tool_call.function_calls or []]
             content = event.message.server_content
             if content and content.model_turn and content.model_turn.parts:
                 self._last_chunk[conn_id] = content.model_turn.parts[0].text or ""
@@ -136,7 +158,11 @@ class Harness:
             entry = self.machine.take_next(self.conn.conn_id)
             if entry is None:
                 return
-            self.conn.receive(entry.text, entry.ends_turn)
+            if entry.method == "send_tool_response":
+                for response in entry.kwargs["function_responses"]:
+                    self.conn.receive_tool_response(response.id)
+            else:
+                self.conn.receive(entry.text, entry.ends_turn)
 
     def step(self) -> bool:
         """Deliver the next server message; False when there is none."""
@@ -170,9 +196,16 @@ class Harness:
             self.clock.set(max(self.clock.now(), deadline))
             self.apply(self.machine.timer())
 
+    def answer_tools(self) -> None:
+        calls, self.calls = self.calls, []
+        for call_id in calls:
+            response = types.FunctionResponse(id=call_id, name="get_weather", response={"ok": 1})
+            self.machine.submit(inputs.tool_response(response))
+
     def settle(self) -> None:
         """Run to quiet: no fault any more, everything delivered."""
         for _ in range(10_000):
+            self.answer_tools()
             self.pump()
             if self.step():
                 continue
@@ -186,6 +219,8 @@ class Harness:
 ACTIONS = st.one_of(
     st.tuples(st.just("say")),
     st.tuples(st.just("say_in_parts")),
+    st.tuples(st.just("ask_weather")),
+    st.tuples(st.just("answer_tools")),
     st.tuples(st.just("step"), st.integers(1, 6)),
     st.tuples(st.just("drop")),
     st.tuples(st.just("goaway"), st.sampled_from([0.0, 0.5, 5.0])),
@@ -222,6 +257,14 @@ def test_every_turn_answered_exactly_once_under_any_schedule(
                 h.pump()
                 if h.machine.rng.random() < 0.5:
                     h.drop()  # between the parts, or right after the last
+        elif kind == "ask_weather":
+            text = f"w{len(said)}"
+            said.append(text)
+            h.machine.submit(
+                inputs.client_content({"role": "user", "parts": [{"text": text}]}, True)
+            )
+        elif kind == "answer_tools":
+            h.answer_tools()
         elif kind == "step":
             for _ in range(int(action[1])):  # type: ignore[call-overload]
                 h.pump()
