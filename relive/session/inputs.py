@@ -68,6 +68,9 @@ def client_content(
         size=size + 16,
         ends_turn=bool(turn_complete),
         text=_content_text(contents),
+        opens_turn=not turn_complete
+        and bool(contents)
+        and all((c.role or "user") == "user" for c in contents),
     )
 
 

@@ -27,7 +27,9 @@ class Entry:
 
     `ends_turn`: the model answers it with a turn (a complete clientContent, realtime text,
     activityEnd). `media`: an audio/video chunk, which may be dropped when the buffer is full.
-    `text`: the user's words, for the transcript and for `GaveUp.undelivered`.
+    `text`: the user's words, for the transcript and for `GaveUp.undelivered`. `opens_turn`:
+    user-only clientContent without turnComplete, i.e. part of a turn still being sent
+    (content with model turns in it is history, settled like anything else).
     """
 
     index: int
@@ -37,6 +39,7 @@ class Entry:
     ends_turn: bool = False
     media: bool = False
     text: str = ""
+    opens_turn: bool = False  # the first part of a user turn sent in parts
 
     @property
     def kind(self) -> str:
@@ -105,7 +108,7 @@ class Journal:
                 first = self._open_turn or entry.index
                 self._open_turn = None
             self._pending.append((first, entry.index))
-        elif entry.method == "send_client_content" and self._open_turn is None:
+        elif entry.opens_turn and self._open_turn is None:
             self._open_turn = entry.index  # a turn in parts: settled only once complete
         return entry, dropped
 

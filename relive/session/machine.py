@@ -154,7 +154,7 @@ class SessionMachine:
             raise SessionClosed(f"the session is {self.state.value}; nothing more can be sent")
         entry, dropped = self.journal.append(entry)
         self.metrics.dropped_from_buffer += dropped
-        if entry.method == "send_client_content" and not entry.ends_turn:
+        if entry.opens_turn:
             self._partial_text.append(entry.text)  # a turn sent in parts
         elif entry.ends_turn:
             text = " ".join(t for t in [*self._partial_text, entry.text] if t)

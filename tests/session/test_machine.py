@@ -543,3 +543,20 @@ def test_a_refused_entry_is_forgotten_and_not_awaited() -> None:
     assert entry is not None and m.generating
     m.journal.discard(entry.index)
     assert not m.generating and len(m.journal) == 0
+
+
+def test_history_prefill_is_never_resent_into_a_resumed_session() -> None:
+    m, _ = make(mode="call")
+    live(m)
+    history = [
+        types.Content(role="user", parts=[types.Part(text="earlier question")]),
+        types.Content(role="model", parts=[types.Part(text="earlier answer")]),
+    ]
+    m.submit(inputs.client_content(history, False))  # context, no answer wanted
+    sent_texts(m)
+    m.server_message(1, handle("h1"))  # the snapshot holds it
+    m.closed(1, DROP)
+    m.opened(2)
+    assert sent_texts(m) == []
+    say(m, "new question")
+    assert [t.text for t in m.transcript.turns] == ["new question"]
