@@ -42,3 +42,20 @@ def test_chat_tells_of_a_new_session_in_call_mode() -> None:
         "model: You said: one. (turn 1, remembers 1)",
         "model: You said: two. (turn 1, remembers 1)",
     ]
+
+
+def test_emulator_flag_wins_over_a_key() -> None:
+    env = {**os.environ, "GEMINI_API_KEY": "not-a-real-key"}
+    done = subprocess.run(
+        [sys.executable, "-m", "relive.cli", "chat", "--emulator"],
+        input="hi\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "· emulator at https://127.0.0.1:" in done.stderr
+    assert "not-a-real-key" not in done.stderr + done.stdout
+    assert done.stdout.strip() == "model: You said: hi. (turn 1, remembers 1)"
