@@ -43,11 +43,21 @@ def register(subparsers: Any) -> None:
     p.add_argument("--emulator", action="store_true", help="use the emulator even with a key")
     p.add_argument(
         "--lifetime",
-        type=float,
+        type=_positive,
         default=30.0,
         help="emulator: seconds a connection lives before its goAway + close (default 30)",
     )
     p.set_defaults(handler=run)
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -59,3 +59,9 @@ def test_emulator_flag_wins_over_a_key() -> None:
     assert "· emulator at https://127.0.0.1:" in done.stderr
     assert "not-a-real-key" not in done.stderr + done.stdout
     assert done.stdout.strip() == "model: You said: hi. (turn 1, remembers 1)"
+
+
+def test_bad_options_are_a_clear_error() -> None:
+    done = run_chat("", "--lifetime", "-1")
+    assert done.returncode == 2
+    assert "--lifetime: must be more than 0 seconds" in done.stderr
