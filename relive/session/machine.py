@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
+from typing import Any
 
 from google.genai import types
 
@@ -308,7 +309,14 @@ class SessionMachine:
     def _fail(self, why: str) -> list[Action]:
         log.warning("session %s/%s gave up: %s", self.owner, self.mode, why)
         self.metrics.gave_up += 1
-        undelivered = [e.describe() for e in self.journal.unsettled()]
+        undelivered: list[dict[str, Any]] = []
+        for entry in self.journal.unsettled():
+            last = undelivered[-1] if undelivered else None
+            if entry.media and last is not None and last["kind"] == entry.kind:
+                last["chunks"] += 1  # a run of audio chunks: one item
+                last["bytes"] += entry.size
+                continue
+            undelivered.append({**entry.describe(), "chunks": 1})
         self._go(S.FAILED)
         return [Disconnect(self.conn_id), Emit(ev.GaveUp(reason=why, undelivered=undelivered))]
 

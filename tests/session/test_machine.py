@@ -560,3 +560,19 @@ def test_history_prefill_is_never_resent_into_a_resumed_session() -> None:
     assert sent_texts(m) == []
     say(m, "new question")
     assert [t.text for t in m.transcript.turns] == ["new question"]
+
+
+def test_gave_up_lists_a_run_of_audio_as_one_item() -> None:
+    m, _ = make(policy=Policy(give_up_after=0.1, backoff_initial=1))
+    m.start()
+    blob = types.Blob(data=b"\0" * 100, mime_type="audio/pcm;rate=16000")
+    for _ in range(50):
+        m.submit(inputs.realtime_input({"audio": blob}))
+    say(m, "hello?")
+    (gave_up,) = emitted(m.failed(1, Failure("refused")))
+    assert isinstance(gave_up, ev.GaveUp)
+    assert [(u["kind"], u["chunks"]) for u in gave_up.undelivered] == [
+        ("realtime_input.audio", 50),
+        ("client_content", 1),
+    ]
+    assert gave_up.undelivered[0]["bytes"] == 50 * 116
