@@ -70,3 +70,11 @@ def with_handle(cfg: types.LiveConnectConfig, handle: str | None) -> types.LiveC
         update={"handle": handle}
     )
     return cfg.model_copy(update={"session_resumption": resumption})
+
+
+def with_context(cfg: types.LiveConnectConfig, context: dict[str, Any]) -> types.LiveConnectConfig:
+    """The config with the instructions/tools of the latest `send_context_update`."""
+    update = {k: v for k, v in context.items() if k in ("system_instruction", "tools")}
+    if "tools" in update:
+        update["tools"] = list(update["tools"])
+    return cfg.model_copy(update=update)

@@ -237,6 +237,15 @@ class LiveSession:
         """Answer a tool call, like the SDK's (each response needs the call's id)."""
         self._submit(inputs.tool_response(function_responses))
 
+    async def send_context_update(
+        self,
+        *,
+        system_instruction: types.ContentUnion | None = None,
+        tools: types.ToolListUnion | None = None,
+    ) -> None:
+        """Update instructions/tools mid-session, like the SDK's; a new session keeps them."""
+        self._submit(inputs.context_update(system_instruction, tools))
+
     def _submit(self, entry: Any) -> None:
         if self._runner is None:
             raise SessionClosed("the session is not started: use `async with relive.connect(...)`")
@@ -330,6 +339,8 @@ class LiveSession:
 
     async def _connect(self, action: Connect) -> None:
         cfg = session_config.with_handle(self._config, action.handle)
+        if action.handle is None and self._machine.context:
+            cfg = session_config.with_context(cfg, self._machine.context)
         cm = self._client.aio.live.connect(model=self._model, config=cfg)
         self._connecting = True
         try:

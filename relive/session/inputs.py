@@ -136,3 +136,19 @@ def tool_response(
         kwargs={"function_responses": responses},
         size=size + 16,
     )
+
+
+def context_update(system_instruction: Any = None, tools: Any = None) -> Entry:
+    """`send_context_update(system_instruction=..., tools=...)` as a journal entry."""
+    if system_instruction is None and tools is None:
+        raise ValueError("send_context_update needs system_instruction or tools (or both)")
+    kwargs = {"system_instruction": system_instruction, "tools": tools}
+    try:
+        types.LiveClientContextUpdate(
+            system_instruction=system_instruction,
+            tools=None if tools is None else types.LiveClientContextUpdateTools(tools=tools),
+        )
+    except pydantic.ValidationError as e:
+        raise ValueError(f"invalid context update: {e}") from None
+    given = {k: v for k, v in kwargs.items() if v is not None}
+    return Entry(index=0, method="send_context_update", kwargs=given, size=len(repr(given)))

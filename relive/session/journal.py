@@ -14,7 +14,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Method = Literal["send_client_content", "send_realtime_input", "send_tool_response"]
+Method = Literal[
+    "send_client_content", "send_realtime_input", "send_tool_response", "send_context_update"
+]
 
 
 class BufferFull(RuntimeError):

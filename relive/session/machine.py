@@ -94,6 +94,9 @@ class SessionMachine:
         self._handle_stale = False
         self._answered_any = False
         self._partial_text: list[str] = []
+        # The latest instructions/tools sent with send_context_update: a resumed session holds
+        # them; a new one gets them in its setup.
+        self.context: dict[str, Any] = {}
         self._deferred_text: list[str] = []  # user turns sent while the model was speaking
         self._lost_at: float | None = None  # when the last live connection was lost
         self._outage_started: float | None = None
@@ -154,6 +157,8 @@ class SessionMachine:
         if self.state in (S.FAILED, S.CLOSED):
             raise SessionClosed(f"the session is {self.state.value}; nothing more can be sent")
         entry, dropped = self.journal.append(entry)
+        if entry.method == "send_context_update":
+            self.context.update(entry.kwargs)  # a new session starts with it (see driver)
         self.metrics.dropped_from_buffer += dropped
         if entry.opens_turn:
             self._partial_text.append(entry.text)  # a turn sent in parts

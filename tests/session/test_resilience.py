@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from google import genai
@@ -403,4 +404,36 @@ async def test_a_client_keepalive_timeout_is_a_drop_and_the_call_resumes(
     await chat.wait(lambda: bool(chat.of(ev.Resumed)))
     assert chat.of(ev.Reconnecting)[0].cause == "drop"
     assert await chat.ask("two") == (2, 2)
+    await chat.close()
+
+
+async def test_context_updates_are_delivered_and_survive_a_new_session(
+    relive_emulator: Emulator,
+) -> None:
+    emu = relive_emulator
+    client = emu.client()
+    configs: list[types.LiveConnectConfig] = []
+    real_connect = client.aio.live.connect
+
+    def spy(*, model: str, config: types.LiveConnectConfig) -> Any:
+        configs.append(config)  # what each connection's setup carried
+        return real_connect(model=model, config=config)
+
+    client.aio.live.connect = spy  # type: ignore[method-assign,assignment]
+    session = rs.connect(client, model=MODEL, config=text_config(), mode="text", owner="ctx")
+    await session.start()
+    chat = Chat(session)
+    await session.send_context_update(system_instruction="Answer like a pirate.")
+    await emu.wait_event("context_update")
+    assert await chat.ask("one") == (1, 1)
+    emu.faults.expire_all_handles()
+    emu.faults.drop()
+    await chat.wait(lambda: bool(chat.of(ev.Connected)) and len(chat.of(ev.Connected)) == 2)
+    assert configs[0].system_instruction is None
+    fresh = configs[-1]
+    assert fresh.session_resumption is not None and fresh.session_resumption.handle is None
+    assert "Answer like a pirate." in repr(fresh.system_instruction)
+    assert await chat.ask("two") == (1, 1)
+    with pytest.raises(ValueError, match="system_instruction or tools"):
+        await session.send_context_update()
     await chat.close()
