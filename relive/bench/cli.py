@@ -99,6 +99,12 @@ def _run(args: argparse.Namespace, make: Callable[[], Coroutine[Any, Any, Report
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:
+        print(
+            f"relive bench {args.bench_command} needs {exc.name}: pip install 'relive[bench]'",
+            file=sys.stderr,
+        )
+        return 2
     except Exception as exc:  # a run that could not finish: say what stopped it, no traceback
         log.debug("bench run failed", exc_info=True)
         print(

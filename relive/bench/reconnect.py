@@ -28,7 +28,6 @@ from relive.bench.common import (
     user_turn,
 )
 from relive.bench.pacing import AudioPacer
-from relive.bench.plot import plot_downtime
 from relive.bench.report import Aim, Report, Section
 from relive.bench.stats import Summary, ratio, summarize
 from relive.bench.tap import AudioTap
@@ -277,6 +276,8 @@ def _report(
         "ratio column: p50 of the row / p50 of the raw SDK connect+setup, same run",
     ]
     if plot:
+        from relive.bench.plot import plot_downtime  # matplotlib only when a plot is asked for
+
         plot_downtime(
             {
                 "relive goAway": run.downtime_ms["goaway"],
