@@ -229,6 +229,9 @@ class LiveConnection:
                 p["text"] for p in content.get("parts") or [] if isinstance(p.get("text"), str)
             )
             if content.get("role", "user") == "model":
+                # History prefill: the user words before a model turn are a finished exchange,
+                # taken into the context (and the turn count) without a reply.
+                self._commit_pending_user()
                 self._remember("model", text, text_tokens(text, self.settings.chars_per_text_token))
             else:
                 self._pending_user.append(text)
@@ -236,6 +239,13 @@ class LiveConnection:
             user_text = " ".join(t for t in self._pending_user if t)
             self._pending_user = []
             self._user_turn(user_text, text_tokens(user_text, self.settings.chars_per_text_token))
+
+    def _commit_pending_user(self) -> None:
+        user_text = " ".join(t for t in self._pending_user if t)
+        self._pending_user = []
+        if user_text:
+            tokens = text_tokens(user_text, self.settings.chars_per_text_token)
+            self._remember("user", user_text, tokens)
 
     def _on_realtime_input(self, body: JsonDict) -> None:
         assert self._vad is not None and self.config is not None

@@ -542,8 +542,22 @@ def test_a_dropped_reply_never_completes_or_issues_a_handle() -> None:
 def test_client_content_without_turn_complete_waits_then_counts_once() -> None:
     conn = Service().connect().setup()
     conn.send({"clientContent": {"turns": [{"role": "user", "parts": [{"text": "one"}]}]}})
-    conn.send({"clientContent": {"turns": [{"role": "model", "parts": [{"text": "seeded"}]}]}})
     assert conn.sent[-1] == {"setupComplete": {}}  # nothing yet
     conn.send({"clientContent": {"turns": [{"parts": [{"text": "two"}]}], "turnComplete": True}})
     conn.run_turn()
     assert conn.text() == "You said: one two. (turn 1, remembers 1)"
+
+
+def test_history_prefill_is_context_and_counts_without_a_reply() -> None:
+    conn = Service().connect().setup()
+    history = [
+        {"role": "user", "parts": [{"text": "one"}]},
+        {"role": "model", "parts": [{"text": "You said: one. (turn 1, remembers 1)"}]},
+    ]
+    conn.send({"clientContent": {"turns": history}})
+    conn.send({"clientContent": {"turns": [{"role": "model", "parts": [{"text": "seeded"}]}]}})
+    assert conn.sent[-1] == {"setupComplete": {}}  # context only: no reply
+    assert conn.machine.conversation.user_turns == 1
+    conn.send({"clientContent": {"turns": [{"parts": [{"text": "two"}]}], "turnComplete": True}})
+    conn.run_turn()
+    assert conn.text() == "You said: two. (turn 2, remembers 2)"
