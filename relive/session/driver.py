@@ -391,6 +391,12 @@ class LiveSession:
         self._apply(self._machine.closed(conn.conn_id, failure))
 
     async def _send(self, conn: _Conn) -> None:
+        history = self._machine.take_history(conn.conn_id)
+        if history:
+            try:
+                await conn.sdk.send_client_content(turns=history, turn_complete=False)
+            except (websockets.ConnectionClosed, errors.APIError, OSError):
+                return  # the receiver reports the close; the history is sent again next time
         while True:
             entry = self._machine.take_next(conn.conn_id)
             if entry is None:

@@ -76,7 +76,13 @@ class GenerationComplete:
 
 @dataclass(frozen=True)
 class TurnComplete:
-    """The model's turn is over."""
+    """The model's turn is over.
+
+    `after_cut`: the connection ended after generationComplete and before the server's
+    turnComplete; the answer was whole, so the manager ends the turn itself.
+    """
+
+    after_cut: bool = False
 
 
 @dataclass(frozen=True)

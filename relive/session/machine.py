@@ -35,10 +35,14 @@ from relive.session.states import (
     State,
     parse_duration,
 )
-from relive.transcript import Transcript
+from relive.transcript import Transcript, Turn
 
 log = logging.getLogger("relive.session")
 S = State
+# At most this many answered exchanges are re-sent as history on a resume (normally 0 or 1).
+MAX_RESTORED_EXCHANGES = 16
+# Stands for the user's words when a spoken turn came without an input transcription.
+UNTRANSCRIBED = "[the user spoke]"
 __all__ = [
     "TRANSITIONS",
     "Action",
@@ -93,6 +97,12 @@ class SessionMachine:
         self._answer_began_after: int | None = None  # last index sent when the answer began
         self._handle_stale = False
         self._answered_any = False
+        # Exchanges answered that the handle in hand does not hold yet (a handle is a snapshot):
+        # a resume sends them back as history, so the model neither forgets nor re-answers them.
+        self._uncovered: deque[tuple[str, str]] = deque(maxlen=MAX_RESTORED_EXCHANGES)
+        self._history_due: tuple[int, list[tuple[str, str]]] | None = None
+        self._history_unproven = False  # history sent on this connection, not yet provably in
+        self._last_noted: Turn | None = None
         self._partial_text: list[str] = []
         # The latest instructions/tools sent with send_context_update: a resumed session holds
         # them; a new one gets them in its setup.
@@ -222,6 +232,14 @@ class SessionMachine:
         self._reconnect_by = None
         self._opened_at = now
         self._stable = False  # the outage is over once this connection proves itself
+        self._history_due = None
+        self._history_unproven = False
+        if resumed and self._uncovered:
+            self._history_due = (conn_id, list(self._uncovered))
+            self._history_unproven = True
+            self.metrics.restored_exchanges += len(self._uncovered)
+        elif not resumed:
+            self._uncovered.clear()
         out: list[Action] = [
             Emit(
                 ev.Connected(
@@ -255,10 +273,11 @@ class SessionMachine:
                     return self._after_failure(failure, saw_traffic=False)
             why = failure.describe()
             now = self.clock.now()
+            out = [*self._end_answered_turn(), Emit(ev.Reconnecting(reason=why, cause="drop"))]
             if self._stable or now - self._opened_at >= self.policy.stable_after:
-                return [Emit(ev.Reconnecting(reason=why, cause="drop")), *self._reconnect("drop")]
+                return [*out, *self._reconnect("drop")]
             # Lost right after it came up: part of the same outage, so back off (no tight loop).
-            out = [Emit(ev.Reconnecting(reason=why, cause="drop")), *self._leave_live("drop")]
+            out += self._leave_live("drop")
             return [*out, *self._after_failure(failure, saw_traffic=self._saw_traffic)]
         if self.state is S.DRAINING:
             return self._reconnect("goaway")
@@ -301,6 +320,7 @@ class SessionMachine:
         self.metrics.new_sessions += 1
         self.transcript.clear()
         self._deferred_text.clear()
+        self._uncovered.clear()
         for text in self.journal.unanswered_turn_texts():
             self.transcript.add_user_text(text)
         self._answered_any = False
@@ -342,13 +362,42 @@ class SessionMachine:
         """The live connection is over: close it, settle the transcript, count it."""
         self._lost_at = self.clock.now()
         self.metrics.reconnects[cause] += 1
-        if self._generation_done:  # answered in full; only its turnComplete is missing
-            self.transcript.on_server_content(types.LiveServerContent(turn_complete=True))
-        elif self._mid_turn:
+        out = self._end_answered_turn()
+        if self._mid_turn:
             self.transcript.mark_cut()
         self._flush_user_text()
+        return [*out, Disconnect(self.conn_id)]
+
+    def _end_answered_turn(self) -> list[Action]:
+        """The answer was whole (generationComplete) but its turnComplete will never come."""
+        if not self._generation_done:
+            return []
         self._generation_done = False
-        return [Disconnect(self.conn_id)]
+        self._in_model_turn = False
+        self.transcript.on_server_content(types.LiveServerContent(turn_complete=True))
+        return [Emit(ev.TurnComplete(after_cut=True))]
+
+    def _note_answered(self) -> None:
+        """The server now holds this exchange; until a handle does too, keep it for a resume."""
+        turns = self.transcript.turns
+        model = next((i for i in range(len(turns) - 1, -1, -1) if turns[i].role == "model"), None)
+        if model is None or turns[model] is self._last_noted:
+            return  # no words from the model this turn (a tool call, say)
+        self._last_noted = turns[model]
+        user = next((t.text for t in reversed(turns[:model]) if t.role == "user"), "")
+        self._uncovered.append((user or UNTRANSCRIBED, turns[model].text))
+
+    def take_history(self, conn_id: int) -> list[types.Content]:
+        """Answered exchanges the resumed state lacks: sent first, as context (no turnComplete)."""
+        due = self._history_due
+        if due is None or due[0] != conn_id or self.state is not S.LIVE:
+            return []
+        self._history_due = None
+        contents: list[types.Content] = []
+        for user, model in due[1]:
+            contents.append(types.Content(role="user", parts=[types.Part(text=user)]))
+            contents.append(types.Content(role="model", parts=[types.Part(text=model)]))
+        return contents
 
     # -- the server ----------------------------------------------------------------------------
 
@@ -371,8 +420,10 @@ class SessionMachine:
                 # connection ends before turnComplete (which can trail by the playback time).
                 if not self._generation_done:
                     self.journal.turn_answered(self._answer_began_after)
+                    self._note_answered()
                     self._generation_done = True
                     self._answered_any = True
+                self._history_unproven = False  # the server is past what came before
                 out.append(Emit(ev.GenerationComplete()))
             if content.interrupted:
                 self._flush_user_text()
@@ -380,6 +431,9 @@ class SessionMachine:
             if content.turn_complete:
                 if not self._generation_done:
                     self.journal.turn_answered(self._answer_began_after)
+                    if self._in_model_turn:  # an interrupted answer stays in the context too
+                        self._note_answered()
+                self._history_unproven = False
                 self._generation_done = False
                 self._answer_began_after = None
                 self._in_model_turn = False
@@ -407,6 +461,8 @@ class SessionMachine:
         if update.resumable and update.new_handle:
             self.handles.put(self.owner, self.mode, update.new_handle)
             self._handle_stale = False
+            if not self._history_unproven:  # the snapshot holds every exchange answered so far
+                self._uncovered.clear()
             self.journal.settle_answered()
         consumed = update.last_consumed_client_message_index
         if consumed is not None:

@@ -18,6 +18,7 @@ class Metrics:
     new_sessions: int = 0  # conversations lost and started afresh
     downtime_s: float = 0.0  # total time between losing a connection and the next one up
     replayed: int = 0  # client messages sent again on a new connection
+    restored_exchanges: int = 0  # answered exchanges re-sent as history (the handle lacked them)
     buffered: int = 0  # client messages that arrived while no connection was live
     dropped_from_buffer: int = 0  # media chunks dropped because the buffer was full
     gave_up: int = 0
@@ -31,6 +32,7 @@ class Metrics:
             "new_sessions": self.new_sessions,
             "downtime_s": round(self.downtime_s, 4),
             "replayed": self.replayed,
+            "restored_exchanges": self.restored_exchanges,
             "buffered": self.buffered,
             "dropped_from_buffer": self.dropped_from_buffer,
             "gave_up": self.gave_up,

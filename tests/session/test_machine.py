@@ -576,3 +576,77 @@ def test_gave_up_lists_a_run_of_audio_as_one_item() -> None:
         ("client_content", 1),
     ]
     assert gave_up.undelivered[0]["bytes"] == 50 * 116
+
+
+def answer_on(m: SessionMachine, conn: int, text: str) -> None:
+    for message in [text_chunk(text), *done()]:
+        m.server_message(conn, message)
+
+
+def history_texts(contents: list[types.Content]) -> list[tuple[str | None, str]]:
+    return [(c.role, "".join(p.text or "" for p in c.parts or [])) for c in contents]
+
+
+def test_an_exchange_the_handle_lacks_is_restored_as_history_until_a_handle_holds_it() -> None:
+    m, _ = make()
+    live(m)
+    m.server_message(1, handle("h1"))
+    say(m, "one")
+    sent_texts(m)
+    answer_on(m, 1, "You said: one.")
+    # The connection ends between turnComplete and the handle that would hold the exchange.
+    acts = m.closed(1, DROP)
+    assert Connect(2, "h1") in acts
+    m.opened(2)
+    restored = [("user", "one"), ("model", "You said: one.")]
+    assert history_texts(m.take_history(2)) == restored
+    assert m.take_history(2) == []  # sent once per connection
+    assert m.metrics.restored_exchanges == 1
+    # A handle issued at setup predates the history: it does not hold it yet.
+    m.server_message(2, handle("h2"))
+    m.closed(2, DROP)
+    m.opened(3)
+    assert history_texts(m.take_history(3)) == restored
+    # A turn answered after the history proves the server took it in; the next handle holds both.
+    say(m, "two")
+    sent_texts(m)
+    answer_on(m, 3, "You said: two.")
+    m.server_message(3, handle("h3"))
+    m.closed(3, DROP)
+    m.opened(4)
+    assert m.take_history(4) == []
+    assert sent_texts(m) == []  # nothing answered is sent again
+
+
+def test_a_connection_lost_after_generation_complete_ends_the_turn_itself() -> None:
+    m, _ = make(mode="call")
+    live(m)
+    m.server_message(1, handle("h1"))
+    say(m, "one")
+    sent_texts(m)
+    m.server_message(1, text_chunk("You said: one."))
+    m.server_message(1, msg(server_content={"generation_complete": True}))
+    events = emitted(m.closed(1, DROP))
+    assert events[0] == ev.TurnComplete(after_cut=True)
+    assert isinstance(events[1], ev.Reconnecting)
+    assert [(t.role, t.final, t.interrupted) for t in m.transcript.turns] == [
+        ("user", True, False),
+        ("model", True, False),
+    ]
+    m.opened(2)
+    assert sent_texts(m) == []  # answered: never asked again...
+    assert history_texts(m.take_history(2))[-1] == ("model", "You said: one.")  # ...but restored
+
+
+def test_a_new_session_restores_no_history() -> None:
+    m, _ = make()
+    live(m)
+    m.server_message(1, handle("h1"))
+    say(m, "one")
+    sent_texts(m)
+    answer_on(m, 1, "You said: one.")
+    m.closed(1, DROP)
+    m.failed(2, Failure("Session not found.", code=1008))
+    m.opened(3)
+    assert m.take_history(3) == []
+    assert m.transcript.turns == []

@@ -437,3 +437,28 @@ async def test_context_updates_are_delivered_and_survive_a_new_session(
     with pytest.raises(ValueError, match="system_instruction or tools"):
         await session.send_context_update()
     await chat.close()
+
+
+@pytest.mark.relive_emulator(
+    chunk_interval=0.005, speech_seconds_per_char=0.01, turn_complete_lag_factor=3.0
+)
+async def test_drop_between_generation_complete_and_turn_complete(
+    relive_emulator: Emulator,
+) -> None:
+    """The answer was whole: the app gets its turnComplete, the model keeps the exchange."""
+    config = types.LiveConnectConfig(
+        response_modalities=[types.Modality.AUDIO],
+        output_audio_transcription=types.AudioTranscriptionConfig(),
+    )
+    chat = await open_chat(relive_emulator, config=config, mode="call")
+    assert await chat.ask("one") == (1, 1)
+    await chat.say("two")
+    await chat.wait(lambda: len(chat.of(ev.GenerationComplete)) == 2)
+    relive_emulator.faults.drop()  # turnComplete trails by the playback time: it never comes
+    await chat.wait(lambda: bool(chat.of(ev.Resumed)))
+    assert chat.of(ev.TurnComplete)[-1] == ev.TurnComplete(after_cut=True)
+    assert chat.answers("two") == [(2, 2)]
+    # The resumed handle predates "two": the manager restored it as history, not as a question.
+    assert await chat.ask("three") == (3, 3)
+    assert chat.session.metrics.restored_exchanges == 1
+    await chat.close()
