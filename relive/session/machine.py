@@ -22,6 +22,7 @@ from relive.session.handles import HandleStore, redact
 from relive.session.journal import Entry, Journal
 from relive.session.metrics import Metrics
 from relive.session.policy import Mode, Policy
+from relive.session.restore import RestoreLog
 from relive.session.states import (
     NO_HANDLE_REASON,
     NOTICES,
@@ -35,14 +36,10 @@ from relive.session.states import (
     State,
     parse_duration,
 )
-from relive.transcript import Transcript, Turn
+from relive.transcript import Transcript
 
 log = logging.getLogger("relive.session")
 S = State
-# At most this many answered exchanges are re-sent as history on a resume (normally 0 or 1).
-MAX_RESTORED_EXCHANGES = 16
-# Stands for the user's words when a spoken turn came without an input transcription.
-UNTRANSCRIBED = "[the user spoke]"
 __all__ = [
     "TRANSITIONS",
     "Action",
@@ -97,12 +94,8 @@ class SessionMachine:
         self._answer_began_after: int | None = None  # last index sent when the answer began
         self._handle_stale = False
         self._answered_any = False
-        # Exchanges answered that the handle in hand does not hold yet (a handle is a snapshot):
-        # a resume sends them back as history, so the model neither forgets nor re-answers them.
-        self._uncovered: deque[tuple[str, str]] = deque(maxlen=MAX_RESTORED_EXCHANGES)
-        self._history_due: tuple[int, list[tuple[str, str]]] | None = None
-        self._history_unproven = False  # history sent on this connection, not yet provably in
-        self._last_noted: Turn | None = None
+        # Answered exchanges the handle in hand lacks: restored as history on a resume.
+        self.restore = RestoreLog()
         self._partial_text: list[str] = []
         # The latest instructions/tools sent with send_context_update: a resumed session holds
         # them; a new one gets them in its setup.
@@ -232,14 +225,7 @@ class SessionMachine:
         self._reconnect_by = None
         self._opened_at = now
         self._stable = False  # the outage is over once this connection proves itself
-        self._history_due = None
-        self._history_unproven = False
-        if resumed and self._uncovered:
-            self._history_due = (conn_id, list(self._uncovered))
-            self._history_unproven = True
-            self.metrics.restored_exchanges += len(self._uncovered)
-        elif not resumed:
-            self._uncovered.clear()
+        self.metrics.restored_exchanges += self.restore.opened(conn_id, resumed=resumed)
         out: list[Action] = [
             Emit(
                 ev.Connected(
@@ -320,7 +306,7 @@ class SessionMachine:
         self.metrics.new_sessions += 1
         self.transcript.clear()
         self._deferred_text.clear()
-        self._uncovered.clear()
+        self.restore.clear()
         for text in self.journal.unanswered_turn_texts():
             self.transcript.add_user_text(text)
         self._answered_any = False
@@ -377,27 +363,9 @@ class SessionMachine:
         self.transcript.on_server_content(types.LiveServerContent(turn_complete=True))
         return [Emit(ev.TurnComplete(after_cut=True))]
 
-    def _note_answered(self) -> None:
-        """The server now holds this exchange; until a handle does too, keep it for a resume."""
-        turns = self.transcript.turns
-        model = next((i for i in range(len(turns) - 1, -1, -1) if turns[i].role == "model"), None)
-        if model is None or turns[model] is self._last_noted:
-            return  # no words from the model this turn (a tool call, say)
-        self._last_noted = turns[model]
-        user = next((t.text for t in reversed(turns[:model]) if t.role == "user"), "")
-        self._uncovered.append((user or UNTRANSCRIBED, turns[model].text))
-
     def take_history(self, conn_id: int) -> list[types.Content]:
         """Answered exchanges the resumed state lacks: sent first, as context (no turnComplete)."""
-        due = self._history_due
-        if due is None or due[0] != conn_id or self.state is not S.LIVE:
-            return []
-        self._history_due = None
-        contents: list[types.Content] = []
-        for user, model in due[1]:
-            contents.append(types.Content(role="user", parts=[types.Part(text=user)]))
-            contents.append(types.Content(role="model", parts=[types.Part(text=model)]))
-        return contents
+        return self.restore.take(conn_id) if self.state is S.LIVE else []
 
     # -- the server ----------------------------------------------------------------------------
 
@@ -420,10 +388,10 @@ class SessionMachine:
                 # connection ends before turnComplete (which can trail by the playback time).
                 if not self._generation_done:
                     self.journal.turn_answered(self._answer_began_after)
-                    self._note_answered()
+                    self.restore.answered(self.transcript)
                     self._generation_done = True
                     self._answered_any = True
-                self._history_unproven = False  # the server is past what came before
+                self.restore.server_progressed()
                 out.append(Emit(ev.GenerationComplete()))
             if content.interrupted:
                 self._flush_user_text()
@@ -432,8 +400,8 @@ class SessionMachine:
                 if not self._generation_done:
                     self.journal.turn_answered(self._answer_began_after)
                     if self._in_model_turn:  # an interrupted answer stays in the context too
-                        self._note_answered()
-                self._history_unproven = False
+                        self.restore.answered(self.transcript)
+                self.restore.server_progressed()
                 self._generation_done = False
                 self._answer_began_after = None
                 self._in_model_turn = False
@@ -461,8 +429,7 @@ class SessionMachine:
         if update.resumable and update.new_handle:
             self.handles.put(self.owner, self.mode, update.new_handle)
             self._handle_stale = False
-            if not self._history_unproven:  # the snapshot holds every exchange answered so far
-                self._uncovered.clear()
+            self.restore.handle_issued()
             self.journal.settle_answered()
         consumed = update.last_consumed_client_message_index
         if consumed is not None:

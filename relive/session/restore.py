@@ -1,0 +1,82 @@
+"""Exchanges the server answered that no resumable handle holds yet.
+
+A handle is a snapshot. A connection that ends after an answer and before the next resumable
+handle resumes into a state without that exchange. Sending the user's turn again would have it
+answered twice; sending nothing would have the model forget it. `RestoreLog` keeps those
+exchanges and hands them out as history (`[user, model]` contents, sent without turnComplete)
+for the first thing to send on a resumed connection, until a handle provably holds them.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from google.genai import types
+
+from relive.transcript import Transcript, Turn
+
+# At most this many answered exchanges are kept (normally 0 or 1 are waiting).
+MAX_RESTORED_EXCHANGES = 16
+# Stands for the user's words when a spoken turn came without an input transcription.
+UNTRANSCRIBED = "[the user spoke]"
+
+
+class RestoreLog:
+    """Which answered exchanges the newest handle lacks, and when to send them back."""
+
+    def __init__(self, max_exchanges: int = MAX_RESTORED_EXCHANGES) -> None:
+        self._uncovered: deque[tuple[str, str]] = deque(maxlen=max_exchanges)
+        self._due: tuple[int, list[tuple[str, str]]] | None = None
+        self._unproven = False  # history sent on this connection, not yet provably taken in
+        self._last_noted: Turn | None = None
+
+    def __len__(self) -> int:
+        return len(self._uncovered)
+
+    def answered(self, transcript: Transcript) -> None:
+        """The model answered: its last model turn and the user turn before it are one exchange."""
+        self._unproven = False  # the server is past everything sent before this answer
+        turns = transcript.turns
+        model = next((i for i in range(len(turns) - 1, -1, -1) if turns[i].role == "model"), None)
+        if model is None or turns[model] is self._last_noted:
+            return  # no words from the model this turn (a tool call, say)
+        self._last_noted = turns[model]
+        user = next((t.text for t in reversed(turns[:model]) if t.role == "user"), "")
+        self._uncovered.append((user or UNTRANSCRIBED, turns[model].text))
+
+    def server_progressed(self) -> None:
+        """A turn ended on this connection: history sent before it is in the server's state."""
+        self._unproven = False
+
+    def handle_issued(self) -> None:
+        """A resumable handle came: it holds every exchange, unless history is still unproven."""
+        if not self._unproven:
+            self._uncovered.clear()
+
+    def opened(self, conn_id: int, *, resumed: bool) -> int:
+        """A connection came up; returns how many exchanges are due on it."""
+        self._due = None
+        self._unproven = False
+        if not resumed:
+            self._uncovered.clear()  # a new conversation holds none of the old one
+            return 0
+        if self._uncovered:
+            self._due = (conn_id, list(self._uncovered))
+            self._unproven = True
+        return len(self._uncovered)
+
+    def clear(self) -> None:
+        self._uncovered.clear()
+        self._due = None
+        self._unproven = False
+
+    def take(self, conn_id: int) -> list[types.Content]:
+        """The history to send first on connection `conn_id` (once), or nothing."""
+        if self._due is None or self._due[0] != conn_id:
+            return []
+        exchanges, self._due = self._due[1], None
+        contents: list[types.Content] = []
+        for user, model in exchanges:
+            contents.append(types.Content(role="user", parts=[types.Part(text=user)]))
+            contents.append(types.Content(role="model", parts=[types.Part(text=model)]))
+        return contents
