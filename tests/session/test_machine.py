@@ -414,6 +414,12 @@ def test_invalid_inputs_are_clear_errors() -> None:
         inputs.realtime_input({"text": "a", "audio_stream_end": True})
     with pytest.raises(TypeError):
         inputs.realtime_input({"bogus": 1})
+    with pytest.raises(ValueError, match="invalid realtime input"):
+        inputs.realtime_input({"audio": {"data": 42}})  # not a Blob: checked in full
+    with pytest.raises(ValueError, match="invalid realtime input"):
+        inputs.realtime_input({"activity_start": "now"})
+    blob = types.Blob(data=b"\0\0", mime_type="audio/pcm;rate=16000")  # validated when built
+    assert inputs.realtime_input({"audio": blob}).kwargs == {"audio": blob}
     with pytest.raises(ValueError, match="id"):
         inputs.tool_response({"name": "w", "response": {}})
     with pytest.raises(TypeError):
