@@ -165,43 +165,16 @@ def _report(
     def ms(values: list[float], p: float) -> float:
         return percentile(values, p) * 1000
 
+    def row(label: str, raw_value: float, relive_value: float) -> list[Any]:
+        return [label, raw_value, relive_value, ratio(relive_value, raw_value)]
+
     rows: list[list[Any]] = [
-        [
-            "text turns/s (one after another)",
-            raw.turns_per_s,
-            rel.turns_per_s,
-            ratio(rel.turns_per_s, raw.turns_per_s),
-        ],
-        [
-            "text turn latency p50 (ms)",
-            ms(raw.turn_s, 50),
-            ms(rel.turn_s, 50),
-            ratio(ms(rel.turn_s, 50), ms(raw.turn_s, 50)),
-        ],
-        [
-            "text turn latency p99 (ms)",
-            ms(raw.turn_s, 99),
-            ms(rel.turn_s, 99),
-            ratio(ms(rel.turn_s, 99), ms(raw.turn_s, 99)),
-        ],
-        [
-            "audio chunks/s (flood)",
-            raw.chunks_per_s,
-            rel.chunks_per_s,
-            ratio(rel.chunks_per_s, raw.chunks_per_s),
-        ],
-        [
-            "audio chunk latency p50 (ms)",
-            ms(raw.chunk_s, 50),
-            ms(rel.chunk_s, 50),
-            ratio(ms(rel.chunk_s, 50), ms(raw.chunk_s, 50)),
-        ],
-        [
-            "audio chunk latency p99 (ms)",
-            ms(raw.chunk_s, 99),
-            ms(rel.chunk_s, 99),
-            ratio(ms(rel.chunk_s, 99), ms(raw.chunk_s, 99)),
-        ],
+        row("text turns/s (one after another)", raw.turns_per_s, rel.turns_per_s),
+        row("text turn latency p50 (ms)", ms(raw.turn_s, 50), ms(rel.turn_s, 50)),
+        row("text turn latency p99 (ms)", ms(raw.turn_s, 99), ms(rel.turn_s, 99)),
+        row("audio chunks/s (flood)", raw.chunks_per_s, rel.chunks_per_s),
+        row("audio chunk latency p50 (ms)", ms(raw.chunk_s, 50), ms(rel.chunk_s, 50)),
+        row("audio chunk latency p99 (ms)", ms(raw.chunk_s, 99), ms(rel.chunk_s, 99)),
     ]
     # Each round pairs a raw and a relive block run back to back; the median of the per-round
     # ratios shrugs off a round spoiled by another process on the machine.
