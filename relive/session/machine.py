@@ -40,6 +40,9 @@ from relive.transcript import Transcript
 
 log = logging.getLogger("relive.session")
 S = State
+# Bounds of the estimated time a client message may still be on its way to the server.
+MIN_IN_FLIGHT = 0.005
+MAX_IN_FLIGHT = 1.0
 __all__ = [
     "TRANSITIONS",
     "Action",
@@ -89,6 +92,11 @@ class SessionMachine:
         self._saw_traffic = False
         self._conn_sent: deque[int] = deque()  # global indices sent on this connection
         self._conn_sent_offset = 0  # how many were dropped from the front of _conn_sent
+        # (time, index) of the sends of the last second: what may still be in flight when a
+        # handle arrives (a handle is a snapshot of what the server had *received*).
+        self._recent_sends: deque[tuple[float, int]] = deque()
+        self._connect_started = 0.0
+        self._in_flight = MIN_IN_FLIGHT
         self._in_model_turn = False
         self._generation_done = False  # generationComplete seen, turnComplete not yet
         self._answer_began_after: int | None = None  # last index sent when the answer began
@@ -182,6 +190,10 @@ class SessionMachine:
             return None
         entry = self.journal.take_next()
         if entry is not None:
+            now = self.clock.now()
+            self._recent_sends.append((now, entry.index))
+            while self._recent_sends[0][0] < now - MAX_IN_FLIGHT:
+                self._recent_sends.popleft()
             self._conn_sent.append(entry.index)
             if len(self._conn_sent) > self.policy.max_buffered:
                 self._conn_sent.popleft()
@@ -202,6 +214,8 @@ class SessionMachine:
         self._saw_traffic = False
         self._conn_sent.clear()
         self._conn_sent_offset = 0
+        self._recent_sends.clear()
+        self._connect_started = self.clock.now()
         self.metrics.connect_attempts += 1
         log.info(
             "session %s/%s: connecting, handle %s", self.owner, self.mode, redact(self._conn_handle)
@@ -215,6 +229,11 @@ class SessionMachine:
         resumed = self._conn_handle is not None
         self._go(S.LIVE)
         now = self.clock.now()
+        # Connect + setup takes several round trips; a third of it bounds one from above.
+        margin = self.policy.in_flight_margin
+        if margin is None:
+            margin = (now - self._connect_started) / 3
+        self._in_flight = min(MAX_IN_FLIGHT, max(MIN_IN_FLIGHT, margin))
         self.metrics.connections += 1
         replay = self.journal.rewind(self.policy.max_replay_media_bytes)
         self.metrics.replayed += len(replay)
@@ -420,6 +439,18 @@ class SessionMachine:
             out.extend(self._reconnect("goaway"))
         return out
 
+    def _received_by_now(self) -> int | None:
+        """The highest index the server surely had when it issued what just arrived.
+
+        Messages sent within the last `_in_flight` seconds may have crossed the handle on the
+        way: they stay unsettled, so a resume replays them rather than losing them.
+        """
+        cutoff = self.clock.now() - self._in_flight
+        for sent_at, index in self._recent_sends:
+            if sent_at > cutoff:
+                return index - 1
+        return None
+
     def _model_speaks(self) -> None:
         if not self._in_model_turn:
             self._in_model_turn = True
@@ -430,7 +461,7 @@ class SessionMachine:
             self.handles.put(self.owner, self.mode, update.new_handle)
             self._handle_stale = False
             self.restore.handle_issued()
-            self.journal.settle_answered()
+            self.journal.settle_answered(self._received_by_now())
         consumed = update.last_consumed_client_message_index
         if consumed is not None:
             local = int(consumed)  # 1-based per connection (the setup message is 0)

@@ -38,6 +38,10 @@ class Policy:
     - `compression`: add a sliding-window `contextWindowCompression` when the app's config has
       none (the app's own setting always wins).
     - `default_goaway_time`: deadline assumed when a goAway carries no `timeLeft`.
+    - `in_flight_margin`: without `lastConsumedClientMessageIndex`, a resumable handle is taken
+      to hold what was sent up to this long before it arrived; later messages may have crossed
+      it on the way and are replayed on a resume. None (the default) estimates it per connection
+      as a third of its connect + setup time (5 ms to 1 s).
     """
 
     on_rejected_handle: OnRejectedHandle = "new_session"
@@ -53,6 +57,7 @@ class Policy:
     max_replay_media_bytes: int = 320_000
     compression: bool = True
     default_goaway_time: float = 10.0
+    in_flight_margin: float | None = None
 
     def __post_init__(self) -> None:
         if self.on_rejected_handle not in ("new_session", "give_up"):
@@ -67,6 +72,8 @@ class Policy:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.backoff_multiplier < 1:
             raise ValueError(f"backoff_multiplier must be >= 1, got {self.backoff_multiplier}")
+        if self.in_flight_margin is not None and self.in_flight_margin < 0:
+            raise ValueError(f"in_flight_margin must be >= 0, got {self.in_flight_margin}")
         if self.goaway_margin < 0:
             raise ValueError(f"goaway_margin must be >= 0, got {self.goaway_margin}")
         if self.max_buffered < 1 or self.max_buffered_bytes < 1:

@@ -552,7 +552,7 @@ def test_a_refused_entry_is_forgotten_and_not_awaited() -> None:
 
 
 def test_history_prefill_is_never_resent_into_a_resumed_session() -> None:
-    m, _ = make(mode="call")
+    m, clock = make(mode="call")
     live(m)
     history = [
         types.Content(role="user", parts=[types.Part(text="earlier question")]),
@@ -560,6 +560,7 @@ def test_history_prefill_is_never_resent_into_a_resumed_session() -> None:
     ]
     m.submit(inputs.client_content(history, False))  # context, no answer wanted
     sent_texts(m)
+    clock.advance(1.0)  # long enough to have arrived before the next handle was issued
     m.server_message(1, handle("h1"))  # the snapshot holds it
     m.closed(1, DROP)
     m.opened(2)
@@ -656,3 +657,24 @@ def test_a_new_session_restores_no_history() -> None:
     m.opened(3)
     assert m.take_history(3) == []
     assert m.transcript.turns == []
+
+
+def test_a_message_sent_just_before_a_handle_arrived_may_have_crossed_it_and_is_replayed() -> None:
+    m, clock = make(mode="call", policy=Policy(stable_after=0, in_flight_margin=0.05))
+    live(m)
+    blob = types.Blob(data=b"\0\0" * 320, mime_type="audio/pcm;rate=16000")
+    m.submit(inputs.realtime_input({"audio": blob}))
+    early = m.take_next(1)
+    clock.advance(0.5)
+    m.submit(inputs.realtime_input({"audio": blob}))
+    late = m.take_next(1)  # sent 10 ms before the handle arrives: it may be in flight
+    clock.advance(0.01)
+    m.server_message(1, handle("h1"))
+    m.closed(1, DROP)
+    m.opened(2)
+    replayed = m.take_next(2)
+    assert early is not None and late is not None and replayed is not None
+    assert replayed.index == late.index  # the late chunk again, not the early one
+    assert m.take_next(2) is None
+    with pytest.raises(ValueError, match="in_flight_margin"):
+        Policy(in_flight_margin=-1)
