@@ -446,10 +446,12 @@ class SessionMachine:
         way: they stay unsettled, so a resume replays them rather than losing them.
         """
         cutoff = self.clock.now() - self._in_flight
-        for sent_at, index in self._recent_sends:
-            if sent_at > cutoff:
-                return index - 1
-        return None
+        limit = None
+        for sent_at, index in reversed(self._recent_sends):  # newest first: a step or two
+            if sent_at <= cutoff:
+                break
+            limit = index - 1
+        return limit
 
     def _model_speaks(self) -> None:
         if not self._in_model_turn:

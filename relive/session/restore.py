@@ -36,13 +36,11 @@ class RestoreLog:
     def answered(self, transcript: Transcript) -> None:
         """The model answered: its last model turn and the user turn before it are one exchange."""
         self._unproven = False  # the server is past everything sent before this answer
-        turns = transcript.turns
-        model = next((i for i in range(len(turns) - 1, -1, -1) if turns[i].role == "model"), None)
-        if model is None or turns[model] is self._last_noted:
+        user, model = transcript.last_exchange()
+        if model is None or model is self._last_noted:
             return  # no words from the model this turn (a tool call, say)
-        self._last_noted = turns[model]
-        user = next((t.text for t in reversed(turns[:model]) if t.role == "user"), "")
-        self._uncovered.append((user or UNTRANSCRIBED, turns[model].text))
+        self._last_noted = model
+        self._uncovered.append(((user.text if user else "") or UNTRANSCRIBED, model.text))
 
     def server_progressed(self) -> None:
         """A turn ended on this connection: history sent before it is in the server's state."""

@@ -82,6 +82,20 @@ class Transcript:
     def __len__(self) -> int:
         return len(self._turns)
 
+    def last_exchange(self) -> tuple[Turn | None, Turn | None]:
+        """The newest model turn and the user turn before it (without copying the list)."""
+        model_at = next(
+            (i for i in range(len(self._turns) - 1, -1, -1) if self._turns[i].role == "model"),
+            None,
+        )
+        if model_at is None:
+            return None, None
+        user = next(
+            (self._turns[i] for i in range(model_at - 1, -1, -1) if self._turns[i].role == "user"),
+            None,
+        )
+        return user, self._turns[model_at]
+
     def condensed(self, keep_recent: int = 6) -> Condensed:
         """Older turns folded into a short summary, the last `keep_recent` verbatim."""
         if keep_recent < 0:

@@ -139,3 +139,15 @@ def test_bad_bounds_are_refused(bad: int) -> None:
         Transcript(max_turns=bad)
     with pytest.raises(ValueError, match="keep_recent"):
         Transcript().condensed(keep_recent=-1)
+
+
+def test_last_exchange() -> None:
+    t = Transcript()
+    assert t.last_exchange() == (None, None)
+    t.add_user_text("q1")
+    t.on_server_content(model_text("a1"))
+    t.on_server_content(content(turn_complete=True))
+    t.add_user_text("q2")  # not answered yet
+    user, model = t.last_exchange()
+    assert user is not None and model is not None
+    assert (user.text, model.text) == ("q1", "a1")
