@@ -59,10 +59,10 @@ def spoken_answers(chat: Chat) -> list[str]:
 async def speak(chat: Chat, fault_midway: str = "", emu: Emulator | None = None) -> None:
     words = chunks(0.6, loud=True)
     half = len(words) // 2
+    received = emu.stats.messages_received if emu is not None else 0
     for blob in words[:half]:
         await chat.session.send_realtime_input(audio=blob)
     if emu is not None:
-        received = emu.stats.messages_received
         await emu.wait_for(lambda s: s.messages_received >= received + half, timeout=5)
         if fault_midway == "goaway":
             emu.faults.goaway_now(time_left=2.0)
