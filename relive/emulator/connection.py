@@ -231,21 +231,23 @@ class LiveConnection:
             if content.get("role", "user") == "model":
                 # History prefill: the user words before a model turn are a finished exchange,
                 # taken into the context (and the turn count) without a reply.
-                self._commit_pending_user()
-                self._remember("model", text, text_tokens(text, self.settings.chars_per_text_token))
+                if user_text := self._take_pending_user():
+                    self._remember("user", user_text, self._text_tokens(user_text))
+                self._remember("model", text, self._text_tokens(text))
             else:
                 self._pending_user.append(text)
         if body.get("turnComplete"):
-            user_text = " ".join(t for t in self._pending_user if t)
-            self._pending_user = []
-            self._user_turn(user_text, text_tokens(user_text, self.settings.chars_per_text_token))
+            user_text = self._take_pending_user()
+            self._user_turn(user_text, self._text_tokens(user_text))
 
-    def _commit_pending_user(self) -> None:
+    def _take_pending_user(self) -> str:
+        """The user texts sent since the last complete turn, as one, and forget them."""
         user_text = " ".join(t for t in self._pending_user if t)
         self._pending_user = []
-        if user_text:
-            tokens = text_tokens(user_text, self.settings.chars_per_text_token)
-            self._remember("user", user_text, tokens)
+        return user_text
+
+    def _text_tokens(self, text: str) -> int:
+        return text_tokens(text, self.settings.chars_per_text_token)
 
     def _on_realtime_input(self, body: JsonDict) -> None:
         assert self._vad is not None and self.config is not None
@@ -282,7 +284,7 @@ class LiveConnection:
                 self._spoken_turn(event.seconds)
         if isinstance(body.get("text"), str):
             text = body["text"]
-            self._user_turn(text, text_tokens(text, self.settings.chars_per_text_token))
+            self._user_turn(text, self._text_tokens(text))
 
     def _on_tool_response(self, body: JsonDict) -> None:
         tool = self._tool
@@ -387,7 +389,7 @@ class LiveConnection:
         self.turn = TurnState.IDLE
         self._plan.clear()
         try:
-            self._remember("model", spoken, text_tokens(spoken, self.settings.chars_per_text_token))
+            self._remember("model", spoken, self._text_tokens(spoken))
         finally:
             self._emit("turn_complete", interrupted=text is not None)
         self._resumption_update()
