@@ -35,7 +35,6 @@ class RestoreLog:
 
     def answered(self, transcript: Transcript) -> None:
         """The model answered: its last model turn and the user turn before it are one exchange."""
-        self._unproven = False  # the server is past everything sent before this answer
         user, model = transcript.last_exchange()
         if model is None or model is self._last_noted:
             return  # no words from the model this turn (a tool call, say)
@@ -43,7 +42,8 @@ class RestoreLog:
         self._uncovered.append(((user.text if user else "") or UNTRANSCRIBED, model.text))
 
     def server_progressed(self) -> None:
-        """A turn ended on this connection: history sent before it is in the server's state."""
+        """An answer or a turn's end came on this connection: the server is past everything
+        sent before it, so history sent on it is in the server's state."""
         self._unproven = False
 
     def handle_issued(self) -> None:
