@@ -16,16 +16,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Resilient sessions for the Gemini Live API.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from relive.emulator import cli as emulator_cli
+    from relive.emulator import _cli as emulator_cli
 
     emulator_cli.register(sub)
-    from relive.web import cli as web_cli
+    from relive.web import _cli as web_cli
 
     web_cli.register(sub)
-    from relive.bench import cli as bench_cli
+    from relive.bench import _cli as bench_cli
 
     bench_cli.register(sub)
-    from relive.session import chat as chat_cli
+    from relive._app import chat as chat_cli
 
     chat_cli.register(sub)
     return parser

@@ -7,7 +7,7 @@ matter more than absolute times on a noisy machine.
 
 from __future__ import annotations
 
-from relive.bench.report import Aim, Report
-from relive.bench.stats import Summary, percentile, summarize
+from relive.bench._report import Aim, Report
+from relive.bench._stats import Summary, percentile, summarize
 
 __all__ = ["Aim", "Report", "Summary", "percentile", "summarize"]

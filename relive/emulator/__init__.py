@@ -7,11 +7,11 @@
 See docs/emulator.md for every rule, its default and the real service's value.
 """
 
-from relive.emulator.closes import CloseReason
-from relive.emulator.emulator import Emulator, Faults
-from relive.emulator.model import REPLY_FORMAT, REPLY_PATTERN
-from relive.emulator.settings import EmulatorSettings
-from relive.emulator.stats import EmulatorEvent, EmulatorStats
+from relive.emulator._closes import CloseReason
+from relive.emulator._emulator import Emulator, Faults
+from relive.emulator._model import REPLY_FORMAT, REPLY_PATTERN
+from relive.emulator._settings import EmulatorSettings
+from relive.emulator._stats import EmulatorEvent, EmulatorStats
 
 __all__ = [
     "REPLY_FORMAT",

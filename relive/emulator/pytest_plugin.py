@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from relive.emulator.emulator import Emulator
-from relive.emulator.settings import EmulatorSettings
+from relive.emulator._emulator import Emulator
+from relive.emulator._settings import EmulatorSettings
 
 try:  # the plugin loads in every project that has relive installed: never break pytest
     import pytest_asyncio

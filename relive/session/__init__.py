@@ -15,10 +15,10 @@ from typing import Any
 from google import genai
 from google.genai import types
 
-from relive.clock import Clock
-from relive.session.config import CompressionWarning
-from relive.session.driver import LiveSession, SessionFailed
-from relive.session.events import (
+from relive._clock import Clock
+from relive.session._config import CompressionWarning
+from relive.session._driver import LiveSession, SessionFailed
+from relive.session._events import (
     Connected,
     Event,
     GaveUp,
@@ -30,11 +30,11 @@ from relive.session.events import (
     ServerMessage,
     TurnComplete,
 )
-from relive.session.handles import HandleStore
-from relive.session.journal import BufferFull
-from relive.session.machine import SessionClosed, State
-from relive.session.metrics import Metrics
-from relive.session.policy import Mode, Policy
+from relive.session._handles import HandleStore
+from relive.session._journal import BufferFull
+from relive.session._machine import SessionClosed, State
+from relive.session._metrics import Metrics
+from relive.session._policy import Mode, Policy
 from relive.transcript import Transcript
 
 

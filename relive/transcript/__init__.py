@@ -1,7 +1,7 @@
 """The conversation as people read it: turns built from transcriptions and text parts."""
 
-from relive.transcript.condense import Condensed, ExtractiveSummarizer, Summarizer
-from relive.transcript.transcript import Role, Transcript, Turn
+from relive.transcript._condense import Condensed, ExtractiveSummarizer, Summarizer
+from relive.transcript._transcript import Role, Transcript, Turn
 
 __all__ = [
     "Condensed",

@@ -3,8 +3,8 @@
 `create_app(WebBackend(opener))` is the ASGI app; `relive demo` runs it (see docs/web.md).
 """
 
-from relive.web.app import WebBackend, WebSettings, create_app
-from relive.web.backend import SessionSettings, make_opener
-from relive.web.limits import Limits
+from relive.web._app import WebBackend, WebSettings, create_app
+from relive.web._backend import SessionSettings, make_opener
+from relive.web._limits import Limits
 
 __all__ = ["Limits", "SessionSettings", "WebBackend", "WebSettings", "create_app", "make_opener"]

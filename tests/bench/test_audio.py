@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from relive.bench.audio import audio_blob, chunk_seq, delivery, pcm_chunk
+from relive.bench._audio import audio_blob, chunk_seq, delivery, pcm_chunk
 
 
 @pytest.mark.parametrize("seq", [0, 1, 255, 256, 65_535, 2**32 - 1])

@@ -75,7 +75,7 @@ def test_every_bench_subcommand_is_registered(capsys: pytest.CaptureFixture[str]
 def test_a_run_that_cannot_finish_says_why(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import relive.bench.overhead as overhead
+    import relive.bench._overhead as overhead
 
     async def broken(**_: object) -> None:
         raise OSError("no free port")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from relive.bench.plot import plot_downtime
+from relive.bench._plot import plot_downtime
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -7,9 +7,9 @@ from typing import Literal
 
 import pytest
 
-from relive.bench.chaos import run_chaos
-from relive.bench.overhead import run_overhead
-from relive.bench.scale import run_scale
+from relive.bench._chaos import run_chaos
+from relive.bench._overhead import run_overhead
+from relive.bench._scale import run_scale
 
 
 async def test_overhead_small_run() -> None:

@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from relive.bench.report import Aim, Report, format_cell, format_table
-from relive.bench.stats import percentile, ratio, summarize
+from relive.bench._report import Aim, Report, format_cell, format_table
+from relive.bench._stats import percentile, ratio, summarize
 
 
 def test_percentiles_exact_on_known_data() -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from relive.bench.audio import audio_blob
-from relive.bench.common import API_KEY, BENCH_SETTINGS, MODEL, text_config, user_turn
-from relive.bench.tap import ClientTap
+from relive.bench._audio import audio_blob
+from relive.bench._common import API_KEY, BENCH_SETTINGS, MODEL, text_config, user_turn
+from relive.bench._tap import ClientTap
 from relive.emulator import Emulator
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from relive.emulator.bench import run_emulator_bench
+from relive.emulator._bench import run_emulator_bench
 
 
 async def test_small_bench_reports_all_figures() -> None:

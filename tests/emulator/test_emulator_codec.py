@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from relive.emulator import EmulatorSettings
-from relive.emulator.closes import MAX_REASON_BYTES, CloseReason
-from relive.emulator.codec import ProtocolError, camel, decode, format_duration, normalise
+from relive.emulator._closes import MAX_REASON_BYTES, CloseReason
+from relive.emulator._codec import ProtocolError, camel, decode, format_duration, normalise
 
 _word = st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True)
 _names = st.lists(_word, min_size=1, max_size=3).map("_".join)
@@ -103,7 +103,7 @@ def test_every_setting_has_help_and_a_doc_line() -> None:
     )
 )
 def test_conversation_counters_match_its_turns(ops: list[tuple[str, int]]) -> None:
-    from relive.emulator.model import Conversation
+    from relive.emulator._model import Conversation
 
     conv = Conversation()
     users = 0

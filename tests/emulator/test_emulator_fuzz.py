@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relive.emulator.states import State, TurnState
+from relive.emulator._states import State, TurnState
 from tests.emulator.emulator_harness import FAST, Service
 
 LOUD = base64.b64encode(b"\x00\x40" * 1600).decode()  # 0.1 s of a loud square-ish wave

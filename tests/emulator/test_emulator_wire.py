@@ -160,7 +160,7 @@ def test_python_client_needs_tls() -> None:
 async def test_an_internal_error_closes_1011_and_spares_the_rest(
     relive_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from relive.emulator.connection import LiveConnection
+    from relive.emulator._connection import LiveConnection
 
     original = LiveConnection._on_context_update
 

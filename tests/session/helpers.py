@@ -11,7 +11,7 @@ from google.genai import types
 
 from relive.emulator import REPLY_PATTERN
 from relive.session import LiveSession
-from relive.session import events as ev
+from relive.session import _events as ev
 
 MODEL = "gemini-live-2.5-flash-preview"
 

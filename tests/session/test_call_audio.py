@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import relive.session as rs
 from relive.emulator import REPLY_PATTERN, Emulator, EmulatorSettings
-from relive.session import events as ev
+from relive.session import _events as ev
 from tests.session.helpers import MODEL, Chat
 
 RATE = 16_000

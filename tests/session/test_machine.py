@@ -7,13 +7,13 @@ import random
 import pytest
 from google.genai import types
 
-from relive.clock import ManualClock
-from relive.session import events as ev
-from relive.session import inputs
-from relive.session.failures import Failure
-from relive.session.handles import HandleStore, redact
-from relive.session.journal import BufferFull
-from relive.session.machine import (
+from relive._clock import ManualClock
+from relive.session import _events as ev
+from relive.session import _inputs as inputs
+from relive.session._failures import Failure
+from relive.session._handles import HandleStore, redact
+from relive.session._journal import BufferFull
+from relive.session._machine import (
     Action,
     Connect,
     Disconnect,
@@ -24,7 +24,7 @@ from relive.session.machine import (
     State,
     parse_duration,
 )
-from relive.session.policy import Mode, Policy
+from relive.session._policy import Mode, Policy
 
 DROP = Failure("Abnormal closure.", code=1006)
 

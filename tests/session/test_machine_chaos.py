@@ -19,13 +19,13 @@ from google.genai import types
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from relive.clock import ManualClock
-from relive.session import events as ev
-from relive.session import inputs
-from relive.session.failures import Failure
-from relive.session.handles import HandleStore
-from relive.session.machine import Action, Connect, Disconnect, Emit, SessionMachine, State
-from relive.session.policy import Policy
+from relive._clock import ManualClock
+from relive.session import _events as ev
+from relive.session import _inputs as inputs
+from relive.session._failures import Failure
+from relive.session._handles import HandleStore
+from relive.session._machine import Action, Connect, Disconnect, Emit, SessionMachine, State
+from relive.session._policy import Policy
 
 HANDLE = "handle"  # a queue marker: issue a handle for the state as it is when delivered
 

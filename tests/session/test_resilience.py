@@ -11,7 +11,7 @@ from google.genai import types
 
 import relive.session as rs
 from relive.emulator import Emulator, EmulatorSettings
-from relive.session import events as ev
+from relive.session import _events as ev
 from tests.session.helpers import MODEL, WEATHER_TOOLS, Chat
 
 FAST = {"chunk_interval": 0.005, "turn_complete_lag_factor": 0.0}

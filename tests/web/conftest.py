@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from relive.emulator import Emulator, EmulatorSettings
-from relive.session.handles import HandleStore
-from relive.session.policy import Policy
-from relive.web.app import WebBackend, WebSettings, create_app
-from relive.web.backend import SessionSettings, make_opener
-from relive.web.server import serve
+from relive.session._handles import HandleStore
+from relive.session._policy import Policy
+from relive.web._app import WebBackend, WebSettings, create_app
+from relive.web._backend import SessionSettings, make_opener
+from relive.web._server import serve
 from tests.web.fake_mic import write_fake_mic
 
 CHROMIUM = Path(os.environ.get("RELIVE_CHROMIUM", "/usr/bin/chromium"))

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from relive.clock import ManualClock
-from relive.web import protocol
-from relive.web.limits import Limits, SocketLimiter, TokenBucket
-from relive.web.protocol import ProtocolError
+from relive._clock import ManualClock
+from relive.web import _protocol as protocol
+from relive.web._limits import Limits, SocketLimiter, TokenBucket
+from relive.web._protocol import ProtocolError
 
 
 def test_token_bucket_refills_at_its_rate() -> None:

@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from relive.clock import ManualClock
-from relive.web.registry import Busy, Forbidden, PageRegistry
+from relive._clock import ManualClock
+from relive.web._registry import Busy, Forbidden, PageRegistry
 
 PAGE = "a" * 32
 OTHER = "b" * 32

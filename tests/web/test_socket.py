@@ -14,9 +14,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from relive.emulator import Emulator
-from relive.web.app import WebBackend, WebSettings, create_app
-from relive.web.backend import SessionSettings, make_opener
-from relive.web.server import serve
+from relive.web._app import WebBackend, WebSettings, create_app
+from relive.web._backend import SessionSettings, make_opener
+from relive.web._server import serve
 from tests.web.conftest import Stack
 
 TIMEOUT = 5.0

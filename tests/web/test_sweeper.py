@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from relive.clock import ManualClock
+from relive._clock import ManualClock
 from relive.emulator import Emulator
 from relive.session import HandleStore
-from relive.web.app import WebBackend, WebSettings
-from relive.web.backend import SessionSettings, make_opener
-from relive.web.bridge import Outbox
+from relive.web._app import WebBackend, WebSettings
+from relive.web._backend import SessionSettings, make_opener
+from relive.web._bridge import Outbox
 
 
 @pytest.fixture

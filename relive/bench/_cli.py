@@ -1,0 +1,220 @@
+"""`relive bench reconnect|overhead|scale|chaos|emulator`: sizes as flags, a table or `--json`.
+
+`emulator` is registered by `relive.emulator._bench` (the emulator measured on its own).
+
+Defaults finish well under a minute on a 2-core machine; docs/performance.md lists bigger runs.
+Exit status is 1 when a hard aim (0 lost, duplicated or stuck turns) is missed, 2 when a run
+could not finish (the reason is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from relive.bench._report import Report
+
+log = logging.getLogger("relive.bench")
+
+
+def register(subparsers: Any) -> None:
+    """Add `bench` and its sub-subcommands to the `relive` parser."""
+    bench = subparsers.add_parser(
+        "bench",
+        help="measure reconnects, overhead, scale and chaos against the raw SDK",
+        description=__doc__,
+    )
+    sub = bench.add_subparsers(dest="bench_command", required=True, metavar="BENCH")
+
+    p = sub.add_parser("reconnect", help="planned (goAway) and unplanned (drop) reconnect downtime")
+    p.add_argument("--planned", type=_positive_int, default=50, help="goAway reconnects (50)")
+    p.add_argument("--unplanned", type=_positive_int, default=50, help="drop reconnects (50)")
+    p.add_argument("--baseline", type=_positive_int, default=100, help="raw connect+setups")
+    p.add_argument(
+        "--chunks-between", type=int, default=5, help="20 ms chunks on each connection (5)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="random phase of the faults (0)")
+    p.add_argument("--plot", metavar="FILE", help="write a PNG of the downtime distributions")
+    _common(p)
+    p.set_defaults(handler=_run_reconnect)
+
+    p = sub.add_parser("overhead", help="relive vs raw SDK: messages/s and latency per message")
+    p.add_argument("--turns", type=_positive_int, default=100, help="text turns per block (100)")
+    p.add_argument("--chunks", type=_positive_int, default=1000, help="audio chunks per block")
+    p.add_argument("--rounds", type=_positive_int, default=4, help="alternating blocks (4)")
+    _common(p)
+    p.set_defaults(handler=_run_overhead)
+
+    p = sub.add_parser("scale", help="concurrent call sessions streaming real-time audio")
+    p.add_argument("--sessions", type=_positive_int, default=100, help="sessions (100)")
+    p.add_argument("--hold", type=_positive_float, default=5.0, help="seconds held (5)")
+    p.add_argument("--connect-concurrency", type=_positive_int, default=20, help="parallel setups")
+    p.add_argument(
+        "--turn-every", type=_positive_float, default=2.0, help="seconds between turns (2)"
+    )
+    p.add_argument(
+        "--side", choices=["relive", "raw"], default="relive", help="relive or the raw SDK"
+    )
+    p.add_argument("--chunk-ms", type=int, default=20, help="audio chunk length in ms (20)")
+    _common(p)
+    p.set_defaults(handler=_run_scale)
+
+    p = sub.add_parser("chaos", help="many sessions x turns under random faults")
+    p.add_argument("--sessions", type=_positive_int, default=8, help="sessions (8)")
+    p.add_argument("--turns", type=_positive_int, default=25, help="turns per session (25)")
+    p.add_argument("--fault-rate", type=_fraction, default=0.3, help="faults per turn (0.3)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (printed; random if unset)")
+    p.add_argument(
+        "--faults",
+        type=_fault_names,
+        default=None,
+        help="comma-separated subset of: " + ", ".join(CHAOS_FAULTS) + " (all)",
+    )
+    _common(p)
+    p.set_defaults(handler=_run_chaos)
+
+    # The emulator alone (sessions held, connections/s, messages/s): the emulator's own bench.
+    from relive.emulator._bench import register_bench
+
+    register_bench(sub)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _emit(report: Report, as_json: bool) -> int:
+    print(report.to_json() if as_json else report.table())
+    return 1 if report.failed else 0
+
+
+def _run(args: argparse.Namespace, make: Callable[[], Coroutine[Any, Any, Report]]) -> int:
+    try:
+        report = asyncio.run(make())
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except ModuleNotFoundError as exc:
+        print(
+            f"relive bench {args.bench_command} needs {exc.name}: pip install 'relive[bench]'",
+            file=sys.stderr,
+        )
+        return 2
+    except Exception as exc:  # a run that could not finish: say what stopped it, no traceback
+        log.debug("bench run failed", exc_info=True)
+        print(
+            f"relive bench {args.bench_command} could not finish: {type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
+        return 2
+    return _emit(report, args.json)
+
+
+def _run_reconnect(args: argparse.Namespace) -> int:
+    from relive.bench._reconnect import run_reconnect
+
+    code = _run(
+        args,
+        lambda: run_reconnect(
+            planned=args.planned,
+            unplanned=args.unplanned,
+            baseline=args.baseline,
+            chunks_between=args.chunks_between,
+            seed=args.seed,
+            plot=args.plot,
+        ),
+    )
+    if args.plot and code == 0 and not args.json:
+        print(f"plot written to {args.plot}")
+    return code
+
+
+def _run_overhead(args: argparse.Namespace) -> int:
+    from relive.bench._overhead import run_overhead
+
+    return _run(
+        args, lambda: run_overhead(turns=args.turns, chunks=args.chunks, rounds=args.rounds)
+    )
+
+
+def _run_scale(args: argparse.Namespace) -> int:
+    from relive.bench._scale import run_scale
+
+    return _run(
+        args,
+        lambda: run_scale(
+            sessions=args.sessions,
+            hold=args.hold,
+            connect_concurrency=args.connect_concurrency,
+            turn_every=args.turn_every,
+            side=args.side,
+            chunk_ms=args.chunk_ms,
+        ),
+    )
+
+
+def _run_chaos(args: argparse.Namespace) -> int:
+    from relive.bench._chaos import run_chaos
+
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
+    if not args.json:
+        print(f"chaos seed: {seed}  (repeat with --seed {seed})", flush=True)
+    return _run(
+        args,
+        lambda: run_chaos(
+            sessions=args.sessions,
+            turns=args.turns,
+            fault_rate=args.fault_rate,
+            seed=seed,
+            faults=args.faults,
+        ),
+    )
+
+
+# The fault names of `relive bench chaos` (kept here so `--help` needs no emulator import).
+CHAOS_FAULTS = (
+    "drop",
+    "drop_mid_turn",
+    "goaway",
+    "goaway_too_late",
+    "close_1011",
+    "refuse_resumption",
+    "expire_handles",
+)
+
+
+def _fault_names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in CHAOS_FAULTS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown fault {', '.join(unknown) or '(none given)'}; choose from "
+            + ", ".join(CHAOS_FAULTS)
+        )
+    return names
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value

@@ -1,0 +1,325 @@
+"""`relive bench reconnect`: how long a reconnect takes, and whether the user's audio survives it.
+
+Downtime is measured where the app sees it: from the last server message on the old connection
+(the `goAway` itself for a planned reconnect; the moment the emulator cut the socket for an
+unplanned drop, since nothing can arrive after it) to `Connected` on the new one, which relive
+emits on the new connection's `setupComplete`. The baseline is a bare connect+setup with the raw
+SDK, same emulator, interleaved with the reconnects.
+
+Throughout, the app streams numbered 20 ms chunks in real time. The emulator's connections are
+tapped to see which chunks arrived where; the session's final state says how much audio the
+conversation holds. Audio missing from it is the gap the user would hear (target 0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any, Literal
+
+from relive._clock import Clock, MonotonicClock
+from relive.bench._audio import CHUNK_MS, audio_blob, delivery
+from relive.bench._common import (
+    API_KEY,
+    BENCH_SETTINGS,
+    MODEL,
+    call_config,
+    machine_load,
+    raw_connect_setup,
+    user_turn,
+)
+from relive.bench._pacing import AudioPacer
+from relive.bench._report import Aim, Report, Section
+from relive.bench._stats import Summary, ratio, summarize
+from relive.bench._tap import AudioTap
+from relive.bench._watch import EventWatch
+from relive.emulator import Emulator
+from relive.session import (
+    Connected,
+    HandleStore,
+    LiveSession,
+    NewSession,
+    Resumed,
+    ServerMessage,
+    TurnComplete,
+    connect,
+)
+
+Kind = Literal["goaway", "drop"]
+STEP_TIMEOUT = 15.0
+
+
+def _schedule(planned: int, unplanned: int) -> list[Kind]:
+    """Alternate goAway and drop so drift on the machine hits both alike."""
+    out: list[Kind] = []
+    for i in range(max(planned, unplanned)):
+        if i < planned:
+            out.append("goaway")
+        if i < unplanned:
+            out.append("drop")
+    return out
+
+
+def _resumable_update(event: Any) -> bool:
+    if not isinstance(event, ServerMessage):
+        return False
+    update = event.message.session_resumption_update
+    return bool(update and update.resumable and update.new_handle)
+
+
+def _go_away(event: Any) -> bool:
+    return isinstance(event, ServerMessage) and event.message.go_away is not None
+
+
+class _Run:
+    def __init__(self, emu: Emulator, session: LiveSession, clock: Clock) -> None:
+        self.emu = emu
+        self.session = session
+        self.clock = clock
+        self.watch = EventWatch(session, clock)
+        self.downtime_ms: dict[Kind, list[float]] = {"goaway": [], "drop": []}
+        self.reported_ms: dict[Kind, list[float]] = {"goaway": [], "drop": []}
+        self.turns = 0
+
+    async def turn(self) -> None:
+        """One user turn, answered, and the fresh resumable handle that follows it."""
+        self.turns += 1
+        mark = len(self.watch)
+        await self.session.send_client_content(
+            turns=user_turn(f"turn {self.turns}"), turn_complete=True
+        )
+        done, _ = await self.watch.wait_for(
+            lambda e: isinstance(e, TurnComplete), after=mark, timeout=STEP_TIMEOUT
+        )
+        await self.watch.wait_for(_resumable_update, after=done, timeout=STEP_TIMEOUT)
+
+    async def reconnect(self, kind: Kind) -> None:
+        mark = len(self.watch)
+        if kind == "goaway":
+            self.emu.faults.goaway_now(10.0)
+            index, last = await self.watch.wait_for(_go_away, after=mark, timeout=STEP_TIMEOUT)
+            start = last.at
+        else:
+            start = self.clock.now()
+            self.emu.faults.drop()
+            index = mark
+        up, first = await self.watch.wait_for(
+            lambda e: isinstance(e, Connected), after=index, timeout=STEP_TIMEOUT
+        )
+        _, resumed = await self.watch.wait_for(
+            lambda e: isinstance(e, Resumed), after=index, timeout=STEP_TIMEOUT
+        )
+        assert isinstance(resumed.event, Resumed)
+        self.downtime_ms[kind].append((first.at - start) * 1000)
+        self.reported_ms[kind].append(resumed.event.downtime_s * 1000)
+        await self.watch.wait_for(_resumable_update, after=up, timeout=STEP_TIMEOUT)
+
+
+async def run_reconnect(
+    *,
+    planned: int = 50,
+    unplanned: int = 50,
+    baseline: int = 100,
+    chunks_between: int = 5,
+    seed: int = 0,
+    plot: str | None = None,
+    clock: Clock | None = None,
+) -> Report:
+    """Measure `planned` goAway and `unplanned` drop reconnects against `baseline` raw setups.
+
+    Each connection carries a user turn and then `chunks_between` audio chunks (20 ms each)
+    before it is cut, so audio is always flowing when a reconnect starts.
+    """
+    if min(planned, unplanned, baseline) < 1:
+        raise ValueError("planned, unplanned and baseline must each be at least 1")
+    if chunks_between < 0:
+        raise ValueError(f"chunks_between must be >= 0, got {chunks_between}")
+    clock = clock or MonotonicClock()
+    rng = random.Random(seed)
+    raw_ms: list[float] = []
+    schedule = _schedule(planned, unplanned)
+    async with Emulator(BENCH_SETTINGS) as emu:
+        tap = AudioTap(emu)
+        client = emu.client(api_key=API_KEY)
+        session = connect(
+            client,
+            model=MODEL,
+            config=call_config(),
+            mode="call",
+            handles=HandleStore(),
+            owner="bench-reconnect",
+        )
+        async with session:
+            run = _Run(emu, session, clock)
+
+            async def send_chunk(seq: int) -> None:
+                await session.send_realtime_input(audio=audio_blob(seq))
+
+            pacer = AudioPacer(send_chunk, clock=clock)
+            pacer.start()
+            try:
+                for i, kind in enumerate(schedule):
+                    await run.turn()
+                    await pacer.wait_sent(len(pacer.sent) + chunks_between)
+                    # A random phase against the 20 ms chunk clock (pacing, not waiting).
+                    await asyncio.sleep(rng.uniform(0.0, pacer.interval))
+                    await run.reconnect(kind)
+                    # Spread the raw baselines evenly between the reconnects.
+                    while len(raw_ms) < baseline * (i + 1) // len(schedule):
+                        raw_ms.append(1000 * await raw_connect_setup(client, session.config, clock))
+            finally:
+                sent = await pacer.stop()
+            # A last answered turn: the server has consumed everything sent before it.
+            await run.turn()
+            held = _audio_in_session(emu)
+            new_sessions = sum(1 for s in run.watch.seen if isinstance(s.event, NewSession))
+            metrics = session.metrics.to_dict()
+            await run.watch.aclose()
+    return _report(
+        planned=planned,
+        unplanned=unplanned,
+        chunks_between=chunks_between,
+        seed=seed,
+        raw_ms=raw_ms,
+        run=run,
+        audio=delivery(sent, tap.received()),
+        reordered_on_a_connection=tap.out_of_order_within_connections(),
+        held_chunks=held,
+        new_sessions=new_sessions,
+        metrics=metrics,
+        plot=plot,
+    )
+
+
+def _audio_in_session(emu: Emulator) -> int:
+    """Audio chunks in the conversation state of the newest open emulator connection."""
+    if not emu.links:
+        return 0
+    newest = emu.links[max(emu.links)]
+    return round(newest.machine.conversation.audio_seconds * 1000 / CHUNK_MS)
+
+
+def _report(
+    *,
+    planned: int,
+    unplanned: int,
+    chunks_between: int,
+    seed: int,
+    raw_ms: list[float],
+    run: _Run,
+    audio: dict[str, int],
+    reordered_on_a_connection: int,
+    held_chunks: int,
+    new_sessions: int,
+    metrics: dict[str, Any],
+    plot: str | None,
+) -> Report:
+    raw = summarize(raw_ms)
+    rows: list[list[Any]] = [_row("raw SDK connect+setup", raw, raw)]
+    summaries: dict[str, Summary] = {"raw_connect_setup_ms": raw}
+    for kind, label in (("goaway", "goAway"), ("drop", "drop")):
+        app = summarize(run.downtime_ms[kind])  # type: ignore[index]
+        own = summarize(run.reported_ms[kind])  # type: ignore[index]
+        rows.append(_row(f"relive {label} (app sees)", app, raw))
+        rows.append(_row(f"relive {label} (Resumed.downtime_s)", own, raw))
+        summaries[f"relive_{kind}_ms"] = app
+        summaries[f"relive_{kind}_reported_ms"] = own
+    sent = audio["sent"]
+    missing = max(0, sent - held_chunks)
+    extra = max(0, held_chunks - sent)
+    audio_rows: list[list[Any]] = [
+        ["chunks sent by the app (20 ms each)", sent],
+        ["sent while disconnected (buffered)", metrics.get("buffered", 0)],
+        ["never reached the emulator", audio["lost"]],
+        ["first arrivals out of order", audio["out_of_order"]],
+        ["out of order on one connection", reordered_on_a_connection],
+        ["resent on a new connection (replay)", audio["duplicated"]],
+        ["chunks in the session's final state", held_chunks],
+        ["missing from the state (gap heard, ms)", missing * CHUNK_MS],
+        ["extra in the state (heard twice, ms)", extra * CHUNK_MS],
+    ]
+    goaway_ratio = ratio(summaries["relive_goaway_ms"].p50, raw.p50)
+    drop_ratio = ratio(summaries["relive_drop_ms"].p50, raw.p50)
+    aims = [
+        Aim(
+            "goAway downtime p50 / raw connect+setup p50",
+            "<= 1.5",
+            goaway_ratio,
+            goaway_ratio <= 1.5,
+        ),
+        Aim("drop downtime p50 / raw connect+setup p50", "<= 1.5", drop_ratio, drop_ratio <= 1.5),
+        Aim(
+            "audio gap heard (ms)",
+            "== 0",
+            float((missing + audio["lost"]) * CHUNK_MS),
+            missing == 0 and audio["lost"] == 0,
+            hard=True,
+        ),
+        Aim("audio heard twice (ms)", "== 0", float(extra * CHUNK_MS), extra == 0, hard=True),
+        Aim(
+            "audio out of order (chunks)",
+            "== 0",
+            float(audio["out_of_order"] + reordered_on_a_connection),
+            audio["out_of_order"] + reordered_on_a_connection == 0,
+            hard=True,
+        ),
+        Aim(
+            "new sessions instead of resumes",
+            "== 0",
+            float(new_sessions),
+            new_sessions == 0,
+            hard=True,
+        ),
+    ]
+    notes = [
+        "downtime: goAway = goAway received -> Connected; drop = socket cut -> Connected",
+        "ratio column: p50 of the row / p50 of the raw SDK connect+setup, same run",
+    ]
+    if plot:
+        from relive.bench._plot import plot_downtime  # matplotlib only when a plot is asked for
+
+        plot_downtime(
+            {
+                "relive goAway": run.downtime_ms["goaway"],
+                "relive drop": run.downtime_ms["drop"],
+                "raw SDK connect+setup": raw_ms,
+            },
+            plot,
+        )
+        notes.append(f"plot: {plot}")
+    return Report(
+        title="relive bench reconnect",
+        params={
+            "planned": planned,
+            "unplanned": unplanned,
+            "baseline": len(raw_ms),
+            "chunks_between": chunks_between,
+            "seed": seed,
+            "load_1m": machine_load(),
+        },
+        headers=["downtime", "n", "p50 ms", "p95 ms", "p99 ms", "max ms", "x raw p50"],
+        rows=rows,
+        sections=[Section("audio streamed through the reconnects", ["audio", "value"], audio_rows)],
+        figures={
+            "downtime": summaries,
+            "samples_ms": {
+                "raw_connect_setup": raw_ms,
+                "relive_goaway": run.downtime_ms["goaway"],
+                "relive_drop": run.downtime_ms["drop"],
+            },
+            "audio": {
+                **audio,
+                "held_chunks": held_chunks,
+                "missing_chunks": missing,
+                "extra_chunks": extra,
+            },
+            "session_metrics": metrics,
+            "turns": run.turns,
+        },
+        aims=aims,
+        notes=notes,
+    )
+
+
+def _row(label: str, s: Summary, raw: Summary) -> list[Any]:
+    return [label, s.n, s.p50, s.p95, s.p99, s.max, ratio(s.p50, raw.p50)]

@@ -1,0 +1,333 @@
+"""`relive bench scale`: many concurrent call sessions streaming real-time audio.
+
+The emulator runs in a child process (`relive.bench._child`), so each side's CPU and memory are
+measured on their own with psutil. This process opens `sessions` call sessions, through relive
+(default) or the raw SDK (`side="raw"`, for comparison), at most `connect_concurrency` setups at
+a time; then for `hold` seconds one ticker sends every session a 20 ms chunk every 20 ms (or
+`chunk_ms`, to see what a bigger chunk buys), and
+each session a short text turn every `turn_every` seconds (staggered), as in a conversation.
+Every session's replies are read, as an app would.
+
+When the process cannot keep up, ticks fall behind; the run still ends after `hold` seconds,
+so "real time sustained" (ticks done / ticks due) says how much of the audio could be produced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from google import genai
+from google.genai import types
+
+from relive._clock import Clock, MonotonicClock
+from relive.bench._audio import MIME_TYPE, pcm_chunk
+from relive.bench._child import EmulatorProcess
+from relive.bench._common import (
+    API_KEY,
+    BENCH_SETTINGS,
+    MODEL,
+    call_config,
+    client_for,
+    machine_load,
+    user_turn,
+)
+from relive.bench._report import Aim, Report, Section
+from relive.bench._resources import ProcessMeter, Window
+from relive.bench._stats import percentile, ratio
+from relive.session import GaveUp, HandleStore, Reconnecting, State, connect
+
+MIB = 1024 * 1024
+Side = Literal["relive", "raw"]
+
+
+@dataclass
+class _Caller:
+    """One call, whichever side carries it."""
+
+    send_audio: Callable[[types.Blob], Awaitable[None]]
+    send_turn: Callable[[str], Awaitable[None]]
+    is_live: Callable[[], bool]
+    reader: Callable[[], Coroutine[Any, Any, None]]
+
+
+async def _open(
+    side: Side, client: genai.Client, index: int, stack: contextlib.AsyncExitStack, counts: Any
+) -> _Caller:
+    if side == "raw":
+        raw = await stack.enter_async_context(
+            client.aio.live.connect(model=MODEL, config=call_config())
+        )
+        closed = asyncio.Event()
+
+        async def raw_reader() -> None:
+            try:
+                while True:
+                    async for _ in raw.receive():
+                        pass
+            except Exception:
+                closed.set()
+
+        async def raw_turn(text: str) -> None:
+            await raw.send_client_content(turns=user_turn(text), turn_complete=True)
+
+        return _Caller(
+            send_audio=lambda blob: raw.send_realtime_input(audio=blob),
+            send_turn=raw_turn,
+            is_live=lambda: not closed.is_set(),
+            reader=raw_reader,
+        )
+    session = connect(
+        client,
+        model=MODEL,
+        config=call_config(),
+        mode="call",
+        handles=HandleStore(),
+        owner=f"scale-{index}",
+    )
+    await stack.enter_async_context(session)
+
+    async def relive_reader() -> None:
+        async for event in session.events():
+            if isinstance(event, Reconnecting):
+                counts["reconnects"] += 1
+            elif isinstance(event, GaveUp):
+                counts["gave_up"] += 1
+
+    async def relive_turn(text: str) -> None:
+        await session.send_client_content(turns=user_turn(text), turn_complete=True)
+
+    return _Caller(
+        send_audio=lambda blob: session.send_realtime_input(audio=blob),
+        send_turn=relive_turn,
+        is_live=lambda: session.state is State.LIVE,
+        reader=relive_reader,
+    )
+
+
+async def run_scale(
+    *,
+    sessions: int = 100,
+    hold: float = 5.0,
+    connect_concurrency: int = 20,
+    turn_every: float = 2.0,
+    side: Side = "relive",
+    chunk_ms: int = 20,
+    clock: Clock | None = None,
+) -> Report:
+    """Hold `sessions` call sessions streaming real-time audio for `hold` seconds."""
+    if sessions < 1 or hold <= 0 or connect_concurrency < 1 or turn_every <= 0:
+        raise ValueError("sessions, hold, connect_concurrency and turn_every must be positive")
+    if not 10 <= chunk_ms <= 1000:
+        raise ValueError(f"chunk_ms must be between 10 and 1000, got {chunk_ms}")
+    if side not in ("relive", "raw"):
+        raise ValueError(f"side must be 'relive' or 'raw', got {side!r}")
+    clock = clock or MonotonicClock()
+    me = ProcessMeter(clock=clock)
+    counts = {"reconnects": 0, "gave_up": 0}
+    late: list[float] = []
+    async with EmulatorProcess(BENCH_SETTINGS) as emu:
+        them = ProcessMeter(emu.pid, clock=clock)
+        client = client_for(emu.url, emu.ca, API_KEY)
+        idle_me, idle_them = me.snapshot(), them.snapshot()
+        gate = asyncio.Semaphore(connect_concurrency)
+        async with contextlib.AsyncExitStack() as stack:
+
+            async def open_one(i: int) -> _Caller:
+                async with gate:
+                    return await _open(side, client, i, stack, counts)
+
+            connect_start = clock.now()
+            results = await asyncio.gather(
+                *(open_one(i) for i in range(sessions)), return_exceptions=True
+            )
+            connect_s = clock.now() - connect_start
+            callers = [r for r in results if isinstance(r, _Caller)]
+            readers = [asyncio.create_task(c.reader()) for c in callers]
+            before = await emu.stats()
+            start_me, start_them = me.snapshot(), them.snapshot()
+            produced, ticks = await _stream(callers, hold, turn_every, chunk_ms, clock, late)
+            end_me, end_them = me.snapshot(), them.snapshot()
+            after = await emu.stats()
+            drain_start = clock.now()
+            drained = await emu.wait_received(before["messages_received"] + produced)
+            drain_s = clock.now() - drain_start
+            live = sum(1 for c in callers if c.is_live())
+            for task in readers:
+                task.cancel()
+            await asyncio.gather(*readers, return_exceptions=True)
+    return _report(
+        side=side,
+        sessions=sessions,
+        hold=hold,
+        connect_s=connect_s,
+        failed=sessions - len(callers),
+        live=live,
+        counts=counts,
+        produced=produced,
+        sustained=ratio(ticks, max(1, round(hold * 1000 / chunk_ms))),
+        chunk_ms=chunk_ms,
+        consumed=after["messages_received"] - before["messages_received"],
+        delivered=drained["messages_received"] - before["messages_received"],
+        drain_s=drain_s,
+        late=late,
+        me=ProcessMeter.window(start_me, end_me),
+        them=ProcessMeter.window(start_them, end_them),
+        idle_rss=(idle_me.rss_bytes, idle_them.rss_bytes),
+    )
+
+
+async def _stream(
+    callers: list[_Caller],
+    hold: float,
+    turn_every: float,
+    chunk_ms: int,
+    clock: Clock,
+    late: list[float],
+) -> tuple[int, int]:
+    """One ticker for `hold` seconds: a chunk to every session per tick, a turn now and then.
+
+    Returns (messages produced, ticks done).
+    """
+    blob = types.Blob(data=pcm_chunk(0, ms=chunk_ms), mime_type=MIME_TYPE)
+    interval = chunk_ms / 1000
+    turn_ticks = max(1, round(turn_every / interval))
+    produced = 0
+    start = clock.now()
+    end = start + hold
+    n = 0
+    while True:
+        due = start + n * interval
+        if due >= end:
+            break
+        wait = due - clock.now()
+        if wait > 0:
+            await asyncio.sleep(wait)  # real-time pacing, not a wait for an event
+        if clock.now() >= end:
+            break
+        late.append(max(0.0, clock.now() - due))
+        for i, caller in enumerate(callers):
+            await caller.send_audio(blob)
+            produced += 1
+            if (n + i) % turn_ticks == 0:
+                await caller.send_turn(f"tick {n}")
+                produced += 1
+        n += 1
+    return produced, n
+
+
+def _report(
+    *,
+    side: Side,
+    sessions: int,
+    hold: float,
+    connect_s: float,
+    failed: int,
+    live: int,
+    counts: dict[str, int],
+    produced: int,
+    sustained: float,
+    chunk_ms: int,
+    consumed: int,
+    delivered: int,
+    drain_s: float,
+    late: list[float],
+    me: Window,
+    them: Window,
+    idle_rss: tuple[int, int],
+) -> Report:
+    held = max(0, live - counts["gave_up"])
+    in_hold = ratio(consumed, produced)
+    late_p99_ms = percentile(late, 99) * 1000 if late else 0.0
+    real_time = sustained >= 0.99 and in_hold >= 0.99 and late_p99_ms <= 100
+    n = max(1, sessions - failed)
+    rows: list[list[Any]] = [
+        ["CPU, share of one core", me.cpu_share, them.cpu_share],
+        ["CPU per session (% of a core)", 100 * me.cpu_share / n, 100 * them.cpu_share / n],
+        ["RSS at the end (MiB)", me.rss_end_bytes / MIB, them.rss_end_bytes / MIB],
+        [
+            "RSS per session (KiB)",
+            (me.rss_end_bytes - idle_rss[0]) / n / 1024,
+            (them.rss_end_bytes - idle_rss[1]) / n / 1024,
+        ],
+    ]
+    other: list[list[Any]] = [
+        ["sessions asked for", sessions],
+        ["sessions that failed to open", failed],
+        ["sessions live at the end", live],
+        ["reconnects during the hold", counts["reconnects"]],
+        ["gave up", counts["gave_up"]],
+        ["connect phase (s)", connect_s],
+        ["real time sustained (ticks done / due)", sustained],
+        ["ticker lateness p50 (ms)", percentile(late, 50) * 1000 if late else 0.0],
+        ["ticker lateness p99 (ms)", late_p99_ms],
+        ["messages produced by the app", produced],
+        ["consumed by the end of the hold / produced", in_hold],
+        ["backlog drained after the hold (s)", drain_s],
+        ["messages never delivered", produced - delivered],
+    ]
+    label = "relive" if side == "relive" else "raw SDK"
+    return Report(
+        title=f"relive bench scale ({label})",
+        params={
+            "side": side,
+            "sessions": sessions,
+            "hold_s": hold,
+            "chunk_ms": chunk_ms,
+            "cpus": os.cpu_count(),
+            "load_1m": machine_load(),
+        },
+        headers=["during the hold", f"{label} (this process)", "emulator (child process)"],
+        rows=rows,
+        sections=[Section("sessions and audio", ["scale", "value"], other)],
+        figures={
+            "side": side,
+            "sessions": sessions,
+            "chunk_ms": chunk_ms,
+            "held": held,
+            "failed": failed,
+            "connect_s": connect_s,
+            "produced": produced,
+            "sustained": sustained,
+            "consumed_in_hold_ratio": in_hold,
+            "real_time": real_time,
+            "delivered": delivered,
+            "drain_s": drain_s,
+            "late_ms": {p: (percentile(late, p) * 1000 if late else 0.0) for p in (50, 95, 99)},
+            "client": {
+                "cpu_share": me.cpu_share,
+                "rss_end_bytes": me.rss_end_bytes,
+                "rss_idle_bytes": idle_rss[0],
+            },
+            "emulator": {
+                "cpu_share": them.cpu_share,
+                "rss_end_bytes": them.rss_end_bytes,
+                "rss_idle_bytes": idle_rss[1],
+            },
+            **counts,
+        },
+        aims=[
+            Aim("call sessions live in one process", ">= 500", float(held), held >= 500),
+            Aim(
+                "real time kept (sustained and consumed >= 0.99, ticks <= 100 ms late at p99)",
+                "yes",
+                float(real_time),
+                real_time,
+            ),
+            Aim(
+                "messages never delivered",
+                "== 0",
+                float(produced - delivered),
+                produced == delivered,
+                hard=True,
+            ),
+        ],
+        notes=[
+            "RSS per session: (RSS at the end - RSS before any session) / sessions",
+            "CPU share: CPU seconds / wall seconds of the hold, per process (2 = both cores)",
+        ],
+    )

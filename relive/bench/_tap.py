@@ -1,0 +1,135 @@
+"""What each emulator connection received: numbered audio chunks and user turn texts, in order.
+
+The emulator counts messages but does not say which arrived where, so the bench taps its
+per-connection state machines: each new connection's `receive` is wrapped to note the sequence
+number (`relive.bench._audio`) of every audio chunk and the text of every `clientContent` it is
+given, and how each connection ended. Measurement only: messages are passed on unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Any
+
+from relive._clock import Clock, MonotonicClock
+from relive.bench._audio import chunk_seq
+from relive.emulator import Emulator
+
+
+class ClientTap:
+    """Per emulator connection id: the audio chunks and turn texts it received, in order."""
+
+    def __init__(self, emulator: Emulator, clock: Clock | None = None) -> None:
+        self.by_conn: dict[int, list[int]] = {}
+        self.texts_by_conn: dict[int, list[str]] = {}
+        self.ended: dict[int, str] = {}  # conn id -> "closed 1011", "aborted", ...
+        self.arrived_at: dict[int, float] = {}  # first arrival of each chunk (clock seconds)
+        self._clock = clock or MonotonicClock()
+        self._seen: set[int] = set()
+        self._changed = asyncio.Event()
+        self._emu = emulator
+        original = emulator.log.record
+
+        def record(kind: str, data: dict[str, Any]) -> None:
+            original(kind, data)
+            if kind == "connection_opened":
+                self._watch(int(data["conn"]))
+            elif kind == "aborted":
+                self.ended[int(data["conn"])] = "aborted"
+            elif kind == "connection_closed":
+                self.ended.setdefault(int(data["conn"]), f"closed {int(data['code'])}")
+
+        emulator.log.record = record  # type: ignore[method-assign]
+
+    def _watch(self, conn_id: int) -> None:
+        link = self._emu.links.get(conn_id)
+        if link is None:
+            return
+        received = self.by_conn.setdefault(conn_id, [])
+        texts = self.texts_by_conn.setdefault(conn_id, [])
+        machine = link.machine
+        original: Callable[[Any], Any] = machine.receive
+
+        def receive(message: Any) -> Any:
+            seq = _audio_seq(message)
+            if seq is not None:
+                received.append(seq)
+                if seq not in self._seen:
+                    self._seen.add(seq)
+                    self.arrived_at[seq] = self._clock.now()
+                self._changed.set()
+            text = _turn_text(message)
+            if text is not None:
+                texts.append(text)
+            return original(message)
+
+        machine.receive = receive  # type: ignore[method-assign]
+
+    def received(self) -> list[int]:
+        """Every chunk received, connection after connection (ids increase with time)."""
+        return [seq for conn in sorted(self.by_conn) for seq in self.by_conn[conn]]
+
+    def out_of_order_within_connections(self) -> int:
+        """Chunks that arrived on a connection after a later-numbered one did."""
+        count = 0
+        for seqs in self.by_conn.values():
+            last = -1
+            for seq in seqs:
+                if seq < last:
+                    count += 1
+                last = max(last, seq)
+        return count
+
+    def where(self, text: str) -> list[tuple[int, str]]:
+        """The connections that received turn `text`, each with how it ended (or "open")."""
+        return [
+            (conn, self.ended.get(conn, "open"))
+            for conn in sorted(self.texts_by_conn)
+            if text in self.texts_by_conn[conn]
+        ]
+
+    async def wait_for_seq(self, seq: int, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Wait until some connection has received chunk `seq`."""
+        async with asyncio.timeout(timeout):
+            while seq not in self._seen:
+                self._changed.clear()
+                await self._changed.wait()
+
+
+AudioTap = ClientTap  # the name the audio benches use
+
+
+def _turn_text(message: Any) -> str | None:
+    if getattr(message, "kind", None) != "clientContent":
+        return None
+    body = getattr(message, "body", None)
+    turns = body.get("turns") if isinstance(body, dict) else None
+    if not isinstance(turns, list):
+        return None
+    return " ".join(
+        str(part.get("text"))
+        for turn in turns
+        if isinstance(turn, dict)
+        for part in turn.get("parts") or []
+        if isinstance(part, dict) and isinstance(part.get("text"), str)
+    )
+
+
+def _audio_seq(message: Any) -> int | None:
+    if getattr(message, "kind", None) != "realtimeInput":
+        return None
+    body = getattr(message, "body", None)
+    audio = body.get("audio") if isinstance(body, dict) else None
+    if not isinstance(audio, dict):
+        return None
+    text = audio.get("data")
+    if not isinstance(text, str):
+        return None
+    try:  # the Python SDK sends URL-safe base64; proto JSON accepts both alphabets
+        data = base64.b64decode(text.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return chunk_seq(data)

@@ -1,0 +1,75 @@
+"""Timestamp every event a relive session emits, and wait for the ones a bench cares about.
+
+One consumer task reads `session.events()` as an app would; the bench then asks "when did the
+first `Connected` after index i arrive?" without sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from relive._clock import Clock, MonotonicClock
+
+
+class EventSource(Protocol):
+    def events(self) -> AsyncIterator[Any]: ...
+
+
+@dataclass(frozen=True)
+class Stamped:
+    """An event and when the app saw it (clock seconds)."""
+
+    at: float
+    event: Any
+
+
+class EventWatch:
+    """Reads one session's event stream in the background and keeps it, timestamped."""
+
+    def __init__(self, session: EventSource, clock: Clock | None = None) -> None:
+        self._clock = clock or MonotonicClock()
+        self.seen: list[Stamped] = []
+        self.ended = False
+        self._changed = asyncio.Event()
+        self._task = asyncio.create_task(self._consume(session), name="bench-event-watch")
+
+    async def _consume(self, session: EventSource) -> None:
+        try:
+            async for event in session.events():
+                self.seen.append(Stamped(self._clock.now(), event))
+                self._changed.set()
+        finally:
+            self.ended = True
+            self._changed.set()
+
+    def __len__(self) -> int:
+        return len(self.seen)
+
+    async def wait_for(
+        self,
+        predicate: Callable[[Any], bool],
+        *,
+        after: int = 0,
+        timeout: float = 10.0,  # noqa: ASYNC109  (a bound on a bench step, not a sleep)
+    ) -> tuple[int, Stamped]:
+        """The first event at index >= `after` matching `predicate`, and its index."""
+        i = after
+        async with asyncio.timeout(timeout):
+            while True:
+                while i < len(self.seen):
+                    if predicate(self.seen[i].event):
+                        return i, self.seen[i]
+                    i += 1
+                if self.ended:
+                    raise EOFError("the session's event stream ended")
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def aclose(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task

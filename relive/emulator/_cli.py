@@ -1,0 +1,83 @@
+"""`relive emulator`: run the emulator until Ctrl-C, printing the URL it serves."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import sys
+from typing import Any
+
+from relive.emulator._emulator import Emulator
+from relive.emulator._settings import EmulatorSettings
+
+
+def _settings_from(args: argparse.Namespace) -> EmulatorSettings:
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(EmulatorSettings):
+        value = getattr(args, f.name, None)
+        if value is not None:
+            changes[f.name] = value
+    return EmulatorSettings(**changes)
+
+
+def register(subparsers: Any) -> None:
+    """Add the `emulator` subcommand (every setting is an option)."""
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "emulator",
+        help="run the offline Gemini Live emulator",
+        description="Run an offline Gemini Live server that the official SDKs connect to.",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    p.add_argument("--tls", action="store_true", help="serve wss:// with a local trustme CA")
+    p.add_argument("--ca-file", help="with --tls: write the CA certificate (PEM) here")
+    p.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        help="accept only this key (repeatable); default: any non-empty key",
+    )
+    defaults = EmulatorSettings()
+    for f in dataclasses.fields(EmulatorSettings):
+        default = getattr(defaults, f.name)
+        p.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest=f.name,
+            type=type(default),
+            default=None,
+            metavar="N",
+            help=f"{EmulatorSettings.help(f.name)} (default {default})",
+        )
+    p.set_defaults(handler=run)
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    if args.ca_file and not args.tls:
+        raise SystemExit("--ca-file needs --tls")
+    emu = Emulator(
+        _settings_from(args),
+        tls=args.tls,
+        host=args.host,
+        port=args.port,
+        api_keys=set(args.api_keys) if args.api_keys else None,
+        ca_file=args.ca_file,
+    )
+    async with emu:
+        print(f"relive emulator serving {emu.url}", flush=True)
+        if emu.ca_pem_path is not None:
+            print(f"CA certificate: {emu.ca_pem_path}", flush=True)
+        print(f"control: {emu.url}/emulator/stats (Ctrl-C to stop)", flush=True)
+        await emu.serve_forever()
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        _settings_from(args)
+    except ValueError as exc:
+        print(f"relive emulator: {exc}", file=sys.stderr)
+        return 2
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args))
+    return 0

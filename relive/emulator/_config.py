@@ -1,0 +1,98 @@
+"""What a `setup` message asks for, checked and with defaults filled in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from relive.emulator import _closes as closes
+from relive.emulator._codec import JsonDict, ProtocolError, parse_int
+from relive.emulator._model import declared_functions
+from relive.emulator._settings import EmulatorSettings
+
+MODALITIES = ("TEXT", "AUDIO")
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """The parts of `setup` the emulator acts on."""
+
+    model: str
+    modality: str
+    input_transcription: bool
+    output_transcription: bool
+    resumption: bool
+    handle: str | None
+    transparent: bool
+    compression: tuple[int, int] | None  # (triggerTokens, targetTokens)
+    automatic_vad: bool
+    silence_ms: int
+    interrupts: bool
+    functions: frozenset[str]
+    vertex: bool = False
+
+
+def _bad(reason: str) -> ProtocolError:
+    return ProtocolError(closes.invalid(reason))
+
+
+def _compression(raw: Any, settings: EmulatorSettings) -> tuple[int, int] | None:
+    if not isinstance(raw, dict) or not isinstance(raw.get("slidingWindow"), dict):
+        return None  # without a sliding window, compression does not keep sessions alive
+    try:
+        default_trigger = int(settings.context_window_tokens * settings.default_trigger_fraction)
+        trigger = parse_int(raw.get("triggerTokens"), default_trigger)
+        default_target = int(trigger * settings.default_target_fraction_of_trigger)
+        target = parse_int(raw["slidingWindow"].get("targetTokens"), default_target)
+    except (TypeError, ValueError):
+        raise _bad(
+            "Invalid value at 'setup.context_window_compression': triggerTokens and "
+            "targetTokens must be integers."
+        ) from None
+    if trigger <= 0 or target < 0 or target > trigger:
+        raise _bad(
+            "Invalid value at 'setup.context_window_compression': need 0 <= targetTokens <= "
+            f"triggerTokens and triggerTokens > 0 (got trigger {trigger}, target {target})."
+        )
+    return trigger, target
+
+
+def parse_setup(body: JsonDict, settings: EmulatorSettings, vertex: bool) -> SessionConfig:
+    """Check a setup body and return what it asks for; `ProtocolError` when it is wrong."""
+    model = body.get("model")
+    if not model:
+        raise _bad("Invalid value at 'setup.model': a model name is required.")
+    gen = body.get("generationConfig") or {}
+    modalities = gen.get("responseModalities") or ["AUDIO"]
+    if len(modalities) != 1 or modalities[0] not in MODALITIES:
+        raise _bad(
+            "Invalid value at 'setup.generation_config.response_modalities': exactly one of "
+            f"TEXT or AUDIO is supported (got {modalities})."
+        )
+    resumption = body.get("sessionResumption")
+    handle = None
+    transparent = False
+    if isinstance(resumption, dict):
+        handle = resumption.get("handle") or None
+        transparent = bool(resumption.get("transparent")) and vertex
+    rt = body.get("realtimeInputConfig") or {}
+    aad = rt.get("automaticActivityDetection") or {}
+    silence_ms = aad.get("silenceDurationMs", settings.default_silence_duration_ms)
+    if silence_ms <= 0:
+        raise _bad("Invalid value at 'setup.realtime_input_config': silenceDurationMs must be > 0.")
+    handling = rt.get("activityHandling") or "START_OF_ACTIVITY_INTERRUPTS"
+    return SessionConfig(
+        model=str(model),
+        modality=modalities[0],
+        input_transcription="inputAudioTranscription" in body,
+        output_transcription="outputAudioTranscription" in body,
+        resumption=isinstance(resumption, dict),
+        handle=handle,
+        transparent=transparent,
+        compression=_compression(body.get("contextWindowCompression"), settings),
+        automatic_vad=not aad.get("disabled", False),
+        silence_ms=int(silence_ms),
+        interrupts=handling != "NO_INTERRUPTION",
+        functions=declared_functions(body.get("tools")),
+        vertex=vertex,
+    )

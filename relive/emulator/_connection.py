@@ -1,0 +1,429 @@
+"""One Live connection as an I/O-free state machine: messages and timer ticks in, actions out.
+
+The tables of `states.py` hold the rules (which messages each state accepts, which turn states
+new input interrupts). The driver owns the socket, the timers and the clock; this class owns
+everything the service decides.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from relive._clock import Clock
+from relive.emulator import _closes as closes
+from relive.emulator._actions import Abort, Action, CancelTimer, Close, Emit, Send, SetTimer
+from relive.emulator._closes import CloseReason
+from relive.emulator._codec import ClientMessage, JsonDict, ProtocolError, format_duration
+from relive.emulator._config import SessionConfig, parse_setup
+from relive.emulator._faults import FaultPlan
+from relive.emulator._handles import HandleRegistry, HandleRejected
+from relive.emulator._media import add_media, check_session_limit, decode_bytes, media_tokens
+from relive.emulator._model import Conversation, reply_text, text_tokens, tool_city
+from relive.emulator._settings import EmulatorSettings
+from relive.emulator._states import ACCEPTS, BUSY, Auth, State, TurnState
+from relive.emulator._turns import TurnPlan, plan_reply
+from relive.emulator._vad import (
+    SpeechEnd,
+    SpeechStart,
+    VadEvent,
+    VoiceDetector,
+    pcm_rate,
+    pcm_seconds,
+)
+
+__all__ = ["ACCEPTS", "BUSY", "Auth", "LiveConnection", "State", "TurnState"]
+
+
+@dataclass
+class _PendingTool:
+    call_id: str
+    user_text: str
+    n: int
+    k: int
+
+
+class LiveConnection:
+    """The service side of one WebSocket connection."""
+
+    def __init__(
+        self,
+        conn_id: int,
+        auth: Auth,
+        settings: EmulatorSettings,
+        registry: HandleRegistry,
+        faults: FaultPlan,
+        clock: Clock,
+    ) -> None:
+        self.conn_id = conn_id
+        self.auth = auth
+        self.settings = settings
+        self.registry = registry
+        self.faults = faults
+        self.clock = clock
+        self.state = State.AWAITING_SETUP
+        self.turn = TurnState.IDLE
+        self.config: SessionConfig | None = None
+        self.session_id: str | None = None
+        self.conversation = Conversation()
+        self.consumed = 0  # client messages consumed on this connection (setup is 0)
+        self._plan: deque[TurnPlan.Step] = deque()
+        self._turn_text = ""
+        self._sent_text = ""
+        self._tool: _PendingTool | None = None
+        self._queued: list[str] = []
+        self._pending_user: list[str] = []
+        self._pending_tokens = 0
+        self._vad: VoiceDetector | None = None
+        self._deadline: float | None = None
+        self._goaway_lead = settings.goaway_lead
+        self._out: list[Action] = []
+        self._handlers = {
+            "clientContent": self._on_client_content,
+            "realtimeInput": self._on_realtime_input,
+            "toolResponse": self._on_tool_response,
+            "contextUpdate": self._on_context_update,
+        }
+
+    # ----- inputs -------------------------------------------------------------------------
+
+    def start(self) -> list[Action]:
+        """The socket is open: the lifetime runs from here, setup or not (no endless idlers)."""
+        self._start_clock()
+        return self._flush()
+
+    def _start_clock(self) -> None:
+        self._deadline = self.clock.now() + self.settings.connection_lifetime
+        self._out.append(SetTimer("deadline", self._deadline))
+
+    def receive(self, message: ClientMessage | ProtocolError) -> list[Action]:
+        """One client frame, already decoded (or the reason it could not be)."""
+        if self.state is State.CLOSED:
+            return []
+        if self.auth.refused is not None:
+            return self._close(self.auth.refused)
+        if isinstance(message, ProtocolError):
+            return self._close(message.close)
+        if message.kind not in ACCEPTS[self.state]:
+            if message.kind == "setup":
+                why = "setup may only be sent once, as the first message."
+            else:
+                why = f"the first message must be setup (got {message.kind})."
+            return self._close(closes.invalid(f"Invalid client message: {why}"))
+        try:
+            if message.kind == "setup":
+                self._on_setup(message.body)
+            else:
+                self.consumed += 1
+                self._handlers[message.kind](message.body)
+        except ProtocolError as exc:
+            return self._close(exc.close)
+        return self._flush()
+
+    def timer(self, name: str) -> list[Action]:
+        """A timer the machine set has come due."""
+        if self.state is State.CLOSED:
+            return []
+        try:
+            if name == "goaway":  # a lead longer than the lifetime gives goAway at setup
+                self._go_away(self._goaway_lead, move_deadline=False)
+            elif name == "deadline":
+                self._emit("deadline")
+                return self._close(closes.DEADLINE)
+            elif name == "step":
+                self._step()
+        except ProtocolError as exc:
+            return self._close(exc.close)
+        return self._flush()
+
+    def go_away_now(self, time_left: float | None) -> list[Action]:
+        """Fault: send goAway now; the deadline moves to now + time_left."""
+        if self.state in (State.OPEN, State.GOING_AWAY):
+            self._go_away(self.settings.goaway_lead if time_left is None else time_left)
+        return self._flush()
+
+    def close_now(self, close: CloseReason) -> list[Action]:
+        """Fault: close with this code and reason."""
+        if self.state is State.CLOSED:
+            return []
+        return self._close(close)
+
+    def connection_lost(self) -> list[Action]:
+        """The socket is gone (either side); the session's handles start to age."""
+        self._release()
+        self.state = State.CLOSED
+        return self._flush()
+
+    def _release(self) -> None:
+        """From the close on, the session is free to resume elsewhere."""
+        if self.session_id is not None:
+            self.registry.detach(self.session_id)
+            self.session_id = None
+
+    # ----- setup, resumption, lifetime ------------------------------------------------------
+
+    def _on_setup(self, body: JsonDict) -> None:
+        config = parse_setup(body, self.settings, self.auth.vertex)
+        api_key = self.auth.api_key or ""
+        if config.handle is not None:
+            try:
+                if self.faults.take_refusal():
+                    raise HandleRejected("refused", closes.HANDLE_NOT_FOUND)
+                self.session_id, self.conversation = self.registry.resolve(config.handle, api_key)
+            except HandleRejected as rejected:
+                self._emit("handle_rejected", reason=rejected.kind)
+                raise ProtocolError(rejected.close) from None
+            self._emit("resumed", turns=self.conversation.user_turns)
+        else:
+            self.session_id = self.registry.new_session()
+            self._emit("session_started")
+        self.registry.attach(self.session_id)
+        self.config = config
+        self.state = State.OPEN
+        self._vad = VoiceDetector(
+            self.settings.vad_energy_threshold, config.silence_ms, config.automatic_vad
+        )
+        now = self.clock.now()
+        if self._deadline is None:
+            self._start_clock()
+        assert self._deadline is not None
+        self._goaway_lead = min(self.settings.goaway_lead, self._deadline - now)
+        self._out.append(SetTimer("goaway", self._deadline - self._goaway_lead))
+        self._send({"setupComplete": {}})
+        self._resumption_update()
+
+    def _go_away(self, time_left: float, move_deadline: bool = True) -> None:
+        """Send goAway; on demand (fault) the deadline moves to now + time_left."""
+        self._out.append(CancelTimer("goaway"))
+        if move_deadline:
+            self._deadline = self.clock.now() + max(0.0, time_left)
+            self._out.append(SetTimer("deadline", self._deadline))
+        self._send({"goAway": {"timeLeft": format_duration(time_left)}})
+        self.state = State.GOING_AWAY
+        self._emit("goaway", time_left=time_left)
+
+    def _resumption_update(self) -> None:
+        if self.config is None or not self.config.resumption or self.session_id is None:
+            return
+        update: JsonDict
+        if self.turn is TurnState.IDLE:
+            handle = self.registry.issue(
+                self.session_id, self.auth.api_key or "", self.conversation
+            )
+            update = {"newHandle": handle, "resumable": True}
+            self._emit("handle_issued")
+            if self.config.transparent:
+                update["lastConsumedClientMessageIndex"] = str(self.consumed)
+        else:
+            update = {"newHandle": "", "resumable": False}
+        self._send({"sessionResumptionUpdate": update})
+
+    # ----- client input ---------------------------------------------------------------------
+
+    def _on_client_content(self, body: JsonDict) -> None:
+        for content in body.get("turns") or []:
+            if not isinstance(content, dict):
+                raise ProtocolError(closes.invalid("Invalid value at 'client_content.turns'."))
+            text = " ".join(
+                p["text"] for p in content.get("parts") or [] if isinstance(p.get("text"), str)
+            )
+            if content.get("role", "user") == "model":
+                # History prefill: the user words before a model turn are a finished exchange,
+                # taken into the context (and the turn count) without a reply.
+                if user_text := self._take_pending_user():
+                    self._remember("user", user_text, self._text_tokens(user_text))
+                self._remember("model", text, self._text_tokens(text))
+            else:
+                self._pending_user.append(text)
+        if body.get("turnComplete"):
+            user_text = self._take_pending_user()
+            self._user_turn(user_text, self._text_tokens(user_text))
+
+    def _take_pending_user(self) -> str:
+        """The user texts sent since the last complete turn, as one, and forget them."""
+        user_text = " ".join(t for t in self._pending_user if t)
+        self._pending_user = []
+        return user_text
+
+    def _text_tokens(self, text: str) -> int:
+        return text_tokens(text, self.settings.chars_per_text_token)
+
+    def _on_realtime_input(self, body: JsonDict) -> None:
+        assert self._vad is not None and self.config is not None
+        events: list[VadEvent] = []
+        blobs = [body["audio"]] if "audio" in body else []
+        blobs += [b for b in body.get("mediaChunks") or [] if isinstance(b, dict)]
+        for blob in blobs:
+            mime = str(blob.get("mimeType", ""))
+            data = decode_bytes(blob.get("data"), "realtime_input.audio.data")
+            if mime.startswith("audio/"):
+                seconds = pcm_seconds(data, pcm_rate(mime))
+                self._media(audio=seconds)
+                events += self._vad.feed(data, pcm_rate(mime))
+            else:
+                self._media(video=1.0)
+        if "video" in body:
+            self._media(video=1.0)
+        if "activityStart" in body:
+            if self.config.automatic_vad:
+                raise ProtocolError(
+                    closes.invalid(
+                        "Invalid client message: activityStart requires automatic activity "
+                        "detection to be disabled in setup.realtimeInputConfig."
+                    )
+                )
+            events += self._vad.activity_start()
+        if "activityEnd" in body or body.get("audioStreamEnd"):
+            events += self._vad.activity_end()
+        for event in events:
+            if isinstance(event, SpeechStart):
+                if self.turn in BUSY and self.config.interrupts:
+                    self._interrupt()
+            elif isinstance(event, SpeechEnd):
+                self._spoken_turn(event.seconds)
+        if isinstance(body.get("text"), str):
+            text = body["text"]
+            self._user_turn(text, self._text_tokens(text))
+
+    def _on_tool_response(self, body: JsonDict) -> None:
+        tool = self._tool
+        for response in body.get("functionResponses") or []:
+            if tool is None or not isinstance(response, dict) or response.get("id") != tool.call_id:
+                self._emit("tool_response_ignored")
+                continue
+            self._tool = None
+            self.turn = TurnState.IDLE
+            text = reply_text(tool.user_text, tool.n, tool.k, response.get("response"))
+            self._start_reply(text)
+            return
+
+    def _on_context_update(self, body: JsonDict) -> None:
+        self._emit("context_update")
+
+    def _media(self, audio: float = 0.0, video: float = 0.0) -> None:
+        assert self.config is not None
+        self.conversation = add_media(self.conversation, audio, video)
+        self._pending_tokens += media_tokens(audio, video, self.settings)
+        if self.config.compression is None:
+            check_session_limit(self.conversation, self.settings)
+
+    def _spoken_turn(self, seconds: float) -> None:
+        assert self.config is not None
+        text = f"[audio {seconds:.2f} s]"
+        if self.config.input_transcription:
+            self._send({"serverContent": {"inputTranscription": {"text": text, "finished": True}}})
+        self._user_turn(text, 0)
+
+    # ----- turns ------------------------------------------------------------------------------
+
+    def _user_turn(self, text: str, tokens: int) -> None:
+        assert self.config is not None
+        if self.turn in BUSY:
+            if not self.config.interrupts:
+                self._queued.append(text)
+                return
+            self._interrupt()
+        self._remember("user", text, tokens + self._pending_tokens)
+        self._pending_tokens = 0
+        n, k = self.conversation.user_turns, self.conversation.remembered
+        city = tool_city(text, self.config.functions)
+        if city is not None:
+            call_id = f"call-{n}-{self.conn_id}"
+            self._tool = _PendingTool(call_id, text, n, k)
+            self.turn = TurnState.TOOL_CALL
+            self._resumption_update()
+            call = {"id": call_id, "name": "get_weather", "args": {"city": city}}
+            self._send({"toolCall": {"functionCalls": [call]}})
+            self._emit("tool_call", id=call_id)
+            return
+        self._start_reply(reply_text(text, n, k))
+
+    def _remember(self, role: str, text: str, tokens: int) -> None:
+        assert self.config is not None
+        conv = self.conversation.add(role, text, tokens)
+        if self.config.compression is not None:
+            trigger, target = self.config.compression
+            before = len(conv.turns)
+            conv = conv.compress(trigger, target)
+            if len(conv.turns) != before:
+                self._emit("compressed", dropped=before - len(conv.turns))
+        elif conv.tokens > self.settings.context_window_tokens:
+            self.conversation = conv
+            raise ProtocolError(closes.CONTEXT_EXHAUSTED)
+        self.conversation = conv
+
+    def _start_reply(self, text: str) -> None:
+        assert self.config is not None
+        self.turn = TurnState.GENERATING
+        self._turn_text, self._sent_text = text, ""
+        plan = plan_reply(text, self.config, self.settings, self.conversation.tokens)
+        self._plan = deque(plan.steps)
+        self._resumption_update()
+        self._out.append(SetTimer("step", self.clock.now() + self.settings.first_chunk_delay))
+
+    def _step(self) -> None:
+        if not self._plan:
+            return
+        step = self._plan.popleft()
+        for message in step.messages:
+            self._send(message)
+        if step.text:
+            self._sent_text += step.text
+            if self.faults.take_drop_mid_turn():  # the reply is cut: no handle will include it
+                self.state = State.CLOSED
+                self._plan.clear()
+                self._release()
+                self._out.append(Abort("drop mid-turn fault"))
+                self._emit("dropped_mid_turn")
+                return
+        if step.generation_complete:
+            self._emit("generation_complete")
+        if step.turn_complete:
+            self._finish_turn()
+        elif self._plan:
+            self._out.append(SetTimer("step", self.clock.now() + self._plan[0].delay))
+
+    def _finish_turn(self, text: str | None = None) -> None:
+        spoken = self._turn_text if text is None else text
+        self.turn = TurnState.IDLE
+        self._plan.clear()
+        try:
+            self._remember("model", spoken, self._text_tokens(spoken))
+        finally:
+            self._emit("turn_complete", interrupted=text is not None)
+        self._resumption_update()
+        if self._queued:
+            self._user_turn(self._queued.pop(0), 0)
+
+    def _interrupt(self) -> None:
+        self._out.append(CancelTimer("step"))
+        if self.turn is TurnState.TOOL_CALL and self._tool is not None:
+            self._send({"toolCallCancellation": {"ids": [self._tool.call_id]}})
+            self._tool = None
+        self._send({"serverContent": {"interrupted": True}})
+        self._send({"serverContent": {"turnComplete": True}})
+        self._emit("interrupted")
+        self._finish_turn(self._sent_text)
+
+    # ----- output -------------------------------------------------------------------------
+
+    def _send(self, message: JsonDict) -> None:
+        silent = self.state is State.GOING_AWAY and self.faults.silent_after_goaway
+        if silent and "goAway" not in message:
+            return
+        self._out.append(Send(message))
+
+    def _emit(self, kind: str, **data: Any) -> None:
+        self._out.append(Emit(kind, {"conn": self.conn_id, **data}))
+
+    def _close(self, close: CloseReason) -> list[Action]:
+        self.state = State.CLOSED
+        self._plan.clear()
+        self._release()
+        self._out.append(Close(close.code, close.reason))
+        return self._flush()
+
+    def _flush(self) -> list[Action]:
+        out, self._out = self._out, []
+        return out

@@ -1,0 +1,300 @@
+"""`Emulator`: the offline Gemini Live server as an async context manager, and its `Faults`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import ssl
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from relive._clock import Clock, ManualClock, MonotonicClock
+from relive.emulator import _closes as closes
+from relive.emulator._closes import CloseReason
+from relive.emulator._codec import ProtocolError, decode
+from relive.emulator._connection import LiveConnection
+from relive.emulator._control import handle_control
+from relive.emulator._faults import FaultPlan
+from relive.emulator._handles import HandleRegistry, TokenFactory, default_token
+from relive.emulator._link import Link
+from relive.emulator._routes import authenticate, match_route
+from relive.emulator._settings import EmulatorSettings
+from relive.emulator._stats import EmulatorEvent, EmulatorStats, EventLog
+from relive.emulator._tls import LocalTLS
+
+if TYPE_CHECKING:
+    from google import genai
+
+log = logging.getLogger("relive.emulator")
+
+
+class Faults:
+    """Faults on demand, applied to the emulator's open connections."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self._emu = emulator
+        self.plan = emulator.plan
+
+    def drop(self) -> int:
+        """Abort every open connection now: no close frame (clients see 1006)."""
+        links = list(self._emu.links.values())
+        for link in links:
+            link.abort_now("drop fault")
+        return len(links)
+
+    def drop_mid_turn(self) -> None:
+        """Arm: abort the next connection that has sent at least one chunk of a reply."""
+        self.plan.drop_mid_turn = True
+
+    def goaway_now(self, time_left: float | None = None) -> int:
+        """Send goAway to every open connection; close each at the new deadline with 1011."""
+        links = list(self._emu.links.values())
+        for link in links:
+            link.apply(link.machine.go_away_now(time_left))
+        return len(links)
+
+    def silent_after_goaway(self, on: bool = True) -> None:
+        """After a goAway, send nothing more until the close."""
+        self.plan.silent_after_goaway = on
+
+    def close(self, code: int = 1011, reason: str = "Internal error encountered.") -> int:
+        """Close every open connection with this code and reason."""
+        links = list(self._emu.links.values())
+        for link in links:
+            link.apply(link.machine.close_now(CloseReason(code, reason)))
+        return len(links)
+
+    def refuse_next_resumption(self) -> None:
+        """Reject the next resumption attempt as if its handle were unknown (1008)."""
+        self.plan.refuse_next_resumption = True
+
+    def expire_all_handles(self) -> None:
+        """Every handle issued so far is expired (1007 on use)."""
+        self._emu.registry.expire_all()
+
+    def set_latency(self, seconds: float) -> None:
+        """Delay every server message by `seconds`."""
+        self.plan.latency = max(0.0, float(seconds))
+
+    def set_ping_delay(self, seconds: float) -> None:
+        """Answer WebSocket pings `seconds` late."""
+        self.plan.ping_delay = max(0.0, float(seconds))
+
+    def reset(self) -> None:
+        """Disarm every fault."""
+        self.plan.drop_mid_turn = self.plan.silent_after_goaway = False
+        self.plan.refuse_next_resumption = False
+        self.plan.latency = self.plan.ping_delay = 0.0
+
+
+class Emulator:
+    """An offline Gemini Live server that the official SDKs connect to unchanged."""
+
+    def __init__(
+        self,
+        settings: EmulatorSettings | None = None,
+        *,
+        tls: bool = True,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Clock | None = None,
+        api_keys: set[str] | frozenset[str] | None = None,
+        token_factory: TokenFactory = default_token,
+        ca_file: str | Path | None = None,
+    ) -> None:
+        self.settings = settings or EmulatorSettings()
+        self.host = host
+        self.clock: Clock = clock or MonotonicClock()
+        self.api_keys = frozenset(api_keys) if api_keys is not None else None
+        self.plan = FaultPlan()
+        self.registry = HandleRegistry(self.clock, self.settings.handle_ttl, token_factory)
+        self.log = EventLog()
+        self.faults = Faults(self)
+        self.links: dict[int, Link] = {}
+        self._tls = LocalTLS(ca_file) if tls else None
+        self._requested_port = port
+        self._server: Server | None = None
+        self._ids = itertools.count(1)
+        self._manual = isinstance(self.clock, ManualClock)
+
+    # ----- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> Emulator:
+        self._server = await serve(
+            self._handle,
+            self.host,
+            self._requested_port,
+            ssl=self._tls.server_context() if self._tls else None,
+            process_request=self._process_request,
+            max_size=self.settings.max_frame_bytes * 2 + 1024,
+            ping_interval=None,
+            compression=None,
+        )
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close(close_connections=True)
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> Emulator:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def serve_forever(self) -> None:
+        assert self._server is not None
+        await self._server.serve_forever()
+
+    # ----- addresses and clients -----------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the emulator is not running (use `async with Emulator(...)`)")
+        sock = next(iter(self._server.sockets))
+        port: int = sock.getsockname()[1]
+        return port
+
+    @property
+    def url(self) -> str:
+        """Base URL for the SDKs: https:// with TLS on (the Python SDK then uses wss://)."""
+        scheme = "https" if self._tls else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http", "ws", 1)
+
+    @property
+    def ca_pem_path(self) -> Path | None:
+        return self._tls.ca_pem_path if self._tls else None
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context that trusts the emulator's CA."""
+        if self._tls is None:
+            raise RuntimeError("the emulator runs without TLS (tls=False): no SSL context")
+        return self._tls.client_context()
+
+    def client(
+        self, api_key: str = "test-key", api_version: str = "v1beta", vertexai: bool = False
+    ) -> genai.Client:
+        """A `google.genai.Client` wired to this emulator."""
+        from google import genai
+        from google.genai import types
+
+        if self._tls is None:
+            raise RuntimeError(
+                "the Python SDK always connects with wss://: start the emulator with tls=True "
+                "(tls=False serves ws:// for the JS SDK and raw websockets clients)"
+            )
+        args: dict[str, Any] = {"ssl": self.ssl_context()}
+        headers = {"x-goog-api-key": api_key} if vertexai else None
+        options = types.HttpOptions(
+            base_url=self.url, api_version=api_version, async_client_args=args, headers=headers
+        )
+        return genai.Client(api_key=api_key, vertexai=vertexai, http_options=options)
+
+    # ----- observation -------------------------------------------------------------------
+
+    @property
+    def stats(self) -> EmulatorStats:
+        return self.log.stats
+
+    @property
+    def events(self) -> list[EmulatorEvent]:
+        return self.log.events
+
+    async def wait_for(
+        self,
+        predicate: Callable[[EmulatorStats], bool],
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> None:
+        """Wait until `predicate(stats)` holds (TimeoutError after `timeout` seconds)."""
+        await self.log.wait_for(predicate, timeout)
+
+    async def wait_event(
+        self,
+        kind: str,
+        timeout: float = 5.0,  # noqa: ASYNC109
+        after: int = 0,
+        **match: Any,
+    ) -> EmulatorEvent:
+        """Wait for an event of `kind` (newer than seq `after`) whose data has `match`."""
+        return await self.log.wait_event(kind, timeout, after, **match)
+
+    def advance(self, seconds: float) -> None:
+        """With a `ManualClock`: move time on and run the timers that came due."""
+        if not isinstance(self.clock, ManualClock):
+            raise RuntimeError("advance() needs the emulator to run on a ManualClock")
+        self.clock.advance(seconds)
+        for link in list(self.links.values()):
+            link.fire_due()
+
+    # ----- serving -----------------------------------------------------------------------
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.path.lstrip("/").startswith("emulator/"):
+            return handle_control(self, connection, request)
+        if match_route(request.path) is None:
+            path = request.path.partition("?")[0]  # never echo a ?key=
+            return connection.respond(404, f"Not found: no Live endpoint at {path}\n")
+        return None
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        route = match_route(ws.request.path if ws.request else "")
+        assert route is not None and ws.request is not None
+        auth = authenticate(ws.request.path, ws.request.headers, route, self.api_keys)
+        conn_id = next(self._ids)
+        machine = LiveConnection(conn_id, auth, self.settings, self.registry, self.plan, self.clock)
+        link = Link(ws, machine, self.plan, self.log.record, self._manual)
+        self.links[conn_id] = link  # before connection_opened: observers look the link up
+        self.stats.open_connections += 1
+        opened = {"conn": conn_id, "path": route.method, "vertex": route.vertex}
+        self.log.record("connection_opened", opened)
+        link.apply(machine.start())
+        sender = asyncio.create_task(link.sender())
+        limit = self.settings.max_frame_bytes
+        try:
+            async for frame in ws:
+                self.log.record("received", {})
+                try:
+                    message = decode(frame, limit)
+                except ProtocolError as exc:
+                    link.apply(machine.receive(exc))
+                    continue
+                link.apply(machine.receive(message))
+        except ConnectionClosed:
+            pass
+        except Exception:  # never let one connection take the server down
+            log.exception("emulator connection %s failed", conn_id)
+            link.apply(machine.close_now(closes.INTERNAL))
+            await asyncio.wait([sender], timeout=5.0)  # let the 1011 close go out
+        finally:
+            link.cancel_all_timers()
+            link.apply(machine.connection_lost())
+            self.links.pop(conn_id, None)
+            self.stats.open_connections -= 1
+            code = ws.close_code if ws.close_code is not None else 1006
+            self.log.record("connection_closed", {"conn": conn_id, "code": code})
+            if not sender.done():
+                await asyncio.sleep(0)  # let a queued close finish its handshake step
+                sender.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sender

@@ -1,0 +1,57 @@
+"""The real service's WebSocket paths and ways of passing a key, checked without I/O."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from relive.emulator import _closes as closes
+from relive.emulator._connection import Auth
+
+_DEVELOPER = re.compile(
+    r"^/ws/google\.ai\.generativelanguage\.(v1alpha|v1beta|v1)\.GenerativeService\."
+    r"(BidiGenerateContent|BidiGenerateContentConstrained)$"
+)
+_VERTEX = re.compile(
+    r"^/ws/google\.cloud\.aiplatform\.(v1|v1beta1|v1alpha)\.LlmBidiService/BidiGenerateContent$"
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    """A Live endpoint the request asked for."""
+
+    api_version: str
+    method: str
+    vertex: bool
+
+
+def match_route(target: str) -> Route | None:
+    """The Live endpoint of a request target (path + query), or None. `//ws/...` is accepted."""
+    path = "/" + target.partition("?")[0].lstrip("/")  # not urlsplit: `//ws` is no host
+    if m := _DEVELOPER.match(path):
+        return Route(m.group(1), m.group(2), vertex=False)
+    if m := _VERTEX.match(path):
+        return Route(m.group(1), "BidiGenerateContent", vertex=True)
+    return None
+
+
+def authenticate(
+    target: str, headers: Mapping[str, str], route: Route, api_keys: frozenset[str] | None
+) -> Auth:
+    """Find the key (header, query, Token or Bearer) and check it against `api_keys`."""
+    key = headers.get("x-goog-api-key")
+    query = parse_qs(target.partition("?")[2])
+    key = key or next(iter(query.get("key", [])), None)
+    key = key or next(iter(query.get("access_token", [])), None)
+    authorization = headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if not key and scheme.lower() in ("token", "bearer") and token.strip():
+        key = token.strip()
+    if not key:
+        return Auth(None, refused=closes.MISSING_KEY, vertex=route.vertex)
+    if api_keys is not None and key not in api_keys:
+        return Auth(key, refused=closes.BAD_KEY, vertex=route.vertex)
+    return Auth(key, vertex=route.vertex)

@@ -1,0 +1,92 @@
+"""How one scripted reply is streamed: paced chunks, generationComplete, then turnComplete.
+
+TEXT: `modelTurn` text parts. AUDIO: `modelTurn` inlineData of 24 kHz 16-bit PCM lasting as long
+as the text takes to say, each followed by an `outputTranscription` chunk when asked for; the
+`turnComplete` lags `generationComplete` by the playback time times a setting.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+from dataclasses import dataclass, field
+
+from relive.emulator._codec import JsonDict
+from relive.emulator._config import SessionConfig
+from relive.emulator._model import speech_pcm, split_chunks, text_tokens
+from relive.emulator._settings import EmulatorSettings
+
+
+@functools.lru_cache(maxsize=256)
+def _speech_b64(samples_seconds: float, rate: int) -> str:
+    return base64.b64encode(speech_pcm(samples_seconds, rate)).decode()
+
+
+@dataclass
+class TurnPlan:
+    """The messages of one reply, in order, each with the delay before it."""
+
+    @dataclass
+    class Step:
+        delay: float
+        messages: list[JsonDict]
+        text: str = ""
+        generation_complete: bool = False
+        turn_complete: bool = False
+
+    steps: list[Step] = field(default_factory=list)
+
+
+def usage(prompt_tokens: int, response_tokens: int, modality: str, vertex: bool) -> JsonDict:
+    """`usageMetadata` as the real server shapes it (Vertex names the response "candidates")."""
+    response = "candidates" if vertex else "response"
+    return {
+        "promptTokenCount": prompt_tokens,
+        f"{response}TokenCount": response_tokens,
+        "totalTokenCount": prompt_tokens + response_tokens,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt_tokens}],
+        f"{response}TokensDetails": [{"modality": modality, "tokenCount": response_tokens}],
+    }
+
+
+def plan_reply(
+    text: str, config: SessionConfig, settings: EmulatorSettings, prompt_tokens: int
+) -> TurnPlan:
+    """Build the paced steps of a reply to be sent on a timer."""
+    plan = TurnPlan()
+    interval = settings.chunk_interval
+    playback = 0.0
+    for i, chunk in enumerate(split_chunks(text, settings.chunk_words)):
+        delay = settings.first_chunk_delay if i == 0 else interval
+        if config.modality == "AUDIO":
+            seconds = len(chunk) * settings.speech_seconds_per_char
+            playback += seconds
+            rate = settings.output_sample_rate
+            audio = {
+                "inlineData": {
+                    "mimeType": f"audio/pcm;rate={rate}",
+                    "data": _speech_b64(seconds, rate),
+                }
+            }
+            messages: list[JsonDict] = [{"serverContent": {"modelTurn": {"parts": [audio]}}}]
+            if config.output_transcription:
+                messages.append({"serverContent": {"outputTranscription": {"text": chunk}}})
+        else:
+            messages = [{"serverContent": {"modelTurn": {"parts": [{"text": chunk}]}}}]
+        plan.steps.append(TurnPlan.Step(delay, messages, text=chunk))
+    if config.modality == "AUDIO":
+        response_tokens = round(playback * settings.audio_tokens_per_second)
+    else:
+        response_tokens = text_tokens(text, settings.chars_per_text_token)
+    plan.steps.append(
+        TurnPlan.Step(
+            interval, [{"serverContent": {"generationComplete": True}}], generation_complete=True
+        )
+    )
+    lag = playback * settings.turn_complete_lag_factor
+    done = {
+        "serverContent": {"turnComplete": True},
+        "usageMetadata": usage(prompt_tokens, response_tokens, config.modality, config.vertex),
+    }
+    plan.steps.append(TurnPlan.Step(lag, [done], turn_complete=True))
+    return plan

@@ -1,0 +1,412 @@
+"""The asyncio driver: runs a `SessionMachine` over `google-genai` Live connections.
+
+Plumbing only. One runner task opens and closes connections in the order the machine asks
+(always closing the old one before opening the next: the service refuses a resumption while the
+old connection is open) and fires the machine's timers. Per live connection, a receiver task
+feeds server messages in and a sender task sends journal entries out, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import random
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, cast
+
+import websockets
+from google import genai
+from google.genai import errors, types
+
+from relive._clock import Clock, MonotonicClock
+from relive.session import _config as session_config
+from relive.session import _events as ev
+from relive.session import _inputs as inputs
+from relive.session._failures import Failure
+from relive.session._handles import HandleStore
+from relive.session._machine import (
+    Action,
+    Connect,
+    Disconnect,
+    Emit,
+    SessionClosed,
+    SessionMachine,
+    State,
+)
+from relive.session._metrics import Metrics
+from relive.session._policy import Mode, Policy
+from relive.transcript import Transcript
+
+log = logging.getLogger("relive.session")
+
+_END = object()
+
+
+class SessionFailed(ConnectionError):
+    """The session could not be (re)established; `reason` says why."""
+
+    def __init__(self, reason: str, undelivered: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.undelivered = undelivered or []
+
+
+def failure_from(exc: BaseException) -> Failure:
+    """Turn whatever the SDK or the network raised into a `Failure` the machine can judge."""
+    if isinstance(exc, errors.APIError):
+        details = exc.details if isinstance(exc.details, str) else (exc.message or str(exc))
+        return Failure(reason=details, code=exc.code)
+    if isinstance(exc, websockets.InvalidStatus):
+        return Failure(reason=str(exc), http_status=exc.response.status_code)
+    if isinstance(exc, websockets.ConnectionClosed):
+        frame = exc.rcvd or exc.sent
+        return Failure(
+            reason=frame.reason if frame else str(exc), code=frame.code if frame else 1006
+        )
+    if isinstance(exc, TimeoutError):
+        return Failure(reason="timed out connecting to the server")
+    if isinstance(exc, OSError):
+        return Failure(reason=f"network error: {exc}")
+    return Failure(reason=f"{type(exc).__name__}: {exc}")
+
+
+@dataclass
+class _Conn:
+    conn_id: int
+    cm: contextlib.AbstractAsyncContextManager[Any]
+    sdk: Any  # google.genai.live.AsyncSession
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+class LiveSession:
+    """One Live conversation that survives goAway, drops and refused handles.
+
+    Use `relive.connect(...)` to make one. Sends are journaled and return at once; the
+    manager delivers them in order, now or on the next connection.
+    """
+
+    def __init__(
+        self,
+        client: genai.Client,
+        *,
+        model: str,
+        config: types.LiveConnectConfig | dict[str, Any] | None = None,
+        mode: Mode = "call",
+        handles: HandleStore | None = None,
+        owner: str = "default",
+        policy: Policy | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        transcript: Transcript | None = None,
+    ) -> None:
+        self.policy = policy or Policy()
+        self._client = client
+        self._model = model
+        self._config = session_config.prepare(config, policy=self.policy, mode=mode)
+        self._clock = clock or MonotonicClock()
+        self._machine = SessionMachine(
+            mode=mode,
+            owner=owner,
+            handles=handles if handles is not None else HandleStore(),
+            policy=self.policy,
+            clock=self._clock,
+            rng=rng or random.Random(),
+            transcript=transcript,
+        )
+        self._events: asyncio.Queue[object] = asyncio.Queue()
+        self._todo: deque[Connect | Disconnect] = deque()
+        self._wake = asyncio.Event()
+        self._send_wake = asyncio.Event()
+        self._conn: _Conn | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._connecting = False
+        self._ready: asyncio.Future[None] | None = None
+        self._on_generation_done: list[Callable[[], Any]] = []
+        self._callback_tasks: set[asyncio.Task[Any]] = set()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def transcript(self) -> Transcript:
+        return self._machine.transcript
+
+    @property
+    def metrics(self) -> Metrics:
+        return self._machine.metrics
+
+    @property
+    def state(self) -> State:
+        return self._machine.state
+
+    @property
+    def generating(self) -> bool:
+        """The model owes (or is producing) an answer to something the app sent."""
+        return self._machine.generating
+
+    @property
+    def config(self) -> types.LiveConnectConfig:
+        """The config sent on every connection (without the handle)."""
+        return self._config
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> LiveSession:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Open the first connection; raises `SessionFailed` if the manager gives up."""
+        if self._runner is not None:
+            raise RuntimeError("the session was already started")
+        self._ready = asyncio.get_running_loop().create_future()
+        self._runner = asyncio.create_task(self._run(), name="relive-session")
+        await self._ready
+
+    async def close(self) -> None:
+        """Close the connection and end the event stream."""
+        if self._runner is None:
+            return
+        if self._machine.state is not State.CLOSED:
+            self._apply(self._machine.close())
+        if self._connecting:
+            self._runner.cancel()  # do not wait out a connect attempt nobody needs now
+        # wait() neither cancels the runner if our caller is cancelled nor swallows that.
+        await asyncio.wait([self._runner])
+        self._run_generation_callbacks()
+
+    # -- sending (the SDK's AsyncSession signatures) -------------------------------------------
+
+    async def send_client_content(
+        self,
+        *,
+        turns: types.Content
+        | types.ContentDict
+        | Sequence[types.Content | types.ContentDict]
+        | None = None,
+        turn_complete: bool = True,
+    ) -> None:
+        """Turn-based content, like the SDK's; delivered in order, now or after a reconnect."""
+        self._submit(inputs.client_content(turns, turn_complete))
+
+    async def send_realtime_input(
+        self,
+        *,
+        media: types.BlobImageUnionDict | None = None,
+        audio: types.BlobOrDict | None = None,
+        audio_stream_end: bool | None = None,
+        video: types.BlobImageUnionDict | None = None,
+        text: str | None = None,
+        activity_start: types.ActivityStartOrDict | None = None,
+        activity_end: types.ActivityEndOrDict | None = None,
+    ) -> None:
+        """Realtime input (exactly one argument), like the SDK's; delivered in order."""
+        self._submit(
+            inputs.realtime_input(
+                {
+                    "media": media,
+                    "audio": audio,
+                    "audio_stream_end": audio_stream_end,
+                    "video": video,
+                    "text": text,
+                    "activity_start": activity_start,
+                    "activity_end": activity_end,
+                }
+            )
+        )
+
+    async def send_tool_response(
+        self,
+        *,
+        function_responses: types.FunctionResponse
+        | types.FunctionResponseDict
+        | Sequence[types.FunctionResponse | types.FunctionResponseDict],
+    ) -> None:
+        """Answer a tool call, like the SDK's (each response needs the call's id)."""
+        self._submit(inputs.tool_response(function_responses))
+
+    async def send_context_update(
+        self,
+        *,
+        system_instruction: types.ContentUnion | None = None,
+        tools: types.ToolListUnion | None = None,
+    ) -> None:
+        """Update instructions/tools mid-session, like the SDK's; a new session keeps them."""
+        self._submit(inputs.context_update(system_instruction, tools))
+
+    def _submit(self, entry: Any) -> None:
+        if self._runner is None:
+            raise SessionClosed("the session is not started: use `async with relive.connect(...)`")
+        self._apply(self._machine.submit(entry))
+        self._send_wake.set()
+
+    # -- receiving -----------------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[ev.Event]:
+        """Every server message and lifecycle event, in order, until the session ends."""
+        while True:
+            item = await self._events.get()
+            if item is _END:
+                self._events.put_nowait(_END)  # let other readers end too
+                return
+            yield cast(ev.Event, item)
+
+    def after_generation_complete(self, callback: Callable[[], Any]) -> None:
+        """Run `callback` (sync or async) once the model's generation is complete.
+
+        Right away when the model is idle; otherwise at the next generationComplete (or the
+        turn's end, an interruption, or the session's end, whichever comes first).
+        """
+        self._on_generation_done.append(callback)
+        if not self._machine.generating:
+            asyncio.get_running_loop().call_soon(self._run_generation_callbacks)
+
+    def _run_generation_callbacks(self) -> None:
+        callbacks, self._on_generation_done = self._on_generation_done, []
+        for callback in callbacks:
+            try:
+                result = callback()
+            except Exception:
+                log.exception("after_generation_complete callback failed")
+                continue
+            if inspect.isawaitable(result):
+                task = asyncio.ensure_future(result)
+                self._callback_tasks.add(task)
+                task.add_done_callback(self._callback_tasks.discard)
+
+    # -- the machine's actions -----------------------------------------------------------------
+
+    def _apply(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Emit):
+                self._emit(action.event)
+            else:
+                self._todo.append(action)
+        self._wake.set()
+
+    def _emit(self, event: ev.Event) -> None:
+        self._events.put_nowait(event)
+        if isinstance(event, ev.GenerationComplete | ev.TurnComplete | ev.Interrupted | ev.GaveUp):
+            self._run_generation_callbacks()
+        if self._ready is not None and not self._ready.done():
+            if isinstance(event, ev.Connected):
+                self._ready.set_result(None)
+            elif isinstance(event, ev.GaveUp):
+                self._ready.set_exception(SessionFailed(event.reason, event.undelivered))
+
+    async def _run(self) -> None:
+        try:
+            self._apply(self._machine.start())
+            while self._todo or self._machine.state not in (State.FAILED, State.CLOSED):
+                if self._todo:
+                    action = self._todo.popleft()
+                    if isinstance(action, Disconnect):
+                        await self._disconnect(action.conn_id)
+                    elif self._machine.state in (State.FAILED, State.CLOSED):
+                        continue  # closed before this connect began
+                    else:
+                        await self._disconnect(None)
+                        await self._connect(action)
+                    continue
+                self._wake.clear()
+                deadline = self._machine.deadline
+                timeout = None if deadline is None else max(0.0, deadline - self._clock.now())
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(timeout):
+                        await self._wake.wait()
+                if deadline is not None and self._clock.now() >= deadline:
+                    self._apply(self._machine.timer())
+        except Exception as exc:  # a bug: say so on the stream rather than hang
+            log.exception("session driver failed")
+            self._emit(ev.GaveUp(reason=f"internal error in the session manager: {exc!r}"))
+        finally:
+            await self._disconnect(None)
+            self._events.put_nowait(_END)
+            if self._ready is not None and not self._ready.done():
+                self._ready.set_exception(SessionFailed("the session was closed"))
+
+    async def _connect(self, action: Connect) -> None:
+        cfg = session_config.with_handle(self._config, action.handle)
+        if action.handle is None and self._machine.context:
+            cfg = session_config.with_context(cfg, self._machine.context)
+        cm = self._client.aio.live.connect(model=self._model, config=cfg)
+        self._connecting = True
+        try:
+            async with asyncio.timeout(self.policy.connect_timeout):
+                sdk = await cm.__aenter__()
+        except Exception as exc:
+            self._apply(self._machine.failed(action.conn_id, failure_from(exc)))
+            return
+        finally:
+            self._connecting = False
+        conn = _Conn(action.conn_id, cm, sdk)
+        self._conn = conn
+        self._apply(self._machine.opened(action.conn_id))
+        if sdk.setup_complete is not None:
+            setup = types.LiveServerMessage(setup_complete=sdk.setup_complete)
+            self._apply(self._machine.server_message(conn.conn_id, setup))
+        conn.tasks = [
+            asyncio.create_task(self._receive(conn), name=f"relive-recv-{conn.conn_id}"),
+            asyncio.create_task(self._send(conn), name=f"relive-send-{conn.conn_id}"),
+        ]
+        self._send_wake.set()
+
+    async def _disconnect(self, conn_id: int | None) -> None:
+        conn = self._conn
+        if conn is None or (conn_id is not None and conn.conn_id != conn_id):
+            return
+        self._conn = None
+        for task in conn.tasks:
+            task.cancel()
+        if conn.tasks:
+            await asyncio.wait(conn.tasks)
+        try:
+            async with asyncio.timeout(self.policy.connect_timeout):
+                await conn.cm.__aexit__(None, None, None)
+        except Exception as exc:  # the socket is going anyway
+            log.debug("closing connection %d: %r", conn.conn_id, exc)
+
+    async def _receive(self, conn: _Conn) -> None:
+        try:
+            while True:
+                async for message in conn.sdk.receive():
+                    self._apply(self._machine.server_message(conn.conn_id, message))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failure = failure_from(exc)
+        log.info("connection %d ended: %s", conn.conn_id, failure.describe())
+        self._apply(self._machine.closed(conn.conn_id, failure))
+
+    async def _send(self, conn: _Conn) -> None:
+        history = self._machine.take_history(conn.conn_id)
+        if history:
+            try:
+                await conn.sdk.send_client_content(turns=history, turn_complete=False)
+            except (websockets.ConnectionClosed, errors.APIError, OSError):
+                return  # the receiver reports the close; the history is sent again next time
+        while True:
+            entry = self._machine.take_next(conn.conn_id)
+            if entry is None:
+                self._send_wake.clear()
+                await self._send_wake.wait()
+                continue
+            try:
+                await getattr(conn.sdk, entry.method)(**entry.kwargs)
+            except (websockets.ConnectionClosed, errors.APIError, OSError):
+                return  # the receiver reports the close; the entry is replayed
+            except Exception:
+                log.exception("the SDK refused client message #%d (%s)", entry.index, entry.kind)
+                self._machine.journal.discard(entry.index)

@@ -1,0 +1,517 @@
+"""The session manager's decisions, free of I/O: one state table, one place.
+
+The driver tells the machine what happened (a connection opened, failed or closed, a server
+message arrived, the app sent something, a timer fired); the machine answers with actions
+(`Connect`, `Disconnect`, `Emit`) and the time of its next timer (`deadline`). Tests drive it
+with a `ManualClock` and a seeded `random.Random`: no sockets, no sleeps.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import deque
+from typing import Any
+
+from google.genai import types
+
+from relive._clock import Clock
+from relive.session import _events as ev
+from relive.session._failures import Failure, classify
+from relive.session._handles import HandleStore, redact
+from relive.session._journal import Entry, Journal
+from relive.session._metrics import Metrics
+from relive.session._policy import Mode, Policy
+from relive.session._restore import RestoreLog
+from relive.session._states import (
+    NO_HANDLE_REASON,
+    NOTICES,
+    TRANSITIONS,
+    Action,
+    Connect,
+    Disconnect,
+    Emit,
+    IllegalTransition,
+    SessionClosed,
+    State,
+    parse_duration,
+)
+from relive.transcript import Transcript
+
+log = logging.getLogger("relive.session")
+S = State
+# Bounds of the estimated time a client message may still be on its way to the server.
+MIN_IN_FLIGHT = 0.005
+MAX_IN_FLIGHT = 1.0
+__all__ = [
+    "TRANSITIONS",
+    "Action",
+    "Connect",
+    "Disconnect",
+    "Emit",
+    "IllegalTransition",
+    "SessionClosed",
+    "SessionMachine",
+    "State",
+    "parse_duration",
+]
+
+
+class SessionMachine:
+    """States, handles, the journal, backoff and the transcript of one managed conversation."""
+
+    def __init__(
+        self,
+        *,
+        mode: Mode,
+        owner: str,
+        handles: HandleStore,
+        policy: Policy,
+        clock: Clock,
+        rng: random.Random,
+        transcript: Transcript | None = None,
+    ) -> None:
+        if mode not in NOTICES:
+            raise ValueError(f"mode must be 'call' or 'text', got {mode!r}")
+        self.mode = mode
+        self.owner = owner
+        self.handles = handles
+        self.policy = policy
+        self.clock = clock
+        self.rng = rng
+        if transcript is None:
+            transcript = handles.transcript(owner, mode) or Transcript()
+        self.transcript = transcript
+        handles.keep_transcript(owner, mode, transcript)
+        self.metrics = Metrics()
+        self.journal = Journal(max_entries=policy.max_buffered, max_bytes=policy.max_buffered_bytes)
+        self.state = State.CONNECTING
+        self.started = False
+        self.conn_id = 0
+        self._conn_handle: str | None = None
+        self._saw_traffic = False
+        self._conn_sent: deque[int] = deque()  # global indices sent on this connection
+        self._conn_sent_offset = 0  # how many were dropped from the front of _conn_sent
+        # (time, index) of the sends of the last second: what may still be in flight when a
+        # handle arrives (a handle is a snapshot of what the server had *received*).
+        self._recent_sends: deque[tuple[float, int]] = deque()
+        self._connect_started = 0.0
+        self._in_flight = MIN_IN_FLIGHT
+        self._in_model_turn = False
+        self._generation_done = False  # generationComplete seen, turnComplete not yet
+        self._answer_began_after: int | None = None  # last index sent when the answer began
+        self._handle_stale = False
+        self._answered_any = False
+        # Answered exchanges the handle in hand lacks: restored as history on a resume.
+        self.restore = RestoreLog()
+        self._partial_text: list[str] = []
+        # The latest instructions/tools sent with send_context_update: a resumed session holds
+        # them; a new one gets them in its setup.
+        self.context: dict[str, Any] = {}
+        self._deferred_text: list[str] = []  # user turns sent while the model was speaking
+        self._lost_at: float | None = None  # when the last live connection was lost
+        self._outage_started: float | None = None
+        self._attempt = 0
+        self._timer_at: float | None = None
+        self._reconnect_by: float | None = None
+        self._opened_at = 0.0
+        self._stable = False
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def handle(self) -> str | None:
+        """The newest resumable handle (a secret: log `redact(handle)` only)."""
+        return self.handles.get(self.owner, self.mode)
+
+    @property
+    def deadline(self) -> float | None:
+        """When `timer()` must be called next (clock time), or None."""
+        if self.state is S.DRAINING:
+            return self._reconnect_by
+        if self.state is S.BACKING_OFF:
+            return self._timer_at
+        return None
+
+    @property
+    def generating(self) -> bool:
+        """The model owes (or is producing) an answer to something the app sent.
+
+        False once generationComplete came, even while turnComplete waits for the playback.
+        """
+        producing = self._in_model_turn and not self._generation_done
+        return producing or self.journal.unanswered_turns > 0
+
+    @property
+    def _mid_turn(self) -> bool:
+        """The model is busy with what this connection carried."""
+        return self._in_model_turn or self.journal.pending_turns > 0
+
+    def _go(self, new: State) -> None:
+        if new not in TRANSITIONS[self.state]:
+            raise IllegalTransition(f"{self.state.value} -> {new.value} is not allowed")
+        log.debug("session %s/%s: %s -> %s", self.owner, self.mode, self.state.value, new.value)
+        self.state = new
+
+    # -- the app -------------------------------------------------------------------------------
+
+    def start(self) -> list[Action]:
+        if self.started:
+            raise IllegalTransition("start() called twice")
+        self.started = True
+        if self.handle:
+            self.state = S.RESUMING
+        return self._connect()
+
+    def submit(self, entry: Entry) -> list[Action]:
+        """The app sent a client message: number it, keep it until settled."""
+        if self.state in (S.FAILED, S.CLOSED):
+            raise SessionClosed(f"the session is {self.state.value}; nothing more can be sent")
+        entry, dropped = self.journal.append(entry)
+        if entry.method == "send_context_update":
+            self.context.update(entry.kwargs)  # a new session starts with it (see driver)
+        self.metrics.dropped_from_buffer += dropped
+        if entry.opens_turn:
+            self._partial_text.append(entry.text)  # a turn sent in parts
+        elif entry.ends_turn:
+            text = " ".join(t for t in [*self._partial_text, entry.text] if t)
+            self._partial_text.clear()
+            if text and self._in_model_turn:
+                self._deferred_text.append(text)  # after the model's turn, cut or not
+            elif text:
+                self.transcript.add_user_text(text)
+        if self.state is not S.LIVE:
+            self.metrics.buffered += 1
+        return []
+
+    def take_next(self, conn_id: int) -> Entry | None:
+        """The next message to send on connection `conn_id`, if it may be sent now."""
+        if self.state is not S.LIVE or conn_id != self.conn_id:
+            return None
+        entry = self.journal.take_next()
+        if entry is not None:
+            now = self.clock.now()
+            self._recent_sends.append((now, entry.index))
+            while self._recent_sends[0][0] < now - MAX_IN_FLIGHT:
+                self._recent_sends.popleft()
+            self._conn_sent.append(entry.index)
+            if len(self._conn_sent) > self.policy.max_buffered:
+                self._conn_sent.popleft()
+                self._conn_sent_offset += 1
+        return entry
+
+    def close(self) -> list[Action]:
+        if self.state is S.CLOSED:
+            return []
+        self._go(S.CLOSED)
+        return [Disconnect(self.conn_id)]
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def _connect(self) -> list[Action]:
+        self.conn_id += 1
+        self._conn_handle = self.handle
+        self._saw_traffic = False
+        self._conn_sent.clear()
+        self._conn_sent_offset = 0
+        self._recent_sends.clear()
+        self._connect_started = self.clock.now()
+        self.metrics.connect_attempts += 1
+        log.info(
+            "session %s/%s: connecting, handle %s", self.owner, self.mode, redact(self._conn_handle)
+        )
+        return [Connect(self.conn_id, self._conn_handle)]
+
+    def opened(self, conn_id: int) -> list[Action]:
+        """Connection `conn_id` completed its setup."""
+        if conn_id != self.conn_id or self.state not in (S.CONNECTING, S.RESUMING):
+            return []
+        resumed = self._conn_handle is not None
+        self._go(S.LIVE)
+        now = self.clock.now()
+        # Connect + setup takes several round trips; a third of it bounds one from above.
+        margin = self.policy.in_flight_margin
+        if margin is None:
+            margin = (now - self._connect_started) / 3
+        self._in_flight = min(MAX_IN_FLIGHT, max(MIN_IN_FLIGHT, margin))
+        self.metrics.connections += 1
+        replay = self.journal.rewind(self.policy.max_replay_media_bytes)
+        self.metrics.replayed += len(replay)
+        self._in_model_turn = False
+        self._generation_done = False
+        self._answer_began_after = None
+        self._handle_stale = False
+        self._reconnect_by = None
+        self._opened_at = now
+        self._stable = False  # the outage is over once this connection proves itself
+        self.metrics.restored_exchanges += self.restore.opened(conn_id, resumed=resumed)
+        out: list[Action] = [
+            Emit(
+                ev.Connected(
+                    resumed=resumed, history=self.transcript.condensed() if resumed else None
+                )
+            )
+        ]
+        if self._lost_at is not None:
+            downtime = max(0.0, now - self._lost_at)
+            self.metrics.downtime_s += downtime
+            self._lost_at = None
+            if resumed:
+                out.append(Emit(ev.Resumed(downtime_s=downtime, replayed=len(replay))))
+        return out
+
+    def failed(self, conn_id: int, failure: Failure) -> list[Action]:
+        """Opening connection `conn_id` failed (refused, closed during setup, timed out)."""
+        if conn_id != self.conn_id or self.state not in (S.CONNECTING, S.RESUMING):
+            return []
+        return self._after_failure(failure, saw_traffic=False)
+
+    def closed(self, conn_id: int, failure: Failure) -> list[Action]:
+        """Live connection `conn_id` ended without the manager asking."""
+        if conn_id != self.conn_id:
+            return []
+        if self.state is S.LIVE:
+            if self._conn_handle is not None and not self._saw_traffic:
+                verdict = classify(failure, with_handle=True, saw_traffic=False)
+                if verdict == "rejected_handle":
+                    self._lost_at = self.clock.now()
+                    return self._after_failure(failure, saw_traffic=False)
+            why = failure.describe()
+            now = self.clock.now()
+            out = [*self._end_answered_turn(), Emit(ev.Reconnecting(reason=why, cause="drop"))]
+            if self._stable or now - self._opened_at >= self.policy.stable_after:
+                return [*out, *self._reconnect("drop")]
+            # Lost right after it came up: part of the same outage, so back off (no tight loop).
+            out += self._leave_live("drop")
+            return [*out, *self._after_failure(failure, saw_traffic=self._saw_traffic)]
+        if self.state is S.DRAINING:
+            return self._reconnect("goaway")
+        return []
+
+    def _after_failure(self, failure: Failure, *, saw_traffic: bool) -> list[Action]:
+        with_handle = self._conn_handle is not None
+        verdict = classify(failure, with_handle=with_handle, saw_traffic=saw_traffic)
+        now = self.clock.now()
+        if self._outage_started is None:
+            self._outage_started = now
+        if verdict == "rejected_handle":
+            self.metrics.rejected_handles += 1
+            self.handles.forget(self.owner, self.mode)
+            self.handles.keep_transcript(self.owner, self.mode, self.transcript)
+            why = f"the resumption handle was refused ({failure.describe()})"
+            if self.policy.on_rejected_handle == "give_up":
+                return self._fail(why)
+            return self._new_session(why)
+        if verdict == "fatal":
+            return self._fail(f"the server refused the session: {failure.describe()}")
+        self._attempt += 1
+        delay = self.policy.backoff_delay(self._attempt, self.rng)
+        if now + delay - self._outage_started > self.policy.give_up_after:
+            waited = now - self._outage_started
+            return self._fail(
+                f"could not reconnect within {self.policy.give_up_after:g}s "
+                f"({self._attempt} attempts over {waited:.1f}s); last error: {failure.describe()}"
+            )
+        self._go(S.BACKING_OFF)
+        self._timer_at = now + delay
+        return []
+
+    def _new_session(self, why: str) -> list[Action]:
+        self._go(S.CONNECTING)
+        return [self._start_over(why), *self._connect()]
+
+    def _start_over(self, why: str) -> Emit:
+        """The conversation is lost: empty transcript, but the unanswered turns stay."""
+        self.metrics.new_sessions += 1
+        self.transcript.clear()
+        self._deferred_text.clear()
+        self.restore.clear()
+        for text in self.journal.unanswered_turn_texts():
+            self.transcript.add_user_text(text)
+        self._answered_any = False
+        return Emit(ev.NewSession(reason=why, notice=NOTICES[self.mode]))
+
+    def _flush_user_text(self) -> None:
+        for text in self._deferred_text:
+            self.transcript.add_user_text(text)
+        self._deferred_text.clear()
+
+    def _fail(self, why: str) -> list[Action]:
+        log.warning("session %s/%s gave up: %s", self.owner, self.mode, why)
+        self.metrics.gave_up += 1
+        undelivered: list[dict[str, Any]] = []
+        for entry in self.journal.unsettled():
+            last = undelivered[-1] if undelivered else None
+            if entry.media and last is not None and last["kind"] == entry.kind:
+                last["chunks"] += 1  # a run of audio chunks: one item
+                last["bytes"] += entry.size
+                continue
+            undelivered.append({**entry.describe(), "chunks": 1})
+        self._go(S.FAILED)
+        return [Disconnect(self.conn_id), Emit(ev.GaveUp(reason=why, undelivered=undelivered))]
+
+    def _reconnect(self, cause: ev.ReconnectReason) -> list[Action]:
+        """Leave the live connection now (closing it first) and open the next one."""
+        out = self._leave_live(cause)
+        self._outage_started = self.clock.now()
+        self._attempt = 0
+        if self.handle is None:
+            if self._answered_any:
+                out.append(self._start_over(NO_HANDLE_REASON))
+            self._go(S.CONNECTING)
+        else:
+            self._go(S.RESUMING)
+        return [*out, *self._connect()]
+
+    def _leave_live(self, cause: ev.ReconnectReason) -> list[Action]:
+        """The live connection is over: close it, settle the transcript, count it."""
+        self._lost_at = self.clock.now()
+        self.metrics.reconnects[cause] += 1
+        out = self._end_answered_turn()
+        if self._mid_turn:
+            self.transcript.mark_cut()
+        self._flush_user_text()
+        return [*out, Disconnect(self.conn_id)]
+
+    def _end_answered_turn(self) -> list[Action]:
+        """The answer was whole (generationComplete) but its turnComplete will never come."""
+        if not self._generation_done:
+            return []
+        self._generation_done = False
+        self._in_model_turn = False
+        self.transcript.on_server_content(types.LiveServerContent(turn_complete=True))
+        return [Emit(ev.TurnComplete(after_cut=True))]
+
+    def take_history(self, conn_id: int) -> list[types.Content]:
+        """Answered exchanges the resumed state lacks: sent first, as context (no turnComplete)."""
+        return self.restore.take(conn_id) if self.state is S.LIVE else []
+
+    # -- the server ----------------------------------------------------------------------------
+
+    def server_message(self, conn_id: int, msg: types.LiveServerMessage) -> list[Action]:
+        if conn_id != self.conn_id or self.state not in (S.LIVE, S.DRAINING):
+            return []
+        out: list[Action] = [Emit(ev.ServerMessage(msg))]
+        if msg.setup_complete is None:
+            self._saw_traffic = True
+        update = msg.session_resumption_update
+        if update is not None:
+            self._on_resumption_update(update)
+        content = msg.server_content
+        if content is not None:
+            self.transcript.on_server_content(content)
+            if content.model_turn is not None or content.output_transcription is not None:
+                self._model_speaks()
+            if content.generation_complete:
+                # The whole answer is in: the turn counts as answered now, even if the
+                # connection ends before turnComplete (which can trail by the playback time).
+                if not self._generation_done:
+                    self.journal.turn_answered(self._answer_began_after)
+                    self.restore.answered(self.transcript)
+                    self._generation_done = True
+                    self._answered_any = True
+                self.restore.server_progressed()
+                out.append(Emit(ev.GenerationComplete()))
+            if content.interrupted:
+                self._flush_user_text()
+                out.append(Emit(ev.Interrupted()))
+            if content.turn_complete:
+                if not self._generation_done:
+                    self.journal.turn_answered(self._answer_began_after)
+                    if self._in_model_turn:  # an interrupted answer stays in the context too
+                        self.restore.answered(self.transcript)
+                self.restore.server_progressed()
+                self._generation_done = False
+                self._answer_began_after = None
+                self._in_model_turn = False
+                self._stable = True
+                self._outage_started = None
+                self._attempt = 0
+                self._flush_user_text()
+                self._handle_stale = True
+                self._answered_any = True
+                out.append(Emit(ev.TurnComplete()))
+        if msg.tool_call is not None:
+            self._model_speaks()
+        if msg.go_away is not None:
+            out.extend(self._on_go_away(msg.go_away))
+        if self.state is S.DRAINING and self._safe():
+            out.extend(self._reconnect("goaway"))
+        return out
+
+    def _received_by_now(self) -> int | None:
+        """The highest index the server surely had when it issued what just arrived.
+
+        Messages sent within the last `_in_flight` seconds may have crossed the handle on the
+        way: they stay unsettled, so a resume replays them rather than losing them.
+        """
+        cutoff = self.clock.now() - self._in_flight
+        limit = None
+        for sent_at, index in reversed(self._recent_sends):  # newest first: a step or two
+            if sent_at <= cutoff:
+                break
+            limit = index - 1
+        return limit
+
+    def _model_speaks(self) -> None:
+        if not self._in_model_turn:
+            self._in_model_turn = True
+            self._answer_began_after = self.journal.last_sent()
+
+    def _on_resumption_update(self, update: types.LiveServerSessionResumptionUpdate) -> None:
+        if update.resumable and update.new_handle:
+            self.handles.put(self.owner, self.mode, update.new_handle)
+            self._handle_stale = False
+            self.restore.handle_issued()
+            self.journal.settle_answered(self._received_by_now())
+        consumed = update.last_consumed_client_message_index
+        if consumed is not None:
+            local = int(consumed)  # 1-based per connection (the setup message is 0)
+            position = local - 1 - self._conn_sent_offset
+            if 0 <= position < len(self._conn_sent):
+                self.journal.settle_upto(self._conn_sent[position])
+        while self._conn_sent and self._conn_sent[0] <= self.journal.settled:
+            self._conn_sent.popleft()
+            self._conn_sent_offset += 1
+
+    def _on_go_away(self, go_away: types.LiveServerGoAway) -> list[Action]:
+        now = self.clock.now()
+        left = parse_duration(go_away.time_left)
+        if left is None:
+            left = self.policy.default_goaway_time
+        deadline = now + max(0.0, left)
+        reconnect_by = deadline - min(self.policy.goaway_margin, max(0.0, left) / 2)
+        if self.state is S.DRAINING:
+            self._reconnect_by = min(self._reconnect_by or reconnect_by, reconnect_by)
+            return []
+        self._go(S.DRAINING)
+        self._reconnect_by = reconnect_by
+        return [
+            Emit(
+                ev.Reconnecting(
+                    reason=f"the server asked to reconnect within {left:g}s (goAway)",
+                    cause="goaway",
+                    deadline=deadline,
+                )
+            )
+        ]
+
+    def _safe(self) -> bool:
+        """The model's turn is over and the handle in hand holds it."""
+        return not self._mid_turn and not self._handle_stale
+
+    # -- time ----------------------------------------------------------------------------------
+
+    def timer(self) -> list[Action]:
+        now = self.clock.now()
+        if (
+            self.state is S.DRAINING
+            and self._reconnect_by is not None
+            and now >= self._reconnect_by
+        ):
+            return self._reconnect("deadline")
+        if self.state is S.BACKING_OFF and self._timer_at is not None and now >= self._timer_at:
+            self._timer_at = None
+            self._go(S.RESUMING if self.handle else S.CONNECTING)
+            return self._connect()
+        return []

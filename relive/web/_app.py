@@ -1,0 +1,280 @@
+"""The demo backend: a Starlette app serving the page and one WebSocket per page at /ws.
+
+The socket handler is plumbing: check Origin, take the hello, attach the page (registry), then
+route each frame (limits, protocol) to the page's sessions (bridge) and send what they emit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from relive._clock import Clock, MonotonicClock
+from relive.web import _protocol as protocol
+from relive.web._bridge import KEEP_RECENT, Opener, Outbox, PageSessions
+from relive.web._limits import Limits, SocketLimiter
+from relive.web._protocol import ProtocolError
+from relive.web._registry import Busy, Forbidden, PageRegistry
+
+log = logging.getLogger("relive.web")
+STATIC = Path(__file__).parent / "static"
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; connect-src 'self'; media-src 'self' blob:; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """Backend knobs: how long a page may be away, limits, which origins may open the socket."""
+
+    page_ttl: float = 60.0
+    sweep_interval: float = 5.0
+    hello_timeout: float = 10.0
+    max_pages: int = 200
+    keep_recent: int = KEEP_RECENT  # transcript turns sent verbatim; older ones as a summary
+    limits: Limits = field(default_factory=Limits)
+    allowed_origins: frozenset[str] | None = None  # None: same origin as the Host header only
+
+
+class WebBackend:
+    """The registry of pages and the sweeper that forgets pages that went away."""
+
+    def __init__(
+        self, opener: Opener, settings: WebSettings | None = None, clock: Clock | None = None
+    ) -> None:
+        self.settings = settings or WebSettings()
+        self.clock = clock or MonotonicClock()
+        self.opener = opener
+        self.registry: PageRegistry[PageSessions] = PageRegistry(
+            self.clock,
+            ttl=self.settings.page_ttl,
+            make_state=lambda page_id: PageSessions(page_id, opener, self.settings.keep_recent),
+            max_pages=self.settings.max_pages,
+        )
+        self._sockets: dict[str, WebSocket] = {}
+
+    async def sweep_once(self) -> int:
+        """Close and forget pages away longer than the ttl; returns how many."""
+        gone = self.registry.sweep()
+        for entry in gone:
+            log.info(
+                "page %s away for %.0f s: closing its sessions",
+                entry.page_id[:6],
+                self.settings.page_ttl,
+            )
+            await entry.state.close()
+        return len(gone)
+
+    async def run_sweeper(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.sweep_interval)
+            await self.sweep_once()
+
+    async def close(self) -> None:
+        for entry in self.registry.remove_all():
+            await entry.state.close()
+
+    async def forget_all(self) -> int:
+        """Forget every page and close its sessions, as a restarted server would (for tests).
+
+        The pages' sockets stay open; drop them next and the pages come back as new pages.
+        """
+        entries = self.registry.remove_all()
+        for entry in entries:
+            entry.state.outbox = None  # the page is not told: it finds out when it comes back
+            await entry.state.close()
+        return len(entries)
+
+    async def drop_sockets(self, code: int = 1012) -> int:
+        """Close every page socket (the pages reconnect): for tests and graceful restarts."""
+        sockets = list(self._sockets.values())
+        for ws in sockets:
+            with contextlib.suppress(Exception):
+                await ws.close(code=code, reason="server closed the socket")
+        return len(sockets)
+
+    def origin_allowed(self, origin: str | None, host: str | None) -> bool:
+        if not origin:
+            return False
+        allowed = self.settings.allowed_origins
+        if allowed is not None:
+            return origin in allowed
+        parts = urlsplit(origin)
+        return parts.scheme in ("http", "https") and bool(host) and parts.netloc == host
+
+    # -- one socket ------------------------------------------------------------------------------
+
+    async def serve(self, ws: WebSocket) -> None:
+        if not self.origin_allowed(ws.headers.get("origin"), ws.headers.get("host")):
+            log.warning("refused a socket from origin %r", ws.headers.get("origin"))
+            await ws.close(code=1008, reason="origin not allowed")
+            return
+        await ws.accept()
+        limits = self.settings.limits
+        try:
+            first = await asyncio.wait_for(ws.receive_text(), self.settings.hello_timeout)
+            hello = protocol.parse(first, limits)
+            if not isinstance(hello, protocol.Hello):
+                raise ProtocolError("bad_request", "the first message must be a hello")
+            attached = self.registry.attach(hello.page, hello.secret)
+        except (TimeoutError, ProtocolError, KeyError, WebSocketDisconnect) as exc:
+            text = exc.message if isinstance(exc, ProtocolError) else "expected a hello first"
+            with contextlib.suppress(Exception):
+                await ws.close(code=protocol.CLOSE_BAD_HELLO, reason=text[:120])
+            return
+        except Forbidden as exc:
+            await ws.close(code=protocol.CLOSE_FORBIDDEN, reason=str(exc))
+            return
+        except Busy as exc:
+            await ws.close(code=1013, reason=str(exc))
+            return
+        entry = attached.entry
+        page = entry.state
+        old = self._sockets.get(entry.page_id)
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await old.close(code=protocol.CLOSE_REPLACED, reason="page opened another socket")
+        self._sockets[entry.page_id] = ws
+        outbox = Outbox()
+        sessions = {m: ms.status for m, ms in page.sessions.items()}
+        outbox.json(
+            {
+                "type": "welcome",
+                "secret": entry.secret,
+                "fresh": attached.fresh,
+                "sessions": sessions,
+            }
+        )
+        page.attach(outbox)
+        sender = asyncio.create_task(self._send(ws, outbox))
+        try:
+            await self._receive(ws, page, SocketLimiter(self.clock, limits), outbox)
+        finally:
+            page.detach(outbox)
+            outbox.close()
+            self.registry.detach(entry.page_id, attached.generation)
+            if self._sockets.get(entry.page_id) is ws:
+                del self._sockets[entry.page_id]
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sender
+
+    async def _send(self, ws: WebSocket, outbox: Outbox) -> None:
+        while (item := await outbox.queue.get()) is not None:
+            if isinstance(item, bytes):
+                await ws.send_bytes(item)
+            else:
+                await ws.send_json(item)
+        if outbox.overflowed.is_set():
+            code, reason = 1013, "page too slow; reconnect"
+        else:
+            code, reason = 1000, ""
+        with contextlib.suppress(Exception):
+            await ws.close(code=code, reason=reason)
+
+    async def _receive(
+        self, ws: WebSocket, page: PageSessions, limiter: SocketLimiter, outbox: Outbox
+    ) -> None:
+        limits = limiter.limits
+        while True:
+            frame = await ws.receive()
+            if frame["type"] == "websocket.disconnect":
+                return
+            try:
+                if frame.get("bytes") is not None:
+                    if not limiter.allow_audio():
+                        raise ProtocolError("rate_limited", "too much audio; chunk dropped")
+                    data: bytes = frame["bytes"]
+                    protocol.check_audio(data, limits)
+                    call = page.call()
+                    if call is None:
+                        raise ProtocolError("no_call", "audio arrived but no call is running")
+                    await call.send_audio(data)
+                else:
+                    if not limiter.allow_message():
+                        raise ProtocolError("rate_limited", "too many messages; slow down")
+                    await self._handle(page, protocol.parse(frame.get("text") or "", limits))
+            except ProtocolError as exc:
+                if exc.code != "rate_limited":  # rate refusals were counted by the limiter
+                    limiter.refused()
+                outbox.json(exc.to_json())
+                if limiter.exhausted:
+                    await ws.close(code=protocol.CLOSE_ABUSE, reason="too many refused messages")
+                    return
+
+    async def _handle(self, page: PageSessions, msg: protocol.Message) -> None:
+        if isinstance(msg, protocol.Hello):
+            raise ProtocolError("bad_request", "hello was already said on this socket")
+        if isinstance(msg, protocol.Start):
+            ms = page.session("call")  # a running call is re-joined: bring the page up to date
+            page.emit({"type": "status", "mode": "call", "status": ms.status})
+            page.send_transcript("call")
+        elif isinstance(msg, protocol.Text):
+            if not await page.session("text").send_text(msg.text):
+                raise ProtocolError("unavailable", "the chat session is not available")
+        elif isinstance(msg, protocol.Mute):
+            call = page.call()
+            if call is not None and msg.muted:
+                await call.end_audio_stream()
+        elif isinstance(msg, protocol.Hangup):
+            await page.hangup()
+
+
+def create_app(backend: WebBackend) -> Starlette:
+    """The ASGI app. `backend` decides how sessions are opened (emulator or Gemini)."""
+
+    async def index(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers=SECURITY_HEADERS)
+
+    async def favicon(request: Request) -> Response:
+        return Response(status_code=204)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"ok": True, "pages": len(backend.registry)})
+
+    async def socket(ws: WebSocket) -> None:
+        await backend.serve(ws)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        sweeper = asyncio.create_task(backend.run_sweeper())
+        try:
+            yield {}
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await backend.close()
+
+    app = Starlette(
+        routes=[
+            Route("/", index),
+            Route("/healthz", health),
+            Route("/favicon.ico", favicon),
+            WebSocketRoute("/ws", socket),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.backend = backend
+    return app

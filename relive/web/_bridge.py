@@ -1,0 +1,295 @@
+"""One page's relive sessions (call, text), and the socket that currently carries them.
+
+The sessions belong to the page, not to a socket: a socket that drops and comes back (same page id
+and secret) finds them running and gets a snapshot (status, condensed transcript). What the model
+says while no socket is attached lands in the transcript; its audio is not kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from google.genai import types
+
+from relive.session import BufferFull, LiveSession, SessionClosed
+from relive.session._events import (
+    Connected,
+    Event,
+    GaveUp,
+    Interrupted,
+    NewSession,
+    Reconnecting,
+    Resumed,
+    ServerMessage,
+)
+from relive.web._protocol import Mode
+
+log = logging.getLogger("relive.web")
+
+KEEP_RECENT = 40  # turns shown verbatim; older ones arrive folded into a summary line
+
+NOTICES = {
+    "new_session": {
+        "call": "The call could not be resumed; a new one was started.",
+        "text": "The chat could not be resumed; a new one was started.",
+    },
+    "failed": {
+        "call": "The call could not be started:",
+        "text": "The chat could not be started:",
+    },
+    "gave_up": {
+        "call": "The call was lost and could not be reconnected.",
+        "text": "The chat was lost and could not be reconnected.",
+    },
+}
+
+
+Opener = Callable[[Mode, str], AbstractAsyncContextManager[LiveSession]]
+"""Opens the relive session for (mode, page id); the backend decides model, config, handles."""
+
+Outgoing = dict[str, Any] | bytes
+
+
+class Outbox:
+    """The sending side of one socket: JSON and audio frames, in order, bounded.
+
+    Audio is dropped when the socket cannot keep up; a JSON message that does not fit marks the
+    outbox as overflowed so the socket is closed (the page reconnects and gets a fresh snapshot).
+    """
+
+    def __init__(self, maxsize: int = 512) -> None:
+        self.queue: asyncio.Queue[Outgoing | None] = asyncio.Queue(maxsize)
+        self.overflowed = asyncio.Event()
+        self.audio_dropped = 0
+
+    def json(self, obj: dict[str, Any]) -> None:
+        if self.overflowed.is_set():
+            return
+        try:
+            self.queue.put_nowait(obj)
+        except asyncio.QueueFull:
+            # The page cannot keep up: drop what is queued and close; it reconnects for a snapshot.
+            self.overflowed.set()
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(None)
+
+    def audio(self, data: bytes) -> None:
+        if self.overflowed.is_set() or self.queue.qsize() >= self.queue.maxsize // 2:
+            self.audio_dropped += 1
+            return
+        self.queue.put_nowait(data)
+
+    def close(self) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
+
+
+class ModeSession:
+    """The relive session of one page in one mode, run as a task that outlives sockets."""
+
+    def __init__(self, page: PageSessions, mode: Mode) -> None:
+        self.page = page
+        self.mode = mode
+        self.status = "connecting"
+        self.session: LiveSession | None = None
+        self.ready = asyncio.Event()
+        self._cause: str | None = None
+        self._task = asyncio.create_task(self._run(), name=f"relive-web-{mode}")
+
+    @property
+    def alive(self) -> bool:
+        return not self._task.done() and self.status != "ended"
+
+    async def _run(self) -> None:
+        try:
+            async with self.page.opener(self.mode, self.page.page_id) as session:
+                self.session = session
+                self.ready.set()
+                async for event in session.events():
+                    self._on_event(event)
+                    if isinstance(event, GaveUp):
+                        break
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("%s session of page %s failed: %s", self.mode, self.page.short, exc)
+            if self.session is None:  # never connected: say why (e.g. a bad key or model)
+                reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+                self.page.notice(
+                    self.mode, "failed", "error", f"{NOTICES['failed'][self.mode]} {reason[:200]}"
+                )
+            else:
+                self.page.notice(self.mode, "gave_up", "error", NOTICES["gave_up"][self.mode])
+        finally:
+            self.ready.set()
+            self._set_status("ended")
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, ServerMessage):
+            self._on_message(event.message)
+        elif isinstance(event, Connected):
+            self._set_status("live")
+            self.page.send_transcript(self.mode)
+        elif isinstance(event, Reconnecting):
+            self._cause = event.cause
+            self._set_status("reconnecting")
+        elif isinstance(event, Resumed):
+            self._set_status("live")
+            if self._cause != "goaway":  # a planned reconnect shows only the status dot
+                self.page.notice(self.mode, "reconnected", "info", "Reconnected")
+            self._cause = None
+        elif isinstance(event, NewSession):
+            log.info(
+                "%s session of page %s: new session (%s)", self.mode, self.page.short, event.reason
+            )
+            self.page.notice(self.mode, "new_session", "warn", NOTICES["new_session"][self.mode])
+            self.page.send_transcript(self.mode)
+        elif isinstance(event, GaveUp):
+            log.info("%s session of page %s gave up: %s", self.mode, self.page.short, event.reason)
+            self.page.notice(self.mode, "gave_up", "error", NOTICES["gave_up"][self.mode])
+        elif isinstance(event, Interrupted):
+            self.page.emit({"type": "interrupted", "mode": self.mode})
+
+    def _on_message(self, message: types.LiveServerMessage) -> None:
+        content = message.server_content
+        if content is None:
+            return
+        if content.model_turn and content.model_turn.parts and self.mode == "call":
+            for part in content.model_turn.parts:
+                if part.inline_data and part.inline_data.data:
+                    self.page.emit_audio(part.inline_data.data)
+        if (
+            content.input_transcription
+            or content.output_transcription
+            or content.turn_complete
+            or content.interrupted
+            or (content.model_turn and any(p.text for p in content.model_turn.parts or []))
+        ):
+            self.page.send_transcript(self.mode)
+
+    def _set_status(self, status: str) -> None:
+        if status != self.status:
+            self.status = status
+            self.page.emit({"type": "status", "mode": self.mode, "status": status})
+
+    async def _live(self) -> LiveSession | None:
+        await self.ready.wait()
+        return self.session if self.alive else None
+
+    async def send_text(self, text: str) -> bool:
+        session = await self._live()
+        if session is None:
+            return False
+        try:
+            await session.send_client_content(
+                turns=[types.Content(role="user", parts=[types.Part(text=text)])],
+                turn_complete=True,
+            )
+        except (SessionClosed, BufferFull):
+            return False
+        self.page.send_transcript(self.mode)
+        return True
+
+    async def send_audio(self, pcm: bytes) -> bool:
+        session = await self._live()
+        if session is None:
+            return False
+        try:
+            await session.send_realtime_input(
+                audio=types.Blob(data=pcm, mime_type="audio/pcm;rate=16000")
+            )
+        except SessionClosed:
+            return False
+        return True
+
+    async def end_audio_stream(self) -> None:
+        session = await self._live()
+        if session is not None:
+            with contextlib.suppress(SessionClosed):
+                await session.send_realtime_input(audio_stream_end=True)
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+class PageSessions:
+    """Everything one page has on the server: its sessions and its current socket's outbox."""
+
+    def __init__(self, page_id: str, opener: Opener, keep_recent: int = KEEP_RECENT) -> None:
+        self.keep_recent = keep_recent
+        self.page_id = page_id
+        self.short = page_id[:6]
+        self.opener = opener
+        self.sessions: dict[Mode, ModeSession] = {}
+        self.outbox: Outbox | None = None
+
+    # -- towards the page ------------------------------------------------------------------------
+
+    def emit(self, obj: dict[str, Any]) -> None:
+        if self.outbox is not None:
+            self.outbox.json(obj)
+
+    def emit_audio(self, data: bytes) -> None:
+        if self.outbox is not None:
+            self.outbox.audio(data)
+
+    def notice(self, mode: Mode, kind: str, level: str, text: str) -> None:
+        self.emit({"type": "notice", "mode": mode, "kind": kind, "level": level, "text": text})
+
+    def send_transcript(self, mode: Mode) -> None:
+        ms = self.sessions.get(mode)
+        if self.outbox is None or ms is None or ms.session is None:
+            return
+        condensed = ms.session.transcript.condensed(keep_recent=self.keep_recent)
+        self.emit({"type": "transcript", "mode": mode, **condensed.to_dict()})
+
+    def attach(self, outbox: Outbox) -> None:
+        """A socket took over: bring it up to date."""
+        if self.outbox is not None and self.outbox is not outbox:
+            self.outbox.close()
+        self.outbox = outbox
+        for mode, ms in self.sessions.items():
+            self.emit({"type": "status", "mode": mode, "status": ms.status})
+            self.send_transcript(mode)
+
+    def detach(self, outbox: Outbox) -> None:
+        if self.outbox is outbox:
+            self.outbox = None
+
+    # -- from the page ---------------------------------------------------------------------------
+
+    def session(self, mode: Mode) -> ModeSession:
+        """The running session of `mode`, started when there is none (or the last one ended)."""
+        ms = self.sessions.get(mode)
+        if ms is None or not ms.alive:
+            ms = ModeSession(self, mode)
+            self.sessions[mode] = ms
+            self.emit({"type": "status", "mode": mode, "status": ms.status})
+        return ms
+
+    def call(self) -> ModeSession | None:
+        ms = self.sessions.get("call")
+        return ms if ms is not None and ms.alive else None
+
+    async def hangup(self) -> None:
+        ms = self.sessions.pop("call", None)
+        if ms is not None:
+            await ms.close()
+        self.emit({"type": "status", "mode": "call", "status": "ended"})
+
+    async def close(self) -> None:
+        """The page is gone: close every session (their handles are forgotten by the backend)."""
+        sessions, self.sessions = list(self.sessions.values()), {}
+        for ms in sessions:
+            await ms.close()
+        if self.outbox is not None:
+            self.outbox.close()
+            self.outbox = None

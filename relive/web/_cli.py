@@ -1,0 +1,84 @@
+"""`relive demo`: the web demo on 127.0.0.1, against the embedded emulator or real Gemini."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+from google import genai
+from google.genai import types
+
+from relive.web._app import WebBackend, WebSettings, create_app
+from relive.web._backend import GEMINI_MODEL, SessionSettings, make_opener
+from relive.web._server import serve
+
+
+def register(subparsers: Any) -> None:
+    """Add the `demo` subcommand to the `relive` command."""
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "demo",
+        help="voice call and text chat in the browser",
+        description=(
+            "Start the web demo. Uses the embedded emulator, or real Gemini when GEMINI_API_KEY "
+            "is set (the key stays on the server)."
+        ),
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
+    p.add_argument("--model", default=None, help=f"Gemini Live model (default {GEMINI_MODEL})")
+    p.add_argument(
+        "--emulator", action="store_true", help="use the emulator even if GEMINI_API_KEY is set"
+    )
+    p.add_argument(
+        "--page-ttl", type=float, default=60.0, help="seconds a closed page's sessions are kept"
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log the backend's lifecycle")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(message)s",
+    )
+    try:
+        asyncio.run(_demo(args))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"relive demo: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+@contextlib.asynccontextmanager
+async def _client(args: argparse.Namespace) -> AsyncIterator[tuple[genai.Client, SessionSettings]]:
+    key = os.environ.get("GEMINI_API_KEY")
+    if key and not args.emulator:
+        model = args.model or GEMINI_MODEL
+        print(f"relive demo: real Gemini ({model}); the API key stays on this server")
+        yield (
+            # Live's native-audio models are served on v1beta (the SDK's Live default is v1).
+            genai.Client(api_key=key, http_options=types.HttpOptions(api_version="v1beta")),
+            SessionSettings(call_model=model, text_model=model, text_as_audio=True),
+        )
+        return
+    from relive.emulator import Emulator, EmulatorSettings
+
+    async with Emulator(EmulatorSettings(), tls=True) as emu:
+        print("relive demo: embedded emulator (set GEMINI_API_KEY for real Gemini)")
+        yield emu.client(api_key="relive-demo"), SessionSettings()
+
+
+async def _demo(args: argparse.Namespace) -> None:
+    async with _client(args) as (client, settings):
+        backend = WebBackend(make_opener(client, settings), WebSettings(page_ttl=args.page_ttl))
+        async with serve(create_app(backend), args.host, args.port) as url:
+            print(f"relive demo: open {url}/  (Ctrl-C to stop)", flush=True)
+            await url.wait()  # until Ctrl-C / SIGTERM (uvicorn handles both)

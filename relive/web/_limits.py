@@ -1,0 +1,75 @@
+"""Message size and rate limits for one browser socket, as plain logic over an injected clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from relive._clock import Clock
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one page may send. Audio: 40 ms chunks arrive 25 times a second."""
+
+    max_json_bytes: int = 8 * 1024
+    max_audio_bytes: int = 32 * 1024  # 1 s of 16 kHz PCM16
+    max_text_chars: int = 2000
+    messages_per_s: float = 10.0
+    messages_burst: float = 30.0
+    audio_chunks_per_s: float = 60.0
+    audio_chunks_burst: float = 120.0
+    max_violations: int = 50  # refused messages before the socket is closed
+
+
+class TokenBucket:
+    """`rate` tokens a second up to `burst`; `take()` says whether one was available."""
+
+    def __init__(self, clock: Clock, *, rate: float, burst: float) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError(f"need rate > 0 and burst >= 1, got rate={rate} burst={burst}")
+        self._clock = clock
+        self._rate = rate
+        self._burst = burst
+        self._tokens = burst
+        self._at = clock.now()
+
+    def take(self) -> bool:
+        now = self._clock.now()
+        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
+
+
+class SocketLimiter:
+    """Rate limits for one socket: control messages and audio chunks have separate buckets."""
+
+    def __init__(self, clock: Clock, limits: Limits) -> None:
+        self.limits = limits
+        self._messages = TokenBucket(clock, rate=limits.messages_per_s, burst=limits.messages_burst)
+        self._audio = TokenBucket(
+            clock, rate=limits.audio_chunks_per_s, burst=limits.audio_chunks_burst
+        )
+        self.violations = 0
+
+    def allow_message(self) -> bool:
+        return self._count(self._messages.take())
+
+    def allow_audio(self) -> bool:
+        return self._count(self._audio.take())
+
+    def refused(self) -> None:
+        """Count a message refused for another reason (too large, malformed)."""
+        self.violations += 1
+
+    @property
+    def exhausted(self) -> bool:
+        """Too many refused messages: the client is misbehaving, close it."""
+        return self.violations >= self.limits.max_violations
+
+    def _count(self, ok: bool) -> bool:
+        if not ok:
+            self.violations += 1
+        return ok

@@ -1,0 +1,136 @@
+"""The page <-> backend protocol: JSON text frames for control, binary frames for audio.
+
+Page -> backend:
+    {"type": "hello", "page": "<32+ hex chars>", "secret": null | "<secret from welcome>"}  first
+    {"type": "start", "mode": "call"}        start (or re-join) the voice call
+    {"type": "text", "text": "..."}          a chat message (starts the text session if needed)
+    {"type": "mute", "muted": true|false}    the mic is muted (the stream is marked ended)
+    {"type": "hangup"}                       end the call; its session is closed and forgotten
+    binary: 16 kHz mono PCM16 (little endian) microphone audio for the call
+
+Backend -> page:
+    {"type": "welcome", "secret": "...", "fresh": bool, "sessions": {"call": "live", ...}}
+    {"type": "status", "mode": m, "status": "connecting"|"live"|"reconnecting"|"ended"}
+    {"type": "transcript", "mode": m, "summary": str, "folded_turns": int, "recent": [turn...]}
+    {"type": "notice", "mode": m, "kind": "reconnected"|"new_session"|"gave_up"|"failed",
+     "level": "info"|"warn"|"error", "text": "..."}
+    {"type": "interrupted", "mode": "call"}
+    {"type": "error", "code": "...", "message": "..."}
+    binary: 24 kHz mono PCM16 model audio for the call
+
+This module only parses and validates; it does no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from relive.web._limits import Limits
+
+Mode = Literal["call", "text"]
+MODES: tuple[Mode, ...] = ("call", "text")
+
+PAGE_ID = re.compile(r"^[0-9a-f]{32,64}$")
+
+# Close codes the page understands (4000-4999 are the application's own).
+CLOSE_FORBIDDEN = 4403  # not this page's session: never retried
+CLOSE_REPLACED = 4409  # another socket of the same page took over: never retried
+CLOSE_ABUSE = 1008  # policy violation: too many refused messages
+CLOSE_BAD_HELLO = 4400
+
+
+class ProtocolError(Exception):
+    """A message the backend refuses; `code` and the message go back to the page."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "error", "code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Hello:
+    page: str
+    secret: str | None
+
+
+@dataclass(frozen=True)
+class Start:
+    mode: Mode
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Mute:
+    muted: bool
+
+
+@dataclass(frozen=True)
+class Hangup:
+    pass
+
+
+Message = Hello | Start | Text | Mute | Hangup
+
+
+def parse(raw: str, limits: Limits) -> Message:
+    """Parse one JSON frame from the page, or raise `ProtocolError` saying what is wrong."""
+    if len(raw.encode()) > limits.max_json_bytes:
+        raise ProtocolError(
+            "too_large", f"message too large (limit {limits.max_json_bytes} bytes); not sent"
+        )
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        raise ProtocolError("bad_request", "message is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise ProtocolError("bad_request", "message must be a JSON object")
+    kind = obj.get("type")
+    if kind == "hello":
+        page, secret = obj.get("page"), obj.get("secret")
+        if not isinstance(page, str) or not PAGE_ID.match(page):
+            raise ProtocolError("bad_request", "hello needs a page id of 32-64 lowercase hex chars")
+        if secret is not None and (not isinstance(secret, str) or len(secret) > 128):
+            raise ProtocolError("bad_request", "hello secret must be a string or null")
+        return Hello(page, secret)
+    if kind == "start":
+        if obj.get("mode") != "call":
+            raise ProtocolError("bad_request", 'start needs "mode": "call"')
+        return Start("call")
+    if kind == "text":
+        text = obj.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise ProtocolError("bad_request", "text needs a non-empty string")
+        if len(text) > limits.max_text_chars:
+            raise ProtocolError(
+                "too_large", f"message too long (limit {limits.max_text_chars} characters)"
+            )
+        return Text(text.strip())
+    if kind == "mute":
+        muted = obj.get("muted")
+        if not isinstance(muted, bool):
+            raise ProtocolError("bad_request", "mute needs a boolean 'muted'")
+        return Mute(muted)
+    if kind == "hangup":
+        return Hangup()
+    raise ProtocolError("bad_request", f"unknown message type {kind!r}")
+
+
+def check_audio(data: bytes, limits: Limits) -> None:
+    """Validate one binary audio frame (16 kHz PCM16)."""
+    if len(data) > limits.max_audio_bytes:
+        raise ProtocolError(
+            "too_large", f"audio chunk too large (limit {limits.max_audio_bytes} bytes); dropped"
+        )
+    if len(data) % 2:
+        raise ProtocolError("bad_request", "audio must be 16-bit PCM (an even number of bytes)")
