@@ -27,6 +27,7 @@ from relive._clock import Clock, MonotonicClock
 from relive.session import _config as session_config
 from relive.session import _events as ev
 from relive.session import _inputs as inputs
+from relive.session import _models as models
 from relive.session._failures import Failure
 from relive.session._handles import HandleStore
 from relive.session._machine import (
@@ -108,6 +109,7 @@ class LiveSession:
         self._client = client
         self._model = model
         self._config = session_config.prepare(config, policy=self.policy, mode=mode)
+        self._rules = models.rules_for(model)
         self._clock = clock or MonotonicClock()
         self._machine = SessionMachine(
             mode=mode,
@@ -117,6 +119,7 @@ class LiveSession:
             clock=self._clock,
             rng=rng or random.Random(),
             transcript=transcript,
+            rules=self._rules,
         )
         self._events: asyncio.Queue[object] = asyncio.Queue()
         self._todo: deque[Connect | Disconnect] = deque()
@@ -128,6 +131,11 @@ class LiveSession:
         self._ready: asyncio.Future[None] | None = None
         self._on_generation_done: list[Callable[[], Any]] = []
         self._callback_tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def _initial_history(self) -> bool:
+        """History goes as 3.x initial history (with `historyConfig`), not mid-session."""
+        return not self._rules.client_content_mid_session
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -198,8 +206,15 @@ class LiveSession:
         | None = None,
         turn_complete: bool = True,
     ) -> None:
-        """Turn-based content, like the SDK's; delivered in order, now or after a reconnect."""
-        self._submit(inputs.client_content(turns, turn_complete))
+        """Turn-based content, like the SDK's; delivered in order, now or after a reconnect.
+
+        On 3.x Live models a complete user text turn is sent as `realtimeInput.text` (they
+        refuse `clientContent` mid-session); other content raises `ValueError` there unless
+        the config opts in to initial history (`history_config`).
+        """
+        entry = inputs.client_content(turns, turn_complete)
+        opted_in = models.history_opt_in(self._config)
+        self._submit(models.adapt(entry, self._rules, opted_in=opted_in))
 
     async def send_realtime_input(
         self,
@@ -341,6 +356,8 @@ class LiveSession:
         cfg = session_config.with_handle(self._config, action.handle)
         if action.handle is None and self._machine.context:
             cfg = session_config.with_context(cfg, self._machine.context)
+        if action.handle is None and self._machine.restore.seed_pending and self._initial_history:
+            cfg = models.with_history_opt_in(cfg)
         cm = self._client.aio.live.connect(model=self._model, config=cfg)
         self._connecting = True
         try:
@@ -394,7 +411,9 @@ class LiveSession:
         history = self._machine.take_history(conn.conn_id)
         if history:
             try:
-                await conn.sdk.send_client_content(turns=history, turn_complete=False)
+                # 3.x: initial history ends with turnComplete (it starts no model call).
+                done = self._initial_history
+                await conn.sdk.send_client_content(turns=history, turn_complete=done)
             except (websockets.ConnectionClosed, errors.APIError, OSError):
                 return  # the receiver reports the close; the history is sent again next time
         while True:

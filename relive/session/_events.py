@@ -52,13 +52,16 @@ class Resumed:
 
 @dataclass(frozen=True)
 class NewSession:
-    """The old conversation could not be resumed; a fresh one started (transcript emptied).
+    """The old conversation could not be resumed; a fresh one started.
 
-    `notice` is a short sentence meant for a toast; `reason` says why, for logs.
+    `notice` is a short sentence meant for a toast; `reason` says why, for logs. `seeded`: the
+    new session was given the condensed transcript as history (resumption kept being refused
+    by a server still holding the old connection); otherwise the transcript was emptied.
     """
 
     reason: str
     notice: str
+    seeded: bool = False
 
 
 @dataclass(frozen=True)

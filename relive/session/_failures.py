@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Verdict = Literal["rejected_handle", "fatal", "transient"]
+Verdict = Literal["rejected_handle", "resume_refused", "fatal", "transient"]
 
 # Reason words the service (or the emulator) uses when it refuses a resumption handle.
 _HANDLE_WORDS = ("handle", "resum", "session not found")
@@ -39,14 +39,24 @@ def classify(failure: Failure, *, with_handle: bool, saw_traffic: bool) -> Verdi
 
     - A connection opened with a handle that closes with 1007/1008 (invalid argument, policy)
       before it carried any traffic, or whose reason names the handle, had its handle refused.
-      A 1011 naming resumption is a race with the old connection's close: worth retrying.
+    - A connection opened with a handle that closes with 1011 before any traffic (the real
+      service's "Internal error encountered.") is a resumption refused because the server
+      still holds the old connection: worth retrying for a while (a race with a clean close
+      clears within a second), but after a silent network drop it lasts about 15 minutes, so
+      the manager counts how long it has lasted (`Policy.resume_refused_for`).
     - An HTTP 400/401/403/404 upgrade refusal, or 1007/1008 at setup without a handle, is a
       bad key, model or config: retrying will not help.
+    - A close whose reason names the goAway (the deadline close, 1008 on the real service
+      since 2026) is a connection that outlived its time: reconnect, never a failure.
     - Everything else (1006 abrupt close, 1011 incl. a client keepalive timeout, 1000/1001,
       network errors, timeouts) is transient.
     """
     text = failure.reason.lower()
+    if "goaway" in text:
+        return "transient"  # the deadline close after a goAway (1008 now, 1011 before)
     if with_handle and not saw_traffic:
+        if failure.code == 1011:
+            return "resume_refused"
         if failure.code in (1007, 1008):
             return "rejected_handle"
         if failure.code != 1011 and any(w in text for w in _HANDLE_WORDS):

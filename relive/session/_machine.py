@@ -21,11 +21,13 @@ from relive.session._failures import Failure, classify
 from relive.session._handles import HandleStore, redact
 from relive.session._journal import Entry, Journal
 from relive.session._metrics import Metrics
+from relive.session._models import GEMINI_2, ModelRules
 from relive.session._policy import Mode, Policy
 from relive.session._restore import RestoreLog
 from relive.session._states import (
     NO_HANDLE_REASON,
     NOTICES,
+    REFUSED_REASON,
     TRANSITIONS,
     Action,
     Connect,
@@ -70,6 +72,7 @@ class SessionMachine:
         clock: Clock,
         rng: random.Random,
         transcript: Transcript | None = None,
+        rules: ModelRules = GEMINI_2,
     ) -> None:
         if mode not in NOTICES:
             raise ValueError(f"mode must be 'call' or 'text', got {mode!r}")
@@ -79,6 +82,7 @@ class SessionMachine:
         self.policy = policy
         self.clock = clock
         self.rng = rng
+        self.rules = rules
         if transcript is None:
             transcript = handles.transcript(owner, mode) or Transcript()
         self.transcript = transcript
@@ -111,9 +115,11 @@ class SessionMachine:
         self._deferred_text: list[str] = []  # user turns sent while the model was speaking
         self._lost_at: float | None = None  # when the last live connection was lost
         self._outage_started: float | None = None
+        self._refused_since: float | None = None  # resumption refused with 1011 since then
         self._attempt = 0
         self._timer_at: float | None = None
         self._reconnect_by: float | None = None
+        self._goaway_noted: float | None = None  # deadline of a goAway far ahead (3.8)
         self._opened_at = 0.0
         self._stable = False
 
@@ -131,6 +137,8 @@ class SessionMachine:
             return self._reconnect_by
         if self.state is S.BACKING_OFF:
             return self._timer_at
+        if self.state is S.LIVE and self._goaway_noted is not None:
+            return self._goaway_noted - self.policy.goaway_drain_window
         return None
 
     @property
@@ -242,9 +250,12 @@ class SessionMachine:
         self._answer_began_after = None
         self._handle_stale = False
         self._reconnect_by = None
+        self._goaway_noted = None
         self._opened_at = now
         self._stable = False  # the outage is over once this connection proves itself
-        self.metrics.restored_exchanges += self.restore.opened(conn_id, resumed=resumed)
+        self.metrics.restored_exchanges += self.restore.opened(
+            conn_id, resumed=resumed, history_allowed=self.rules.client_content_mid_session
+        )
         out: list[Action] = [
             Emit(
                 ev.Connected(
@@ -276,6 +287,8 @@ class SessionMachine:
                 if verdict == "rejected_handle":
                     self._lost_at = self.clock.now()
                     return self._after_failure(failure, saw_traffic=False)
+                if verdict == "resume_refused":  # setupComplete, then 1011: still refused
+                    return self._after_failure(failure, saw_traffic=False)
             why = failure.describe()
             now = self.clock.now()
             out = [*self._end_answered_turn(), Emit(ev.Reconnecting(reason=why, cause="drop"))]
@@ -304,6 +317,12 @@ class SessionMachine:
             return self._new_session(why)
         if verdict == "fatal":
             return self._fail(f"the server refused the session: {failure.describe()}")
+        if verdict == "resume_refused":
+            if self._refused_since is None:
+                self._refused_since = now
+            refused = now - self._refused_since
+            if refused >= self.policy.resume_refused_for:
+                return self._seeded_session(refused, failure)
         self._attempt += 1
         delay = self.policy.backoff_delay(self._attempt, self.rng)
         if now + delay - self._outage_started > self.policy.give_up_after:
@@ -315,6 +334,25 @@ class SessionMachine:
         self._go(S.BACKING_OFF)
         self._timer_at = now + delay
         return []
+
+    def _seeded_session(self, refused: float, failure: Failure) -> list[Action]:
+        """Resumption kept being refused: a new session, seeded with the condensed transcript."""
+        self.handles.forget(self.owner, self.mode)
+        self.handles.keep_transcript(self.owner, self.mode, self.transcript)
+        why = REFUSED_REASON.format(seconds=refused, failure=failure.describe())
+        if self.policy.on_rejected_handle == "give_up":
+            return self._fail(why)
+        self.metrics.new_sessions += 1
+        self._refused_since = None
+        self._outage_started = self.clock.now()
+        self._attempt = 0
+        self._deferred_text.clear()
+        self.restore.seed(
+            self.transcript.condensed(), unanswered=self.journal.unanswered_turn_texts()
+        )
+        self._go(S.CONNECTING)
+        notice = ev.NewSession(reason=why, notice=NOTICES[self.mode], seeded=True)
+        return [Emit(notice), *self._connect()]
 
     def _new_session(self, why: str) -> list[Action]:
         self._go(S.CONNECTING)
@@ -354,6 +392,7 @@ class SessionMachine:
         """Leave the live connection now (closing it first) and open the next one."""
         out = self._leave_live(cause)
         self._outage_started = self.clock.now()
+        self._refused_since = None
         self._attempt = 0
         if self.handle is None:
             if self._answered_any:
@@ -394,6 +433,7 @@ class SessionMachine:
         out: list[Action] = [Emit(ev.ServerMessage(msg))]
         if msg.setup_complete is None:
             self._saw_traffic = True
+            self._refused_since = None  # the resumption was taken
         update = msg.session_resumption_update
         if update is not None:
             self._on_resumption_update(update)
@@ -479,6 +519,15 @@ class SessionMachine:
         left = parse_duration(go_away.time_left)
         if left is None:
             left = self.policy.default_goaway_time
+        if self.state is S.LIVE and left > self.policy.goaway_drain_window:
+            noted = now + left  # far ahead: stay live until the drain window
+            self._goaway_noted = min(noted, self._goaway_noted or noted)
+            return []
+        return self._drain(now, left)
+
+    def _drain(self, now: float, left: float) -> list[Action]:
+        """Wait for a safe point, reconnecting no later than a margin before the deadline."""
+        self._goaway_noted = None
         deadline = now + max(0.0, left)
         reconnect_by = deadline - min(self.policy.goaway_margin, max(0.0, left) / 2)
         if self.state is S.DRAINING:
@@ -504,6 +553,12 @@ class SessionMachine:
 
     def timer(self) -> list[Action]:
         now = self.clock.now()
+        noted = self._goaway_noted
+        if self.state is S.LIVE and noted is not None:
+            if now < noted - self.policy.goaway_drain_window:
+                return []
+            out = self._drain(now, noted - now)
+            return [*out, *self._reconnect("goaway")] if self._safe() else out
         if (
             self.state is S.DRAINING
             and self._reconnect_by is not None

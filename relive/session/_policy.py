@@ -38,6 +38,14 @@ class Policy:
     - `compression`: add a sliding-window `contextWindowCompression` when the app's config has
       none (the app's own setting always wins).
     - `default_goaway_time`: deadline assumed when a goAway carries no `timeLeft`.
+    - `goaway_drain_window`: a goAway with more time left than this (gemini-3.8-live sends
+      "300s" about a second into every connection) is noted, and the connection stays live
+      until this long before its deadline; then the manager drains as for any goAway.
+    - `resume_refused_for`: a server that still holds the old connection refuses resumption
+      with 1011 (after a silent network drop, for about 15 minutes in every report). After
+      resumptions have been refused this long, the manager starts a new session seeded with
+      the condensed transcript and says so with `NewSession` (or gives up, if
+      `on_rejected_handle` is "give_up"), rather than keep the user waiting.
     - `in_flight_margin`: without `lastConsumedClientMessageIndex`, a resumable handle is taken
       to hold what was sent up to this long before it arrived; later messages may have crossed
       it on the way and are replayed on a resume. None (the default) estimates it per connection
@@ -57,6 +65,8 @@ class Policy:
     max_replay_media_bytes: int = 320_000
     compression: bool = True
     default_goaway_time: float = 10.0
+    resume_refused_for: float = 10.0
+    goaway_drain_window: float = 60.0
     in_flight_margin: float | None = None
 
     def __post_init__(self) -> None:
@@ -74,6 +84,10 @@ class Policy:
             raise ValueError(f"backoff_multiplier must be >= 1, got {self.backoff_multiplier}")
         if self.in_flight_margin is not None and self.in_flight_margin < 0:
             raise ValueError(f"in_flight_margin must be >= 0, got {self.in_flight_margin}")
+        if self.goaway_drain_window <= 0:
+            raise ValueError(f"goaway_drain_window must be > 0, got {self.goaway_drain_window}")
+        if self.resume_refused_for < 0:
+            raise ValueError(f"resume_refused_for must be >= 0, got {self.resume_refused_for}")
         if self.goaway_margin < 0:
             raise ValueError(f"goaway_margin must be >= 0, got {self.goaway_margin}")
         if self.max_buffered < 1 or self.max_buffered_bytes < 1:

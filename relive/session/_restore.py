@@ -5,6 +5,9 @@ handle resumes into a state without that exchange. Sending the user's turn again
 answered twice; sending nothing would have the model forget it. `RestoreLog` keeps those
 exchanges and hands them out as history (`[user, model]` contents, sent without turnComplete)
 for the first thing to send on a resumed connection, until a handle provably holds them.
+
+It also carries the seed of a new session started because resumption kept being refused: the
+condensed transcript, sent as history first thing on the fresh connection.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections import deque
 
 from google.genai import types
 
-from relive.transcript import Transcript, Turn
+from relive.transcript import Condensed, Transcript, Turn
 
 # At most this many answered exchanges are kept (normally 0 or 1 are waiting).
 MAX_RESTORED_EXCHANGES = 16
@@ -26,7 +29,8 @@ class RestoreLog:
 
     def __init__(self, max_exchanges: int = MAX_RESTORED_EXCHANGES) -> None:
         self._uncovered: deque[tuple[str, str]] = deque(maxlen=max_exchanges)
-        self._due: tuple[int, list[tuple[str, str]]] | None = None
+        self._due: tuple[int, list[types.Content]] | None = None
+        self._seed: list[types.Content] = []
         self._unproven = False  # history sent on this connection, not yet provably taken in
         self._last_noted: Turn | None = None
 
@@ -51,28 +55,66 @@ class RestoreLog:
         if not self._unproven:
             self._uncovered.clear()
 
-    def opened(self, conn_id: int, *, resumed: bool) -> int:
-        """A connection came up; returns how many exchanges are due on it."""
+    @property
+    def seed_pending(self) -> bool:
+        """A seed waits for the next fresh connection."""
+        return bool(self._seed)
+
+    def seed(self, condensed: Condensed, *, unanswered: list[str]) -> None:
+        """Send `condensed` as history first thing on the next fresh connection.
+
+        Trailing user turns in `unanswered` are left out: the journal sends them again as
+        turns to be answered.
+        """
+        recent = list(condensed.recent)
+        pending = list(unanswered)
+        while recent and recent[-1].role == "user" and recent[-1].text in pending:
+            pending.remove(recent.pop().text)
+        contents = []
+        if condensed.summary:
+            earlier = f"(Earlier in this conversation: {condensed.summary})"
+            contents.append(types.Content(role="user", parts=[types.Part(text=earlier)]))
+        for turn in recent:
+            if turn.text:
+                role = "model" if turn.role == "model" else "user"
+                contents.append(types.Content(role=role, parts=[types.Part(text=turn.text)]))
+        self.clear()
+        self._seed = contents
+
+    def opened(self, conn_id: int, *, resumed: bool, history_allowed: bool = True) -> int:
+        """A connection came up; returns how many exchanges are due on it.
+
+        `history_allowed`: the model takes history on a resumed connection (not 3.x, which
+        refuses `clientContent` mid-session; there the exchanges are not restored).
+        """
         self._due = None
         self._unproven = False
         if not resumed:
             self._uncovered.clear()  # a new conversation holds none of the old one
+            if self._seed:
+                self._due, self._seed = (conn_id, self._seed), []
             return 0
-        if self._uncovered:
-            self._due = (conn_id, list(self._uncovered))
+        if self._uncovered and history_allowed:
+            self._due = (conn_id, self._contents(self._uncovered))
             self._unproven = True
-        return len(self._uncovered)
+            return len(self._uncovered)
+        return 0
 
     def clear(self) -> None:
         self._uncovered.clear()
         self._due = None
+        self._seed = []
         self._unproven = False
 
     def take(self, conn_id: int) -> list[types.Content]:
         """The history to send first on connection `conn_id` (once), or nothing."""
         if self._due is None or self._due[0] != conn_id:
             return []
-        exchanges, self._due = self._due[1], None
+        contents, self._due = self._due[1], None
+        return contents
+
+    @staticmethod
+    def _contents(exchanges: deque[tuple[str, str]]) -> list[types.Content]:
         contents: list[types.Content] = []
         for user, model in exchanges:
             contents.append(types.Content(role="user", parts=[types.Part(text=user)]))

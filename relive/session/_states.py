@@ -68,6 +68,10 @@ NOTICES = {
 }
 
 
+REFUSED_REASON = (
+    "the server refused to resume for {seconds:.1f}s (it still holds the old connection; last: "
+    "{failure}), so a new session was started with the conversation so far as history"
+)
 NO_HANDLE_REASON = "the connection ended before the server issued a resumption handle"
 
 

@@ -75,12 +75,22 @@ def test_client_keepalive_timeout_is_a_drop_worth_retrying() -> None:
     assert classify(sdk, with_handle=True, saw_traffic=False) == "transient"
 
 
+GOAWAY_CLOSE = (
+    "Connection aborted because the client failed to close the connection after receiving a "
+    "GoAway signal once the session durat"
+)
+
+
 @pytest.mark.parametrize(
     ("failure", "with_handle", "verdict"),
     [
         (Failure("Resumption failed: expired", code=1007), True, "rejected_handle"),
         (Failure("session not found", code=1008), True, "rejected_handle"),
-        (Failure("Resumption refused: still open", code=1011), True, "transient"),
+        # Resumption refused while the server holds the old connection: retried, and timed
+        # (Policy.resume_refused_for); it used to be plain "transient".
+        (Failure("Internal error encountered.", code=1011), True, "resume_refused"),
+        (Failure(GOAWAY_CLOSE, code=1008), True, "transient"),
+        (Failure(GOAWAY_CLOSE, code=1008), False, "transient"),
         (Failure("API key not valid", code=1008), False, "fatal"),
         (Failure("nope", http_status=403), False, "fatal"),
         (Failure("Deadline expired", code=1011), False, "transient"),

@@ -1,0 +1,216 @@
+"""The machine when the server will not resume: the silent-drop lock-out, the goAway deadline
+close, and the 3.x models that take no history mid-session. ManualClock, no sockets."""
+
+from __future__ import annotations
+
+from relive._clock import ManualClock
+from relive.session import _events as ev
+from relive.session._failures import Failure
+from relive.session._machine import Action, Connect, SessionMachine, State
+from relive.session._models import GEMINI_3
+from relive.session._policy import Policy
+from tests.session.test_machine import (
+    DROP,
+    answer,
+    emitted,
+    handle,
+    history_texts,
+    live,
+    make,
+    msg,
+    say,
+    sent_texts,
+)
+
+# What the real service answers a resumption while it still holds the old connection.
+HELD = Failure("Internal error encountered.", code=1011)
+GOAWAY_CLOSE = Failure(
+    "Connection aborted because the client failed to close the connection after receiving a "
+    "GoAway signal once the session durat",
+    code=1008,
+)
+
+
+def answered_then_dropped(m: SessionMachine) -> None:
+    """One answered exchange with its handle, a second turn sent, then a silent drop."""
+    live(m)
+    say(m, "one")
+    sent_texts(m)
+    answer(m, "You said: one.", "h1")
+    say(m, "two")
+    sent_texts(m)
+    assert Connect(2, "h1") in m.closed(1, DROP)
+
+
+def refuse_until_it_gives_in(m: SessionMachine, clock: ManualClock) -> tuple[list[Action], float]:
+    """Refuse every resumption (1011) until the machine stops asking; returns its last actions."""
+    start = clock.now()
+    acts = m.failed(m.conn_id, HELD)
+    while not emitted(acts):
+        assert m.state is State.BACKING_OFF and m.deadline is not None
+        clock.set(m.deadline)
+        (connect,) = m.timer()
+        assert connect == Connect(m.conn_id, "h1")
+        acts = m.failed(m.conn_id, HELD)
+    return acts, clock.now() - start
+
+
+def test_a_resumption_refused_for_too_long_starts_a_seeded_new_session() -> None:
+    m, clock = make(mode="call", policy=Policy(stable_after=0, resume_refused_for=10))
+    answered_then_dropped(m)
+    acts, waited = refuse_until_it_gives_in(m, clock)
+    (notice,) = emitted(acts)
+    assert isinstance(notice, ev.NewSession) and notice.seeded
+    assert notice.notice == "The call could not be resumed, so a new one was started."
+    assert "refused to resume" in notice.reason and "1011" in notice.reason
+    assert 10 <= waited < 10 + Policy().backoff_max  # bounded: not the server's 15 minutes
+    assert Connect(m.conn_id, None) in acts and m.handle is None
+    # The transcript is kept; the new session gets it as history, then the unanswered turn.
+    assert [t.text for t in m.transcript.turns] == ["one", "You said: one.", "two"]
+    assert emitted(m.opened(m.conn_id)) == [ev.Connected(resumed=False)]
+    assert history_texts(m.take_history(m.conn_id)) == [
+        ("user", "one"),
+        ("model", "You said: one."),
+    ]
+    assert sent_texts(m) == ["two"]
+    assert m.metrics.new_sessions == 1 and m.metrics.rejected_handles == 0
+
+
+def test_a_refusal_that_clears_is_an_ordinary_resume() -> None:
+    m, clock = make(policy=Policy(stable_after=0, resume_refused_for=10))
+    answered_then_dropped(m)
+    m.failed(2, HELD)  # the old connection's close had not reached the server yet
+    clock.set(m.deadline or 0)
+    assert m.timer() == [Connect(3, "h1")]
+    evs = emitted(m.opened(3))
+    assert evs[0] == ev.Connected(resumed=True, history=evs[0].history)  # type: ignore[union-attr]
+    assert isinstance(evs[1], ev.Resumed)
+    assert sent_texts(m) == ["two"] and m.metrics.new_sessions == 0
+
+
+def test_refusals_after_setup_complete_count_too() -> None:
+    # Seen with a handle of another model: setupComplete, then 1011.
+    m, clock = make(policy=Policy(stable_after=0, resume_refused_for=3))
+    answered_then_dropped(m)
+    while True:
+        m.opened(m.conn_id)
+        acts = m.closed(m.conn_id, HELD)
+        if emitted(acts):
+            break
+        assert m.state is State.BACKING_OFF and m.deadline is not None
+        clock.set(m.deadline)
+        m.timer()
+    (notice,) = emitted(acts)
+    assert isinstance(notice, ev.NewSession) and notice.seeded and clock.now() >= 3
+
+
+def test_a_refused_resumption_gives_up_when_the_policy_says_so() -> None:
+    policy = Policy(stable_after=0, resume_refused_for=5, on_rejected_handle="give_up")
+    m, clock = make(policy=policy)
+    answered_then_dropped(m)
+    acts, _ = refuse_until_it_gives_in(m, clock)
+    (gave_up,) = emitted(acts)
+    assert isinstance(gave_up, ev.GaveUp) and "refused to resume" in gave_up.reason
+    assert [u["text"] for u in gave_up.undelivered] == ["two"]
+
+
+def test_the_goaway_deadline_close_1008_is_a_reconnect() -> None:
+    m, _ = make()
+    live(m)
+    say(m, "one")
+    sent_texts(m)
+    answer(m, "a1", "h1")
+    say(m, "two")  # the model is busy with it when the deadline comes
+    sent_texts(m)
+    m.server_message(1, msg(go_away={"time_left": "50s"}))
+    assert m.state is State.DRAINING
+    acts = m.closed(1, GOAWAY_CLOSE)
+    assert Connect(2, "h1") in acts and not any(
+        isinstance(e, ev.GaveUp | ev.NewSession) for e in emitted(acts)
+    )
+    m.opened(2)
+    assert sent_texts(m) == ["two"]
+
+
+def test_the_goaway_close_on_a_connection_never_drained_is_a_drop() -> None:
+    m, _ = make()
+    live(m)
+    m.server_message(1, handle("h1"))
+    acts = m.closed(1, GOAWAY_CLOSE)
+    assert Connect(2, "h1") in acts
+    assert [type(e) for e in emitted(acts)] == [ev.Reconnecting]
+
+
+def test_on_3x_models_an_exchange_the_handle_lacks_is_not_sent_as_history() -> None:
+    # 3.x closes with 1007 on clientContent mid-session; its handles restore the latest state.
+    m, _ = make()
+    m.rules = GEMINI_3
+    live(m)
+    m.server_message(1, handle("h1"))
+    say(m, "one")
+    sent_texts(m)
+    answer(m, "You said: one.", None)  # no handle after the answer (3.1 is idle now)
+    m.closed(1, DROP)
+    m.opened(2)
+    assert m.take_history(2) == [] and m.metrics.restored_exchanges == 0
+    assert sent_texts(m) == []  # answered: not asked again either
+
+
+def test_a_seed_leaves_out_unanswered_turns_and_keeps_a_summary() -> None:
+    m, clock = make(policy=Policy(stable_after=0, resume_refused_for=0))
+    m.transcript.restore([], summary="weather in Paris", folded=4)
+    answered_then_dropped(m)
+    acts = m.failed(2, HELD)
+    assert isinstance(emitted(acts)[0], ev.NewSession)
+    m.opened(3)
+    history = history_texts(m.take_history(3))
+    assert history[0] == ("user", "(Earlier in this conversation: weather in Paris)")
+    assert history[1:] == [("user", "one"), ("model", "You said: one.")]
+    assert m.take_history(3) == []  # once
+    assert clock.now() == 0
+
+
+def test_a_seed_waits_for_the_fresh_connection_that_comes_up() -> None:
+    m, clock = make(policy=Policy(stable_after=0, resume_refused_for=0))
+    answered_then_dropped(m)
+    m.failed(2, HELD)  # seeded new session: connection 3, no handle
+    m.failed(3, Failure("network error: refused"))
+    assert m.restore.seed_pending and m.state is State.BACKING_OFF
+    clock.set(m.deadline or 0)
+    assert m.timer() == [Connect(4, None)]
+    m.opened(4)
+    assert [r for r, _ in history_texts(m.take_history(4))] == ["user", "model"]
+    assert not m.restore.seed_pending
+
+
+def test_a_goaway_far_ahead_keeps_the_connection_live_until_the_drain_window() -> None:
+    # gemini-3.8-live: goAway "300s" about a second into every connection.
+    m, clock = make(policy=Policy(stable_after=0, goaway_drain_window=60))
+    live(m)
+    m.server_message(1, handle("h1"))
+    clock.advance(1)
+    assert emitted(m.server_message(1, msg(go_away={"time_left": "300s"})))[1:] == []
+    assert m.state is State.LIVE and m.deadline == 241
+    say(m, "one")
+    assert sent_texts(m) == ["one"]  # input still flows: no reconnect loop, nothing held
+    clock.set(100)
+    assert m.timer() == []
+    m.server_message(1, msg(go_away={"time_left": "120s"}))  # a second, nearer one wins
+    assert m.deadline == 160
+    clock.set(160)
+    evs = emitted(m.timer())
+    assert isinstance(evs[0], ev.Reconnecting) and evs[0].cause == "goaway"
+    assert m.state.value == "draining"  # mid-turn: waits for the answer and its handle
+    answer(m, "a1", "h2")
+    assert m.state.value == "resuming" and m.conn_id == 2 and m.handle == "h2"
+
+
+def test_a_goaway_far_ahead_on_an_idle_connection_reconnects_at_the_window() -> None:
+    m, clock = make(policy=Policy(stable_after=0, goaway_drain_window=60))
+    live(m)
+    m.server_message(1, handle("h1"))
+    m.server_message(1, msg(go_away={"time_left": "300s"}))
+    clock.set(240)
+    acts = m.timer()
+    assert [type(e) for e in emitted(acts)] == [ev.Reconnecting]
+    assert Connect(2, "h1") in acts and m.metrics.reconnects["goaway"] == 1
