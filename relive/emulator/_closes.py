@@ -18,10 +18,11 @@ MAX_REASON_BYTES = 123  # a close frame's reason must fit in 123 bytes of UTF-8
 
 
 def fit_reason(reason: str) -> str:
-    """Trim a reason to what a close frame can carry, on a character boundary."""
-    data = reason.encode()
+    """Trim a reason to what a close frame can carry, on a character boundary (and as UTF-8:
+    client data quoted in a reason may hold a lone surrogate)."""
+    data = reason.encode("utf-8", "backslashreplace")
     if len(data) <= MAX_REASON_BYTES:
-        return reason
+        return data.decode()
     return data[: MAX_REASON_BYTES - 3].decode(errors="ignore") + "..."
 
 
@@ -43,6 +44,9 @@ MISSING_KEY = CloseReason(
     "Missing API key: send x-goog-api-key, ?key= or Authorization: Token/Bearer.",
 )
 BAD_KEY = CloseReason(POLICY_VIOLATION, "API key not valid. Please pass a valid API key.")
+SETUP_TIMEOUT = CloseReason(
+    POLICY_VIOLATION, "No setup received in time: send setup as the first message."
+)
 HANDLE_NOT_FOUND = CloseReason(
     POLICY_VIOLATION,
     "Session not found: unknown resumption handle (or another key's). Start a new session.",

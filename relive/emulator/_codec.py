@@ -4,6 +4,10 @@ The real server parses proto3 JSON, which accepts both `snake_case` and `camelCa
 field; the SDKs send a mix. `decode` normalises keys to camelCase at every depth (except inside
 free-form `Struct` values such as function arguments) and checks the shape, raising
 `ProtocolError` with the close the real server would send.
+
+Every check costs O(the frame's size): nesting is limited (as protobuf limits recursion), strings
+must be proper Unicode (no lone surrogates), and every field the emulator reads has its JSON type
+checked here, list items included, so the handlers never meet a shape they did not expect.
 """
 
 from __future__ import annotations
@@ -63,8 +67,13 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "setup.model": (str,),
     "setup.generationConfig": (dict,),
     "setup.generationConfig.responseModalities": (list,),
+    "setup.generationConfig.responseModalities[]": (str,),
     "setup.generationConfig.temperature": (int, float),
     "setup.tools": (list,),
+    "setup.tools[]": (dict,),
+    "setup.tools[].functionDeclarations": (list,),
+    "setup.tools[].functionDeclarations[]": (dict,),
+    "setup.tools[].functionDeclarations[].name": (str,),
     "setup.sessionResumption": (dict,),
     "setup.sessionResumption.handle": (str,),
     "setup.sessionResumption.transparent": (bool,),
@@ -78,21 +87,38 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "setup.realtimeInputConfig.automaticActivityDetection.silenceDurationMs": (int,),
     "setup.realtimeInputConfig.activityHandling": (str,),
     "clientContent.turns": (list,),
+    "clientContent.turns[]": (dict,),
+    "clientContent.turns[].role": (str,),
+    "clientContent.turns[].parts": (list,),
+    "clientContent.turns[].parts[]": (dict,),
+    "clientContent.turns[].parts[].text": (str,),
     "clientContent.turnComplete": (bool,),
     "realtimeInput.text": (str,),
     "realtimeInput.audio": (dict,),
     "realtimeInput.audio.data": (str,),
     "realtimeInput.audio.mimeType": (str,),
     "realtimeInput.video": (dict,),
+    "realtimeInput.video.data": (str,),
+    "realtimeInput.video.mimeType": (str,),
     "realtimeInput.mediaChunks": (list,),
+    "realtimeInput.mediaChunks[]": (dict,),
+    "realtimeInput.mediaChunks[].data": (str,),
+    "realtimeInput.mediaChunks[].mimeType": (str,),
     "realtimeInput.audioStreamEnd": (bool,),
     "realtimeInput.activityStart": (dict,),
     "realtimeInput.activityEnd": (dict,),
     "toolResponse.functionResponses": (list,),
+    "toolResponse.functionResponses[]": (dict,),
+    "toolResponse.functionResponses[].id": (str,),
 }
+
+# Deepest nesting of objects and arrays a frame may have (protobuf's default recursion limit).
+MAX_DEPTH = 100
 
 _PROTO_TYPE = {str: "TYPE_STRING", bool: "TYPE_BOOL", int: "TYPE_INT32", float: "TYPE_FLOAT"}
 _SNAKE = re.compile(r"_([a-z0-9])")
+# A `\uD800`-`\uDFFF` escape: only frames holding one need the (exact) lone-surrogate check.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class ProtocolError(Exception):
@@ -117,47 +143,102 @@ def camel(name: str) -> str:
     return _SNAKE.sub(lambda m: m.group(1).upper(), name)
 
 
-def normalise(value: Any, key: str = "") -> Any:
-    """Rename every key to camelCase at every depth, leaving free-form values alone."""
+def shown(text: str, limit: int = 40) -> str:
+    """A piece of client data fit to quote in a close reason or a log line: short, printable."""
+    return text[:limit].encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _too_deep() -> ProtocolError:
+    return ProtocolError(
+        closes.invalid(f"Invalid JSON payload received. Nesting deeper than {MAX_DEPTH} levels.")
+    )
+
+
+def _check_depth(value: Any, depth: int) -> None:
+    """Free-form values are kept as sent, but their nesting is limited all the same."""
+    if depth > MAX_DEPTH:
+        raise _too_deep()
+    if isinstance(value, dict):
+        value = value.values()
+    elif not isinstance(value, list):
+        return
+    for item in value:
+        if isinstance(item, dict | list):
+            _check_depth(item, depth + 1)
+
+
+def normalise(value: Any, key: str = "", depth: int = 1) -> Any:
+    """Rename every key to camelCase at every depth, leaving free-form values alone.
+
+    Raises `ProtocolError` for nesting deeper than `MAX_DEPTH`.
+    """
+    if depth > MAX_DEPTH:
+        raise _too_deep()
     if key in _FREEFORM:
+        _check_depth(value, depth)
         return value
     if isinstance(value, dict):
-        return {camel(k): normalise(v, camel(k)) for k, v in value.items()}
+        return {camel(k): normalise(v, camel(k), depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [normalise(v, key) for v in value]
+        return [normalise(v, key, depth + 1) if isinstance(v, dict | list) else v for v in value]
     return value
+
+
+def _check_unicode(frame: str, value: Any) -> None:
+    """JSON may escape a lone surrogate; proto strings must be UTF-8, so refuse it."""
+    if not _SURROGATE_ESCAPE.search(frame):
+        return
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ProtocolError(
+            closes.invalid(
+                "Invalid JSON payload received. A string holds a lone surrogate (not UTF-8)."
+            )
+        ) from None
 
 
 def _snake_path(path: str) -> str:
     return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), path)
 
 
-# The same table, grouped by message type and split into path parts once.
-_TYPES_BY_KIND: dict[str, list[tuple[str, list[str], tuple[type, ...]]]] = {}
+# The same table, grouped by message type and split into path parts once (`[]`: each item).
+_TYPES_BY_KIND: dict[str, list[tuple[list[str], tuple[type, ...]]]] = {}
 for _path, _expected in _TYPES.items():
     _head, _, _rest = _path.partition(".")
-    _TYPES_BY_KIND.setdefault(_head, []).append((_path, _rest.split("."), _expected))
+    _TYPES_BY_KIND.setdefault(_head, []).append((_rest.replace("[]", ".[]").split("."), _expected))
+
+
+def _nodes(node: Any, parts: list[str], path: str) -> list[tuple[str, Any]]:
+    """The values at a table path, with their concrete paths (`turns[2].parts`)."""
+    found: list[tuple[str, Any]] = [(path, node)]
+    for part in parts:
+        step: list[tuple[str, Any]] = []
+        for where, value in found:
+            if part == "[]":
+                if isinstance(value, list):
+                    step += [(f"{where}[{i}]", v) for i, v in enumerate(value) if v is not None]
+            elif isinstance(value, dict) and value.get(part) is not None:
+                step.append((f"{where}.{part}", value[part]))
+        found = step
+    return found
 
 
 def _check_types(kind: str, body: Any) -> None:
-    for path, parts, expected in _TYPES_BY_KIND.get(kind, ()):
-        node: Any = body
-        for part in parts:
-            node = node.get(part) if isinstance(node, dict) else None
-            if node is None:
-                break
-        if node is None:
-            continue
-        if isinstance(node, bool) and bool not in expected:
-            ok = False
-        else:
-            ok = isinstance(node, expected)
-        if not ok:
-            proto = _PROTO_TYPE.get(expected[0], "TYPE_MESSAGE")
-            shown = json.dumps(node)[:40]
-            raise ProtocolError(
-                closes.invalid(f"Invalid value at '{_snake_path(path)}' ({proto}), {shown}")
-            )
+    for parts, expected in _TYPES_BY_KIND.get(kind, ()):
+        for where, node in _nodes(body, parts, kind):
+            if isinstance(node, bool) and bool not in expected:
+                ok = False
+            else:
+                ok = isinstance(node, expected)
+            if not ok:
+                proto = _PROTO_TYPE.get(expected[0], "TYPE_MESSAGE")
+                raise ProtocolError(
+                    closes.invalid(
+                        f"Invalid value at '{_snake_path(where)}' ({proto}), "
+                        f"{shown(json.dumps(node)[:40])}"
+                    )
+                )
 
 
 def decode(frame: str | bytes, max_bytes: int) -> ClientMessage:
@@ -168,21 +249,26 @@ def decode(frame: str | bytes, max_bytes: int) -> ClientMessage:
             closes.invalid(f"Request payload size exceeds the limit: {max_bytes} bytes.")
         )
     try:
-        raw = json.loads(frame)
+        text = frame.decode("utf-8") if isinstance(frame, bytes) else frame
+        raw = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(
             closes.invalid(f"Invalid JSON payload received. {exc}.".replace("..", "."))
         ) from None
+    except RecursionError:  # the parser's own limit, far past MAX_DEPTH
+        raise _too_deep() from None
     if not isinstance(raw, dict):
         raise ProtocolError(
             closes.invalid("Invalid JSON payload received. Expected a JSON object.")
         )
+    _check_unicode(text, raw)
     msg = normalise(raw)
     for name in msg:
         if name not in MESSAGE_TYPES:
             raise ProtocolError(
                 closes.invalid(
-                    f'Invalid JSON payload received. Unknown name "{name}": Cannot find field.'
+                    f'Invalid JSON payload received. Unknown name "{shown(name)}": '
+                    "Cannot find field."
                 )
             )
     if len(msg) != 1:
@@ -195,7 +281,9 @@ def decode(frame: str | bytes, max_bytes: int) -> ClientMessage:
     kind, body = next(iter(msg.items()))
     if not isinstance(body, dict):
         raise ProtocolError(
-            closes.invalid(f"Invalid value at '{_snake_path(kind)}' (TYPE_MESSAGE), {body!r}")
+            closes.invalid(
+                f"Invalid value at '{_snake_path(kind)}' (TYPE_MESSAGE), {shown(repr(body))}"
+            )
         )
     allowed = _SETUP_FIELDS if kind == "setup" else _FIELDS.get(kind)
     if allowed is not None:
@@ -203,7 +291,7 @@ def decode(frame: str | bytes, max_bytes: int) -> ClientMessage:
             if name not in allowed:
                 raise ProtocolError(
                     closes.invalid(
-                        f'Invalid JSON payload received. Unknown name "{name}" at '
+                        f'Invalid JSON payload received. Unknown name "{shown(name)}" at '
                         f"'{_snake_path(kind)}': Cannot find field."
                     )
                 )

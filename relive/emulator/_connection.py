@@ -7,7 +7,7 @@ everything the service decides.
 
 from __future__ import annotations
 
-from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,17 +19,22 @@ from relive.emulator._codec import ClientMessage, JsonDict, ProtocolError, forma
 from relive.emulator._config import SessionConfig, parse_setup
 from relive.emulator._faults import FaultPlan
 from relive.emulator._handles import HandleRegistry, HandleRejected
-from relive.emulator._media import add_media, check_session_limit, decode_bytes, media_tokens
+from relive.emulator._media import (
+    add_media,
+    audio_rate,
+    check_session_limit,
+    decode_bytes,
+    media_tokens,
+)
 from relive.emulator._model import Conversation, reply_text, text_tokens, tool_city
 from relive.emulator._settings import EmulatorSettings
 from relive.emulator._states import ACCEPTS, BUSY, Auth, State, TurnState
-from relive.emulator._turns import TurnPlan, plan_reply
+from relive.emulator._turns import Step, plan_reply
 from relive.emulator._vad import (
     SpeechEnd,
     SpeechStart,
     VadEvent,
     VoiceDetector,
-    pcm_rate,
     pcm_seconds,
 )
 
@@ -68,7 +73,8 @@ class LiveConnection:
         self.session_id: str | None = None
         self.conversation = Conversation()
         self.consumed = 0  # client messages consumed on this connection (setup is 0)
-        self._plan: deque[TurnPlan.Step] = deque()
+        self._plan: Iterator[Step] = iter(())  # the rest of the reply being sent, made lazily
+        self._next: Step | None = None
         self._turn_text = ""
         self._sent_text = ""
         self._tool: _PendingTool | None = None
@@ -89,8 +95,10 @@ class LiveConnection:
     # ----- inputs -------------------------------------------------------------------------
 
     def start(self) -> list[Action]:
-        """The socket is open: the lifetime runs from here, setup or not (no endless idlers)."""
+        """The socket is open: the lifetime runs from here, setup or not (no endless idlers),
+        and setup must come within `setup_timeout`."""
         self._start_clock()
+        self._out.append(SetTimer("setup", self.clock.now() + self.settings.setup_timeout))
         return self._flush()
 
     def _start_clock(self) -> None:
@@ -133,6 +141,9 @@ class LiveConnection:
                 return self._close(closes.DEADLINE)
             elif name == "step":
                 self._step()
+            elif name == "setup" and self.state is State.AWAITING_SETUP:
+                self._emit("setup_timeout")
+                return self._close(closes.SETUP_TIMEOUT)
         except ProtocolError as exc:
             return self._close(exc.close)
         return self._flush()
@@ -164,6 +175,7 @@ class LiveConnection:
     # ----- setup, resumption, lifetime ------------------------------------------------------
 
     def _on_setup(self, body: JsonDict) -> None:
+        self._out.append(CancelTimer("setup"))
         config = parse_setup(body, self.settings, self.auth.vertex)
         api_key = self.auth.api_key or ""
         if config.handle is not None:
@@ -252,15 +264,15 @@ class LiveConnection:
     def _on_realtime_input(self, body: JsonDict) -> None:
         assert self._vad is not None and self.config is not None
         events: list[VadEvent] = []
-        blobs = [body["audio"]] if "audio" in body else []
-        blobs += [b for b in body.get("mediaChunks") or [] if isinstance(b, dict)]
-        for blob in blobs:
-            mime = str(blob.get("mimeType", ""))
-            data = decode_bytes(blob.get("data"), "realtime_input.audio.data")
+        blobs = [("audio", body["audio"])] if "audio" in body else []
+        blobs += [("media_chunks", b) for b in body.get("mediaChunks") or []]
+        for field, blob in blobs:
+            mime = blob.get("mimeType", "")
+            data = decode_bytes(blob.get("data"), f"realtime_input.{field}.data")
             if mime.startswith("audio/"):
-                seconds = pcm_seconds(data, pcm_rate(mime))
-                self._media(audio=seconds)
-                events += self._vad.feed(data, pcm_rate(mime))
+                rate = audio_rate(mime, f"realtime_input.{field}.mime_type")
+                self._media(audio=pcm_seconds(data, rate))
+                events += self._vad.feed(data, rate)
             else:
                 self._media(video=1.0)
         if "video" in body:
@@ -357,22 +369,23 @@ class LiveConnection:
         assert self.config is not None
         self.turn = TurnState.GENERATING
         self._turn_text, self._sent_text = text, ""
-        plan = plan_reply(text, self.config, self.settings, self.conversation.tokens)
-        self._plan = deque(plan.steps)
+        self._plan = plan_reply(text, self.config, self.settings, self.conversation.tokens)
+        self._next = next(self._plan, None)
         self._resumption_update()
         self._out.append(SetTimer("step", self.clock.now() + self.settings.first_chunk_delay))
 
     def _step(self) -> None:
-        if not self._plan:
+        step = self._next
+        if step is None:
             return
-        step = self._plan.popleft()
+        self._next = next(self._plan, None)
         for message in step.messages:
             self._send(message)
         if step.text:
             self._sent_text += step.text
             if self.faults.take_drop_mid_turn():  # the reply is cut: no handle will include it
                 self.state = State.CLOSED
-                self._plan.clear()
+                self._drop_plan()
                 self._release()
                 self._out.append(Abort("drop mid-turn fault"))
                 self._emit("dropped_mid_turn")
@@ -381,13 +394,13 @@ class LiveConnection:
             self._emit("generation_complete")
         if step.turn_complete:
             self._finish_turn()
-        elif self._plan:
-            self._out.append(SetTimer("step", self.clock.now() + self._plan[0].delay))
+        elif self._next is not None:
+            self._out.append(SetTimer("step", self.clock.now() + self._next.delay))
 
     def _finish_turn(self, text: str | None = None) -> None:
         spoken = self._turn_text if text is None else text
         self.turn = TurnState.IDLE
-        self._plan.clear()
+        self._drop_plan()
         try:
             self._remember("model", spoken, self._text_tokens(spoken))
         finally:
@@ -406,6 +419,9 @@ class LiveConnection:
         self._emit("interrupted")
         self._finish_turn(self._sent_text)
 
+    def _drop_plan(self) -> None:
+        self._plan, self._next = iter(()), None
+
     # ----- output -------------------------------------------------------------------------
 
     def _send(self, message: JsonDict) -> None:
@@ -419,7 +435,7 @@ class LiveConnection:
 
     def _close(self, close: CloseReason) -> list[Action]:
         self.state = State.CLOSED
-        self._plan.clear()
+        self._drop_plan()
         self._release()
         self._out.append(Close(close.code, close.reason))
         return self._flush()

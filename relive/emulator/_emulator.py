@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("relive.emulator")
 
 
+def _one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:200].replace("\n", " ")
+
+
 class Faults:
     """Faults on demand, applied to the emulator's open connections."""
 
@@ -135,7 +139,10 @@ class Emulator:
             ssl=self._tls.server_context() if self._tls else None,
             process_request=self._process_request,
             max_size=self.settings.max_frame_bytes * 2 + 1024,
-            ping_interval=None,
+            max_queue=4,  # frames read ahead per connection: bounds its memory to a few frames
+            ping_interval=self.settings.keepalive_interval or None,
+            ping_timeout=self.settings.keepalive_timeout or None,
+            close_timeout=self.settings.keepalive_timeout or 10.0,
             compression=None,
         )
         return self
@@ -282,8 +289,10 @@ class Emulator:
                 link.apply(machine.receive(message))
         except ConnectionClosed:
             pass
-        except Exception:  # never let one connection take the server down
-            log.exception("emulator connection %s failed", conn_id)
+        except Exception as exc:  # never let one connection take the server down
+            # One line (a client must not be able to fill the log); the traceback at DEBUG.
+            log.error("emulator connection %s failed: %s", conn_id, _one_line(exc))
+            log.debug("emulator connection %s failed", conn_id, exc_info=True)
             link.apply(machine.close_now(closes.INTERNAL))
             await asyncio.wait([sender], timeout=5.0)  # let the 1011 close go out
         finally:

@@ -120,15 +120,22 @@ class Link:
                     self.record("sent", {"conn": self.machine.conn_id})
                 elif isinstance(action, Close):
                     self.record("closed", {"conn": self.machine.conn_id, "code": action.code})
-                    await self.ws.close(action.code, fit_reason(action.reason))
+                    reason = fit_reason(action.reason)
+                    log.info(
+                        "emulator connection %s: close %d %s",
+                        self.machine.conn_id,
+                        action.code,
+                        reason,
+                    )
+                    await self.ws.close(action.code, reason)
                     return
                 else:
                     self.abort_now(action.why)
                     return
             except ConnectionClosed:
                 return
-            except Exception:  # never leave a socket half-served
-                log.exception("emulator connection %s: send failed", self.machine.conn_id)
+            except Exception as exc:  # never leave a socket half-served
+                log.error("emulator connection %s: send failed: %r", self.machine.conn_id, exc)
                 self.abort_now("send failed")
                 return
 

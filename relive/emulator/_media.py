@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import replace
 from typing import Any
 
 from relive.emulator import _closes as closes
-from relive.emulator._codec import ProtocolError
+from relive.emulator._codec import ProtocolError, shown
 from relive.emulator._model import Conversation
 from relive.emulator._settings import EmulatorSettings
 
@@ -20,6 +21,30 @@ def decode_bytes(data: Any, where: str) -> bytes:
         return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError, TypeError):
         raise ProtocolError(closes.invalid(f"Invalid value at '{where}' (TYPE_BYTES).")) from None
+
+
+# Input sample rates the emulator takes. The VAD's work per byte grows as the rate falls, so an
+# absurd rate (`rate=1`) would make one frame stall every connection; the real service resamples
+# telephone to studio rates.
+MIN_RATE, MAX_RATE = 8_000, 192_000
+DEFAULT_RATE = 16_000
+_RATE_PARAM = re.compile(r";\s*rate=([^;]*)", re.IGNORECASE)
+
+
+def audio_rate(mime_type: str, where: str) -> int:
+    """Sample rate of `audio/pcm;rate=N` (16 kHz when not given); 1007 for a bad or absurd one."""
+    match = _RATE_PARAM.search(mime_type)
+    if match is None:
+        return DEFAULT_RATE
+    value = match.group(1).strip()
+    if re.fullmatch(r"[0-9]{1,7}", value) and MIN_RATE <= int(value) <= MAX_RATE:
+        return int(value)
+    raise ProtocolError(
+        closes.invalid(
+            f"Invalid value at '{where}': rate must be whole Hz from {MIN_RATE} to {MAX_RATE} "
+            f"(got {shown(value, 12)})."
+        )
+    )
 
 
 def add_media(conv: Conversation, audio: float, video: float) -> Conversation:

@@ -12,21 +12,30 @@ import array
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 REPLY_FORMAT = "You said: {user_text}. (turn {n}, remembers {k})"
 REPLY_PATTERN = re.compile(r"You said: (?P<text>.*)\. \(turn (?P<n>\d+), remembers (?P<k>\d+)\)")
 TOOL_NAME = "get_weather"
+# A reply quotes at most this many characters of the user's text (and of a tool result): what a
+# client sends may be megabytes, what the model says back stays small.
+MAX_QUOTED_CHARS = 2000
 _WEATHER = re.compile(r"weather in ([A-Za-z][A-Za-z .'\-]*)", re.IGNORECASE)
 
 
 def reply_text(user_text: str, n: int, k: int, tool_result: Any = None) -> str:
     """The scripted reply; a tool result, when there is one, is appended after it."""
-    text = REPLY_FORMAT.format(user_text=user_text, n=n, k=k)
+    text = REPLY_FORMAT.format(user_text=quoted(user_text), n=n, k=k)
     if tool_result is not None:
-        text += f" {TOOL_NAME} returned: {json.dumps(tool_result, sort_keys=True)}"
+        text += f" {TOOL_NAME} returned: {quoted(json.dumps(tool_result, sort_keys=True))}"
     return text
+
+
+def quoted(text: str) -> str:
+    """`text`, cut to `MAX_QUOTED_CHARS` (with an ellipsis) when longer."""
+    return text if len(text) <= MAX_QUOTED_CHARS else text[:MAX_QUOTED_CHARS] + "…"
 
 
 def tool_city(user_text: str, declared: frozenset[str]) -> str | None:
@@ -51,12 +60,23 @@ def declared_functions(tools: Any) -> frozenset[str]:
     return frozenset(names)
 
 
-def split_chunks(text: str, words_per_chunk: int) -> list[str]:
-    """Split text into streamed chunks of a few words; joined back they give `text`."""
-    words = text.split(" ")
+def split_chunks(text: str, words_per_chunk: int) -> Iterator[str]:
+    """Split text into streamed chunks of a few words, lazily; joined back they give `text`.
+
+    Words are separated by single spaces; a chunk keeps the space that follows its last word.
+    """
     step = max(1, words_per_chunk)
-    parts = [" ".join(words[i : i + step]) for i in range(0, len(words), step)]
-    return [p + (" " if i < len(parts) - 1 else "") for i, p in enumerate(parts)]
+    start = 0
+    while True:
+        end = start
+        for _ in range(step):
+            end = text.find(" ", end)
+            if end < 0:
+                yield text[start:]
+                return
+            end += 1
+        yield text[start:end]
+        start = end
 
 
 def text_tokens(text: str, chars_per_token: float) -> int:

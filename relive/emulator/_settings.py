@@ -43,6 +43,12 @@ class EmulatorSettings:
     default_silence_duration_ms: int = 500
     # Frames larger than this close the connection with 1007.
     max_frame_bytes: int = 16 * 1024 * 1024
+    # A connection that sends no setup this long after it opened is closed (1008).
+    setup_timeout: float = 30.0
+    # WebSocket pings to every client; a ping (or a close) unanswered for `keepalive_timeout`
+    # drops a half-open peer (0 turns the pings off).
+    keepalive_interval: float = 20.0
+    keepalive_timeout: float = 20.0
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -57,6 +63,7 @@ class EmulatorSettings:
             "chunk_words",
             "default_silence_duration_ms",
             "max_frame_bytes",
+            "setup_timeout",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"EmulatorSettings.{name} must be > 0")
@@ -92,4 +99,7 @@ HELP = {
     "vad_energy_threshold": "int16 RMS of a 10 ms frame that counts as speech",
     "default_silence_duration_ms": "ms of silence ending a spoken turn (setup may override)",
     "max_frame_bytes": "largest client frame in bytes (1007 close above)",
+    "setup_timeout": "seconds a new connection has to send setup (1008 close after)",
+    "keepalive_interval": "seconds between the server's WebSocket pings (0: no pings)",
+    "keepalive_timeout": "seconds a ping or close may go unanswered before the peer is dropped",
 }

@@ -3,13 +3,16 @@
 TEXT: `modelTurn` text parts. AUDIO: `modelTurn` inlineData of 24 kHz 16-bit PCM lasting as long
 as the text takes to say, each followed by an `outputTranscription` chunk when asked for; the
 `turnComplete` lags `generationComplete` by the playback time times a setting.
+
+Steps are made one at a time as the connection sends them, never a whole reply in advance.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from relive.emulator._codec import JsonDict
 from relive.emulator._config import SessionConfig
@@ -23,18 +26,14 @@ def _speech_b64(samples_seconds: float, rate: int) -> str:
 
 
 @dataclass
-class TurnPlan:
-    """The messages of one reply, in order, each with the delay before it."""
+class Step:
+    """One paced send of a reply: its messages and the delay before them."""
 
-    @dataclass
-    class Step:
-        delay: float
-        messages: list[JsonDict]
-        text: str = ""
-        generation_complete: bool = False
-        turn_complete: bool = False
-
-    steps: list[Step] = field(default_factory=list)
+    delay: float
+    messages: list[JsonDict]
+    text: str = ""
+    generation_complete: bool = False
+    turn_complete: bool = False
 
 
 def usage(prompt_tokens: int, response_tokens: int, modality: str, vertex: bool) -> JsonDict:
@@ -51,9 +50,8 @@ def usage(prompt_tokens: int, response_tokens: int, modality: str, vertex: bool)
 
 def plan_reply(
     text: str, config: SessionConfig, settings: EmulatorSettings, prompt_tokens: int
-) -> TurnPlan:
-    """Build the paced steps of a reply to be sent on a timer."""
-    plan = TurnPlan()
+) -> Iterator[Step]:
+    """The paced steps of a reply to be sent on a timer, made lazily."""
     interval = settings.chunk_interval
     playback = 0.0
     for i, chunk in enumerate(split_chunks(text, settings.chunk_words)):
@@ -73,20 +71,17 @@ def plan_reply(
                 messages.append({"serverContent": {"outputTranscription": {"text": chunk}}})
         else:
             messages = [{"serverContent": {"modelTurn": {"parts": [{"text": chunk}]}}}]
-        plan.steps.append(TurnPlan.Step(delay, messages, text=chunk))
+        yield Step(delay, messages, text=chunk)
     if config.modality == "AUDIO":
         response_tokens = round(playback * settings.audio_tokens_per_second)
     else:
         response_tokens = text_tokens(text, settings.chars_per_text_token)
-    plan.steps.append(
-        TurnPlan.Step(
-            interval, [{"serverContent": {"generationComplete": True}}], generation_complete=True
-        )
+    yield Step(
+        interval, [{"serverContent": {"generationComplete": True}}], generation_complete=True
     )
     lag = playback * settings.turn_complete_lag_factor
     done = {
         "serverContent": {"turnComplete": True},
         "usageMetadata": usage(prompt_tokens, response_tokens, config.modality, config.vertex),
     }
-    plan.steps.append(TurnPlan.Step(lag, [done], turn_complete=True))
-    return plan
+    yield Step(lag, [done], turn_complete=True)

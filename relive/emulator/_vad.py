@@ -10,17 +10,8 @@ from __future__ import annotations
 import array
 import math
 import operator
-import re
 import sys
 from dataclasses import dataclass
-
-_RATE = re.compile(r"rate=(\d+)")
-
-
-def pcm_rate(mime_type: str | None, default: int = 16_000) -> int:
-    """Sample rate of `audio/pcm;rate=N` (16 kHz when not given)."""
-    match = _RATE.search(mime_type or "")
-    return int(match.group(1)) if match else default
 
 
 def pcm_seconds(data: bytes, rate: int) -> float:
