@@ -1,12 +1,34 @@
 """relive: resilient sessions for the Gemini Live API.
 
-The public surface is re-exported here so users never import from submodules.
+This module is the whole session API: users never import from submodules (the underscored
+modules are free to change). The other public packages are `relive.transcript`,
+`relive.emulator` (the `[emulator]` extra) and `relive.web` (the `[web]` extra).
+
+Errors form one family (the tree is in `ReliveError`'s module, relive/_errors.py):
+
+    ReliveError
+    ├── IllegalTransitionError
+    ├── SessionError: SessionFailedError, SessionClosedError, BufferFullError
+    ├── EmulatorError
+    └── WebError
 """
 
 from __future__ import annotations
 
+import warnings
+from importlib.metadata import version as _version
+from typing import Any
+
+from relive._clock import Clock, ManualClock, MonotonicClock
+from relive._errors import (
+    EmulatorError,
+    IllegalTransitionError,
+    ReliveError,
+    SessionError,
+    WebError,
+)
 from relive.session import (
-    BufferFull,
+    BufferFullError,
     CompressionWarning,
     Connected,
     Event,
@@ -16,38 +38,74 @@ from relive.session import (
     Interrupted,
     LiveSession,
     Metrics,
+    Mode,
     NewSession,
     Policy,
     Reconnecting,
+    ReconnectReason,
     Resumed,
     ServerMessage,
-    SessionClosed,
-    SessionFailed,
+    SessionClosedError,
+    SessionFailedError,
+    State,
     TurnComplete,
+    Undelivered,
     connect,
 )
+from relive.transcript import Transcript
 
-__version__ = "0.1.0"
+__version__ = _version("relive")
+
+_RENAMED = {
+    "SessionFailed": SessionFailedError,
+    "SessionClosed": SessionClosedError,
+    "BufferFull": BufferFullError,
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The 0.1 names of renamed errors, with a DeprecationWarning."""
+    if name in _RENAMED:
+        new = _RENAMED[name]
+        warnings.warn(
+            f"relive.{name} is now relive.{new.__name__}", DeprecationWarning, stacklevel=2
+        )
+        return new
+    raise AttributeError(f"module 'relive' has no attribute {name!r}")
+
 
 __all__ = [
-    "BufferFull",
+    "BufferFullError",
+    "Clock",
     "CompressionWarning",
     "Connected",
+    "EmulatorError",
     "Event",
     "GaveUp",
     "GenerationComplete",
     "HandleStore",
+    "IllegalTransitionError",
     "Interrupted",
     "LiveSession",
+    "ManualClock",
     "Metrics",
+    "Mode",
+    "MonotonicClock",
     "NewSession",
     "Policy",
+    "ReconnectReason",
     "Reconnecting",
+    "ReliveError",
     "Resumed",
     "ServerMessage",
-    "SessionClosed",
-    "SessionFailed",
+    "SessionClosedError",
+    "SessionError",
+    "SessionFailedError",
+    "State",
+    "Transcript",
     "TurnComplete",
+    "Undelivered",
+    "WebError",
     "__version__",
     "connect",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from relive._clock import Clock, ManualClock, MonotonicClock
+from relive import Clock, ManualClock, MonotonicClock
 
 
 def test_manual_clock_moves_only_when_told() -> None:

@@ -11,18 +11,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import sys
 from collections.abc import AsyncIterator
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from google import genai
 from google.genai import types
 
-from relive.session import _events as ev
-from relive.session._driver import LiveSession, SessionFailed
-from relive.session._handles import HandleStore
-from relive.session._policy import Mode
+from relive._app.backing import Backing, gemini_or_emulator
+
+if TYPE_CHECKING:
+    from relive.emulator import Emulator
+import relive
+from relive import HandleStore, LiveSession, Mode, SessionFailedError
 
 DEFAULT_MODEL = "gemini-live-2.5-flash-preview"
 HELP = "commands: /drop /goaway /expire (emulator faults), /metrics, /quit"
@@ -102,8 +102,8 @@ class _Printer:
             self.out.flush()
             self.mid_line = False
 
-    def event(self, event: ev.Event) -> None:
-        if isinstance(event, ev.ServerMessage):
+    def event(self, event: relive.Event) -> None:
+        if isinstance(event, relive.ServerMessage):
             content = event.message.server_content
             if content is None:
                 return
@@ -113,19 +113,19 @@ class _Printer:
                 for part in content.model_turn.parts or []:
                     if part.text and not part.thought:
                         self.text(part.text)
-        elif isinstance(event, ev.TurnComplete):
+        elif isinstance(event, relive.TurnComplete):
             self.end_turn()
-        elif isinstance(event, ev.Interrupted):
+        elif isinstance(event, relive.Interrupted):
             self.note("interrupted")
-        elif isinstance(event, ev.Connected):
+        elif isinstance(event, relive.Connected):
             self.note("connected (resumed)" if event.resumed else "connected")
-        elif isinstance(event, ev.Reconnecting):
+        elif isinstance(event, relive.Reconnecting):
             self.note(f"reconnecting: {event.reason}")
-        elif isinstance(event, ev.Resumed):
+        elif isinstance(event, relive.Resumed):
             self.note(f"resumed after {event.downtime_s:.2f}s ({event.replayed} replayed)")
-        elif isinstance(event, ev.NewSession):
+        elif isinstance(event, relive.NewSession):
             self.note(event.notice)
-        elif isinstance(event, ev.GaveUp):
+        elif isinstance(event, relive.GaveUp):
             self.note(f"gave up: {event.reason}")
 
 
@@ -139,20 +139,19 @@ def _config(mode: Mode) -> types.LiveConnectConfig:
 
 
 @contextlib.asynccontextmanager
-async def _backend(args: argparse.Namespace, printer: _Printer) -> AsyncIterator[Any]:
-    """Yields (client, emulator or None)."""
-    key = os.environ.get("GEMINI_API_KEY")
-    if key and not args.emulator:
-        printer.note(f"real Gemini, model {args.model}")
-        yield genai.Client(api_key=key), None
-        return
-    from relive.emulator import Emulator, EmulatorSettings
+async def _backend(args: argparse.Namespace, printer: _Printer) -> AsyncIterator[Backing]:
+    from relive.emulator import EmulatorSettings
 
     lead = min(5.0, args.lifetime / 3)
     settings = EmulatorSettings(connection_lifetime=args.lifetime, goaway_lead=lead)
-    async with Emulator(settings) as emu:
-        printer.note(f"emulator at {emu.url}; a connection lives {args.lifetime:g}s. {HELP}")
-        yield emu.client(), emu
+    async with gemini_or_emulator(force_emulator=args.emulator, emulator_settings=settings) as it:
+        if it.emulator is None:
+            printer.note(f"real Gemini, model {args.model}")
+        else:
+            printer.note(
+                f"emulator at {it.emulator.url}; a connection lives {args.lifetime:g}s. {HELP}"
+            )
+        yield it
 
 
 async def _read_line(stdin: TextIO) -> str | None:
@@ -163,9 +162,10 @@ async def _read_line(stdin: TextIO) -> str | None:
 async def _chat(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
     printer = _Printer(out, err)
     mode: Mode = args.mode
-    async with _backend(args, printer) as (client, emu):
+    async with _backend(args, printer) as backing:
+        emu = backing.emulator
         session = LiveSession(
-            client,
+            backing.client,
             model=args.model,
             config=_config(mode),
             mode=mode,
@@ -174,7 +174,7 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextI
         )
         try:
             await session.start()
-        except SessionFailed as e:
+        except SessionFailedError as e:
             printer.note(f"could not connect: {e.reason}")
             return 1
         pump = asyncio.create_task(_pump(session, printer))
@@ -203,7 +203,9 @@ async def _answered(session: LiveSession, timeout: float = 60.0) -> None:  # noq
         await asyncio.wait_for(done, timeout)
 
 
-async def _loop(session: LiveSession, emu: Any, stdin: TextIO, printer: _Printer) -> int:
+async def _loop(
+    session: LiveSession, emu: Emulator | None, stdin: TextIO, printer: _Printer
+) -> int:
     while True:
         if stdin.isatty():
             printer.prompt()
@@ -227,7 +229,7 @@ async def _loop(session: LiveSession, emu: Any, stdin: TextIO, printer: _Printer
         await _answered(session)
 
 
-def _command(text: str, session: LiveSession, emu: Any, printer: _Printer) -> None:
+def _command(text: str, session: LiveSession, emu: Emulator | None, printer: _Printer) -> None:
     if text == "/metrics":
         printer.note(str(session.metrics.to_dict()))
         return

@@ -2,12 +2,47 @@
 
 Every run talks to the embedded emulator over real loopback sockets, so the figures are
 reproducible offline. Ratios against the plain `google-genai` session measured side by side
-matter more than absolute times on a noisy machine.
+matter more than absolute times on a noisy machine. The runs (`run_reconnect`, `run_overhead`,
+`run_scale`, `run_chaos`) are imported on first use, so `relive --help` stays light.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from relive.bench._report import Aim, Report
 from relive.bench._stats import Summary, percentile, summarize
 
-__all__ = ["Aim", "Report", "Summary", "percentile", "summarize"]
+if TYPE_CHECKING:
+    from relive.bench._chaos import run_chaos
+    from relive.bench._overhead import run_overhead
+    from relive.bench._reconnect import run_reconnect
+    from relive.bench._scale import run_scale
+
+_RUNS = {
+    "run_chaos": "relive.bench._chaos",
+    "run_overhead": "relive.bench._overhead",
+    "run_reconnect": "relive.bench._reconnect",
+    "run_scale": "relive.bench._scale",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The runs, imported when first asked for."""
+    if name in _RUNS:
+        return getattr(importlib.import_module(_RUNS[name]), name)
+    raise AttributeError(f"module 'relive.bench' has no attribute {name!r}")
+
+
+__all__ = [
+    "Aim",
+    "Report",
+    "Summary",
+    "percentile",
+    "run_chaos",
+    "run_overhead",
+    "run_reconnect",
+    "run_scale",
+    "summarize",
+]

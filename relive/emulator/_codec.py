@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from relive._errors import EmulatorError
 from relive.emulator import _closes as closes
 from relive.emulator._closes import CloseReason
 
@@ -121,7 +122,7 @@ _SNAKE = re.compile(r"_([a-z0-9])")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-class ProtocolError(Exception):
+class ProtocolError(EmulatorError):
     """A client message the real server would refuse; carries the close to send."""
 
     def __init__(self, close: CloseReason) -> None:

@@ -18,7 +18,7 @@ from relive.emulator._closes import CloseReason
 from relive.emulator._codec import ClientMessage, JsonDict, ProtocolError, format_duration
 from relive.emulator._config import SessionConfig, parse_setup
 from relive.emulator._faults import FaultPlan
-from relive.emulator._handles import HandleRegistry, HandleRejected
+from relive.emulator._handles import HandleRegistry, HandleRejectedError
 from relive.emulator._media import (
     add_media,
     audio_rate,
@@ -181,9 +181,9 @@ class LiveConnection:
         if config.handle is not None:
             try:
                 if self.faults.take_refusal():
-                    raise HandleRejected("refused", closes.HANDLE_NOT_FOUND)
+                    raise HandleRejectedError("refused", closes.HANDLE_NOT_FOUND)
                 self.session_id, self.conversation = self.registry.resolve(config.handle, api_key)
-            except HandleRejected as rejected:
+            except HandleRejectedError as rejected:
                 self._emit("handle_rejected", reason=rejected.kind)
                 raise ProtocolError(rejected.close) from None
             self._emit("resumed", turns=self.conversation.user_turns)

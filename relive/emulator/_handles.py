@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from relive._clock import Clock
+from relive._errors import EmulatorError
 from relive.emulator import _closes as closes
 from relive.emulator._closes import CloseReason
 from relive.emulator._model import Conversation
@@ -45,7 +46,7 @@ class _Handle:
     serial: int
 
 
-class HandleRejected(Exception):
+class HandleRejectedError(EmulatorError):
     """A resumption attempt the server refuses: `kind` for stats, `close` for the client."""
 
     def __init__(self, kind: str, close: CloseReason) -> None:
@@ -98,15 +99,15 @@ class HandleRegistry:
         return token
 
     def resolve(self, token: str, api_key: str) -> tuple[str, Conversation]:
-        """The session and snapshot a handle names, or `HandleRejected` saying why not."""
+        """The session and snapshot a handle names, or `HandleRejectedError` saying why not."""
         handle = self._handles.get(token)
         if handle is None or handle.key_digest != key_digest(api_key):
-            raise HandleRejected("invalid", closes.HANDLE_NOT_FOUND)
+            raise HandleRejectedError("invalid", closes.HANDLE_NOT_FOUND)
         session = self._sessions[handle.session_id]
         if handle.serial <= self._expired_below or self._ended_long_ago(session):
-            raise HandleRejected("expired", closes.HANDLE_EXPIRED)
+            raise HandleRejectedError("expired", closes.HANDLE_EXPIRED)
         if session.open_connections > 0:
-            raise HandleRejected("in_use", closes.HANDLE_IN_USE)
+            raise HandleRejectedError("in_use", closes.HANDLE_IN_USE)
         return handle.session_id, handle.snapshot
 
     def expire_all(self) -> None:

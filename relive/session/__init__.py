@@ -1,5 +1,7 @@
 """The session manager: one Live conversation that survives goAway, drops and refused handles.
 
+Its public names are re-exported by `relive`; import them from there.
+
 handles = relive.HandleStore()
 async with relive.connect(client, model=..., config=..., mode="text", handles=handles,
                           owner="page-1") as session:
@@ -17,7 +19,7 @@ from google.genai import types
 
 from relive._clock import Clock
 from relive.session._config import CompressionWarning
-from relive.session._driver import LiveSession, SessionFailed
+from relive.session._driver import LiveSession, SessionFailedError
 from relive.session._events import (
     Connected,
     Event,
@@ -26,13 +28,15 @@ from relive.session._events import (
     Interrupted,
     NewSession,
     Reconnecting,
+    ReconnectReason,
     Resumed,
     ServerMessage,
     TurnComplete,
+    Undelivered,
 )
 from relive.session._handles import HandleStore
-from relive.session._journal import BufferFull
-from relive.session._machine import SessionClosed, State
+from relive.session._journal import BufferFullError
+from relive.session._machine import SessionClosedError, State
 from relive.session._metrics import Metrics
 from relive.session._policy import Mode, Policy
 from relive.transcript import Transcript
@@ -71,7 +75,7 @@ def connect(
 
 
 __all__ = [
-    "BufferFull",
+    "BufferFullError",
     "CompressionWarning",
     "Connected",
     "Event",
@@ -84,12 +88,14 @@ __all__ = [
     "Mode",
     "NewSession",
     "Policy",
+    "ReconnectReason",
     "Reconnecting",
     "Resumed",
     "ServerMessage",
-    "SessionClosed",
-    "SessionFailed",
+    "SessionClosedError",
+    "SessionFailedError",
     "State",
     "TurnComplete",
+    "Undelivered",
     "connect",
 ]

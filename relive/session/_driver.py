@@ -24,6 +24,7 @@ from google import genai
 from google.genai import errors, types
 
 from relive._clock import Clock, MonotonicClock
+from relive._errors import SessionError
 from relive.session import _config as session_config
 from relive.session import _events as ev
 from relive.session import _inputs as inputs
@@ -35,7 +36,7 @@ from relive.session._machine import (
     Connect,
     Disconnect,
     Emit,
-    SessionClosed,
+    SessionClosedError,
     SessionMachine,
     State,
 )
@@ -48,10 +49,10 @@ log = logging.getLogger("relive.session")
 _END = object()
 
 
-class SessionFailed(ConnectionError):
+class SessionFailedError(SessionError, ConnectionError):
     """The session could not be (re)established; `reason` says why."""
 
-    def __init__(self, reason: str, undelivered: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, reason: str, undelivered: list[ev.Undelivered] | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.undelivered = undelivered or []
@@ -176,7 +177,7 @@ class LiveSession:
         await self.close()
 
     async def start(self) -> None:
-        """Open the first connection; raises `SessionFailed` if the manager gives up."""
+        """Open the first connection; raises `SessionFailedError` if the manager gives up."""
         if self._runner is not None:
             raise RuntimeError("the session was already started")
         self._ready = asyncio.get_running_loop().create_future()
@@ -263,7 +264,9 @@ class LiveSession:
 
     def _submit(self, entry: Any) -> None:
         if self._runner is None:
-            raise SessionClosed("the session is not started: use `async with relive.connect(...)`")
+            raise SessionClosedError(
+                "the session is not started: use `async with relive.connect(...)`"
+            )
         self._apply(self._machine.submit(entry))
         self._send_wake.set()
 
@@ -319,7 +322,7 @@ class LiveSession:
             if isinstance(event, ev.Connected):
                 self._ready.set_result(None)
             elif isinstance(event, ev.GaveUp):
-                self._ready.set_exception(SessionFailed(event.reason, event.undelivered))
+                self._ready.set_exception(SessionFailedError(event.reason, event.undelivered))
 
     async def _run(self) -> None:
         try:
@@ -350,7 +353,7 @@ class LiveSession:
             await self._disconnect(None)
             self._events.put_nowait(_END)
             if self._ready is not None and not self._ready.done():
-                self._ready.set_exception(SessionFailed("the session was closed"))
+                self._ready.set_exception(SessionFailedError("the session was closed"))
 
     async def _connect(self, action: Connect) -> None:
         cfg = session_config.with_handle(self._config, action.handle)

@@ -6,7 +6,7 @@ The app never parses close codes: every connection-level happening arrives as on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from google.genai import types
 
@@ -65,11 +65,27 @@ class NewSession:
 
 
 @dataclass(frozen=True)
+class Undelivered:
+    """One input the server never answered, or a run of media chunks of one kind.
+
+    `index` is the journal number of the (first) message; `kind` says what it was
+    ("client_content", "realtime_input.audio", ...); `text` holds the user's words (empty for
+    media); `bytes` and `chunks` count what the run held. No audio bytes are kept.
+    """
+
+    index: int
+    kind: str
+    text: str
+    bytes: int
+    chunks: int = 1
+
+
+@dataclass(frozen=True)
 class GaveUp:
     """The manager stopped trying. `undelivered` lists the inputs the server never answered."""
 
     reason: str
-    undelivered: list[dict[str, Any]] = field(default_factory=list)
+    undelivered: list[Undelivered] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

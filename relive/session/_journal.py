@@ -14,12 +14,14 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from relive._errors import SessionError
+
 Method = Literal[
     "send_client_content", "send_realtime_input", "send_tool_response", "send_context_update"
 ]
 
 
-class BufferFull(RuntimeError):
+class BufferFullError(SessionError):
     """The journal holds as many unanswered messages as the policy allows."""
 
 
@@ -48,10 +50,6 @@ class Entry:
         if self.method == "send_realtime_input":
             return "realtime_input." + next(iter(self.kwargs), "?")
         return self.method.removeprefix("send_")
-
-    def describe(self) -> dict[str, Any]:
-        """A short, loggable description (no audio bytes)."""
-        return {"index": self.index, "kind": self.kind, "text": self.text, "bytes": self.size}
 
 
 class Journal:
@@ -93,7 +91,7 @@ class Journal:
                 if entry.media:  # nothing older to drop: drop the new chunk itself
                     self.dropped += 1
                     return entry, 1
-                raise BufferFull(
+                raise BufferFullError(
                     f"{len(self._entries)} unanswered messages ({self._bytes} bytes) are waiting "
                     "for the server; wait for the session to catch up before sending more"
                 )

@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
+from dataclasses import replace
 from typing import Any
 
 from google.genai import types
 
 from relive._clock import Clock
+from relive._errors import IllegalTransitionError
 from relive.session import _events as ev
 from relive.session._failures import Failure, classify
 from relive.session._handles import HandleStore, redact
@@ -33,8 +35,7 @@ from relive.session._states import (
     Connect,
     Disconnect,
     Emit,
-    IllegalTransition,
-    SessionClosed,
+    SessionClosedError,
     State,
     parse_duration,
 )
@@ -51,8 +52,8 @@ __all__ = [
     "Connect",
     "Disconnect",
     "Emit",
-    "IllegalTransition",
-    "SessionClosed",
+    "IllegalTransitionError",
+    "SessionClosedError",
     "SessionMachine",
     "State",
     "parse_duration",
@@ -157,7 +158,7 @@ class SessionMachine:
 
     def _go(self, new: State) -> None:
         if new not in TRANSITIONS[self.state]:
-            raise IllegalTransition(f"{self.state.value} -> {new.value} is not allowed")
+            raise IllegalTransitionError(f"{self.state.value} -> {new.value} is not allowed")
         log.debug("session %s/%s: %s -> %s", self.owner, self.mode, self.state.value, new.value)
         self.state = new
 
@@ -165,7 +166,7 @@ class SessionMachine:
 
     def start(self) -> list[Action]:
         if self.started:
-            raise IllegalTransition("start() called twice")
+            raise IllegalTransitionError("start() called twice")
         self.started = True
         if self.handle:
             self.state = S.RESUMING
@@ -174,7 +175,7 @@ class SessionMachine:
     def submit(self, entry: Entry) -> list[Action]:
         """The app sent a client message: number it, keep it until settled."""
         if self.state in (S.FAILED, S.CLOSED):
-            raise SessionClosed(f"the session is {self.state.value}; nothing more can be sent")
+            raise SessionClosedError(f"the session is {self.state.value}; nothing more can be sent")
         entry, dropped = self.journal.append(entry)
         if entry.method == "send_context_update":
             self.context.update(entry.kwargs)  # a new session starts with it (see driver)
@@ -377,14 +378,16 @@ class SessionMachine:
     def _fail(self, why: str) -> list[Action]:
         log.warning("session %s/%s gave up: %s", self.owner, self.mode, why)
         self.metrics.gave_up += 1
-        undelivered: list[dict[str, Any]] = []
+        undelivered: list[ev.Undelivered] = []
         for entry in self.journal.unsettled():
             last = undelivered[-1] if undelivered else None
-            if entry.media and last is not None and last["kind"] == entry.kind:
-                last["chunks"] += 1  # a run of audio chunks: one item
-                last["bytes"] += entry.size
+            if entry.media and last is not None and last.kind == entry.kind:
+                # a run of audio chunks: one item
+                undelivered[-1] = replace(
+                    last, chunks=last.chunks + 1, bytes=last.bytes + entry.size
+                )
                 continue
-            undelivered.append({**entry.describe(), "chunks": 1})
+            undelivered.append(ev.Undelivered(entry.index, entry.kind, entry.text, entry.size))
         self._go(S.FAILED)
         return [Disconnect(self.conn_id), Emit(ev.GaveUp(reason=why, undelivered=undelivered))]
 

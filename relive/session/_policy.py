@@ -31,7 +31,7 @@ class Policy:
     - `connect_timeout`: one connect + setup attempt may take this long.
     - `max_buffered` / `max_buffered_bytes`: bound on the client messages kept for replay. Media
       chunks (audio, video) beyond the bound are dropped oldest first (and counted); a text turn
-      beyond it is refused with `BufferFull`.
+      beyond it is refused with `BufferFullError`.
     - `max_replay_media_bytes`: audio/video already delivered is sent again on a new connection
       only up to this much, newest first (default 320 kB: 10 s of 16 kHz PCM), so a reconnect
       after minutes of streamed silence does not resend all of it.

@@ -1,6 +1,6 @@
 """The session manager's states, the one table of allowed moves, and the actions it asks for.
 
-Every state change goes through `TRANSITIONS`; an illegal move raises `IllegalTransition`.
+Every state change goes through `TRANSITIONS`; an illegal move raises `IllegalTransitionError`.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import enum
 import re
 from dataclasses import dataclass
 
+from relive._errors import SessionError
 from relive.session import _events as ev
 
 
@@ -34,11 +35,7 @@ TRANSITIONS: dict[State, frozenset[State]] = {
 }
 
 
-class IllegalTransition(RuntimeError):
-    """A move the state table does not allow: a bug in the manager, never a server's fault."""
-
-
-class SessionClosed(RuntimeError):
+class SessionClosedError(SessionError):
     """The session is closed or gave up; nothing more can be sent."""
 
 

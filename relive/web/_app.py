@@ -27,7 +27,7 @@ from relive.web import _protocol as protocol
 from relive.web._bridge import KEEP_RECENT, Opener, Outbox, PageSessions
 from relive.web._limits import Limits, SocketLimiter
 from relive.web._protocol import ProtocolError
-from relive.web._registry import Busy, Forbidden, PageRegistry
+from relive.web._registry import BusyError, ForbiddenError, PageRegistry
 
 log = logging.getLogger("relive.web")
 STATIC = Path(__file__).parent / "static"
@@ -142,10 +142,10 @@ class WebBackend:
             with contextlib.suppress(Exception):
                 await ws.close(code=protocol.CLOSE_BAD_HELLO, reason=text[:120])
             return
-        except Forbidden as exc:
+        except ForbiddenError as exc:
             await ws.close(code=protocol.CLOSE_FORBIDDEN, reason=str(exc))
             return
-        except Busy as exc:
+        except BusyError as exc:
             await ws.close(code=1013, reason=str(exc))
             return
         entry = attached.entry

@@ -16,7 +16,7 @@ from typing import Any
 
 from google.genai import types
 
-from relive.session import BufferFull, LiveSession, SessionClosed
+from relive.session import BufferFullError, LiveSession, SessionClosedError
 from relive.session._events import (
     Connected,
     Event,
@@ -191,7 +191,7 @@ class ModeSession:
                 turns=[types.Content(role="user", parts=[types.Part(text=text)])],
                 turn_complete=True,
             )
-        except (SessionClosed, BufferFull):
+        except (SessionClosedError, BufferFullError):
             return False
         self.page.send_transcript(self.mode)
         return True
@@ -204,14 +204,14 @@ class ModeSession:
             await session.send_realtime_input(
                 audio=types.Blob(data=pcm, mime_type="audio/pcm;rate=16000")
             )
-        except SessionClosed:
+        except SessionClosedError:
             return False
         return True
 
     async def end_audio_stream(self) -> None:
         session = await self._live()
         if session is not None:
-            with contextlib.suppress(SessionClosed):
+            with contextlib.suppress(SessionClosedError):
                 await session.send_realtime_input(audio_stream_end=True)
 
     async def close(self) -> None:

@@ -6,14 +6,13 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
 from google import genai
-from google.genai import types
 
+from relive._app.backing import gemini_or_emulator
 from relive.web._app import WebBackend, WebSettings, create_app
 from relive.web._backend import GEMINI_MODEL, SessionSettings, make_opener
 from relive.web._server import serve
@@ -59,21 +58,18 @@ def run(args: argparse.Namespace) -> int:
 
 @contextlib.asynccontextmanager
 async def _client(args: argparse.Namespace) -> AsyncIterator[tuple[genai.Client, SessionSettings]]:
-    key = os.environ.get("GEMINI_API_KEY")
-    if key and not args.emulator:
-        model = args.model or GEMINI_MODEL
-        print(f"relive demo: real Gemini ({model}); the API key stays on this server")
-        yield (
-            # Live's native-audio models are served on v1beta (the SDK's Live default is v1).
-            genai.Client(api_key=key, http_options=types.HttpOptions(api_version="v1beta")),
-            SessionSettings(call_model=model, text_model=model, text_as_audio=True),
-        )
-        return
-    from relive.emulator import Emulator, EmulatorSettings
-
-    async with Emulator(EmulatorSettings(), tls=True) as emu:
-        print("relive demo: embedded emulator (set GEMINI_API_KEY for real Gemini)")
-        yield emu.client(api_key="relive-demo"), SessionSettings()
+    # Live's native-audio models are served on v1beta (the SDK's Live default is v1).
+    backing = gemini_or_emulator(
+        force_emulator=args.emulator, api_version="v1beta", emulator_key="relive-demo"
+    )
+    async with backing as it:
+        if it.emulator is None:
+            model = args.model or GEMINI_MODEL
+            print(f"relive demo: real Gemini ({model}); the API key stays on this server")
+            yield it.client, SessionSettings(call_model=model, text_model=model, text_as_audio=True)
+        else:
+            print("relive demo: embedded emulator (set GEMINI_API_KEY for real Gemini)")
+            yield it.client, SessionSettings()
 
 
 async def _demo(args: argparse.Namespace) -> None:

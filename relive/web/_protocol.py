@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from relive._errors import WebError
 from relive.web._limits import Limits
 
 Mode = Literal["call", "text"]
@@ -42,7 +43,7 @@ CLOSE_ABUSE = 1008  # policy violation: too many refused messages
 CLOSE_BAD_HELLO = 4400
 
 
-class ProtocolError(Exception):
+class ProtocolError(WebError):
     """A message the backend refuses; `code` and the message go back to the page."""
 
     def __init__(self, code: str, message: str) -> None:

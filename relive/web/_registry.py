@@ -17,15 +17,16 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from relive._clock import Clock
+from relive._errors import WebError
 
 S = TypeVar("S")  # what the backend keeps per page (its sessions)
 
 
-class Forbidden(Exception):
+class ForbiddenError(WebError):
     """A hello for a known page with the wrong secret."""
 
 
-class Busy(Exception):
+class BusyError(WebError):
     """Too many pages at once."""
 
 
@@ -77,17 +78,17 @@ class PageRegistry(Generic[S]):
         return self._pages.get(page_id)
 
     def attach(self, page_id: str, secret: str | None) -> Attached[S]:
-        """A socket says hello. Returns the entry, or raises `Forbidden` / `Busy`."""
+        """A socket says hello. Returns the entry, or raises `ForbiddenError` / `BusyError`."""
         entry = self._pages.get(page_id)
         if entry is None:
             # Unknown id: a new page, or one swept while away (then it starts fresh).
             if len(self._pages) >= self._max_pages:
-                raise Busy(f"too many pages ({self._max_pages}); try again later")
+                raise BusyError(f"too many pages ({self._max_pages}); try again later")
             entry = PageEntry(page_id, self._token(), self._make_state(page_id))
             self._pages[page_id] = entry
             fresh = True
         elif secret is None or not hmac.compare_digest(secret.encode(), entry.secret.encode()):
-            raise Forbidden("this page id belongs to another page")
+            raise ForbiddenError("this page id belongs to another page")
         else:
             fresh = False
         entry.generation += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from relive.bench._reconnect import run_reconnect
+from relive.bench import run_reconnect
 
 
 async def test_small_reconnect_run(tmp_path: Path) -> None:

@@ -7,9 +7,7 @@ from typing import Literal
 
 import pytest
 
-from relive.bench._chaos import run_chaos
-from relive.bench._overhead import run_overhead
-from relive.bench._scale import run_scale
+from relive.bench import run_chaos, run_overhead, run_scale
 
 
 async def test_overhead_small_run() -> None:

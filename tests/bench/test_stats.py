@@ -7,8 +7,9 @@ import math
 
 import pytest
 
-from relive.bench._report import Aim, Report, format_cell, format_table
-from relive.bench._stats import percentile, ratio, summarize
+from relive.bench import Aim, Report, percentile, summarize
+from relive.bench._report import format_cell, format_table
+from relive.bench._stats import ratio
 
 
 def test_percentiles_exact_on_known_data() -> None:

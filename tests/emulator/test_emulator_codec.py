@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from relive.emulator import EmulatorSettings
-from relive.emulator._closes import MAX_REASON_BYTES, CloseReason
+from relive.emulator import CloseReason, EmulatorSettings
+from relive.emulator._closes import MAX_REASON_BYTES
 from relive.emulator._codec import ProtocolError, camel, decode, format_duration, normalise
 
 _word = st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True)

@@ -13,10 +13,10 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from relive.emulator import Emulator
+from relive.emulator import REPLY_PATTERN, Emulator
 from relive.emulator._codec import MAX_DEPTH, ProtocolError, decode
 from relive.emulator._config import parse_setup
-from relive.emulator._model import MAX_QUOTED_CHARS, REPLY_PATTERN
+from relive.emulator._model import MAX_QUOTED_CHARS
 from relive.emulator._turns import plan_reply
 from tests.emulator.emulator_harness import FAST, Harness, Service
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from google.genai import errors
 
-from relive._clock import ManualClock
+from relive import ManualClock
 from relive.emulator import Emulator, EmulatorSettings
 from tests.emulator.sdk_helpers import MODEL, next_handle, next_message, resumable_config, say
 

@@ -9,9 +9,8 @@ from typing import Any
 
 from google.genai import types
 
+from relive import Connected, Event, Interrupted, LiveSession, ServerMessage
 from relive.emulator import REPLY_PATTERN
-from relive.session import LiveSession
-from relive.session import _events as ev
 
 MODEL = "gemini-live-2.5-flash-preview"
 
@@ -42,7 +41,7 @@ class Chat:
     ) -> None:
         self.session = session
         self.on_tool_call = on_tool_call
-        self.events: list[ev.Event] = []
+        self.events: list[Event] = []
         self.ended = False
         self._changed = asyncio.Event()
         self._task = asyncio.create_task(self._pump())
@@ -52,7 +51,7 @@ class Chat:
             async for event in self.session.events():
                 self.events.append(event)
                 self._changed.set()
-                if self.on_tool_call and isinstance(event, ev.ServerMessage):
+                if self.on_tool_call and isinstance(event, ServerMessage):
                     call = event.message.tool_call
                     for fc in (call.function_calls or []) if call else []:
                         await self.on_tool_call(fc)
@@ -94,9 +93,9 @@ class Chat:
         """
         replies, current = [], ""
         for event in self.events:
-            if isinstance(event, ev.Connected | ev.Interrupted):
+            if isinstance(event, Connected | Interrupted):
                 current = ""
-            elif isinstance(event, ev.ServerMessage) and event.message.server_content:
+            elif isinstance(event, ServerMessage) and event.message.server_content:
                 content = event.message.server_content
                 for part in (content.model_turn.parts or []) if content.model_turn else []:
                     current += part.text or ""

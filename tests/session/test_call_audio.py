@@ -13,9 +13,9 @@ from google.genai import types
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import relive.session as rs
+import relive as rs
+from relive import GaveUp, NewSession, Reconnecting, Resumed
 from relive.emulator import REPLY_PATTERN, Emulator, EmulatorSettings
-from relive.session import _events as ev
 from tests.session.helpers import MODEL, Chat
 
 RATE = 16_000
@@ -68,7 +68,7 @@ async def speak(chat: Chat, fault_midway: str = "", emu: Emulator | None = None)
             emu.faults.goaway_now(time_left=2.0)
         else:
             emu.faults.drop()
-        await chat.wait(lambda: bool(chat.of(ev.Reconnecting)))
+        await chat.wait(lambda: bool(chat.of(Reconnecting)))
     for blob in words[half:] + chunks(0.3, loud=False):
         await chat.session.send_realtime_input(audio=blob)
 
@@ -91,7 +91,7 @@ async def test_speech_through_a_reconnect_is_heard_whole_and_answered_once(
     second = spoken_answers(chat)[1]
     # The same utterance, heard whole on the new connection: same length, next turn.
     assert second == plain.replace("(turn 1, remembers 1)", "(turn 2, remembers 2)")
-    assert chat.of(ev.Resumed) and session.metrics.reconnects == {fault: 1}
+    assert chat.of(Resumed) and session.metrics.reconnects == {fault: 1}
     assert session.metrics.replayed > 0
     await chat.close()
 
@@ -151,7 +151,7 @@ async def run_call(seed: int, log: list[str]) -> None:
         for i in range(utterances):
             fault, at = rng.choice(CALL_FAULTS), rng.randint(0, len(speech) + len(silence))
             log.append(f"utterance {i}: {fault} at chunk {at}")
-            renewed_before = len(chat.of(ev.NewSession))
+            renewed_before = len(chat.of(NewSession))
             for j, blob in enumerate(speech + silence):
                 if j == at:
                     inject(emu, fault, rng)
@@ -160,14 +160,14 @@ async def run_call(seed: int, log: list[str]) -> None:
                 inject(emu, fault, rng)
             await chat.wait(lambda: len(chat.answer_log()) >= i + 1, timeout=8)  # noqa: B023
             emu.faults.reset()
-            renewed = len(chat.of(ev.NewSession)) > renewed_before
+            renewed = len(chat.of(NewSession)) > renewed_before
             expected_n = 1 if renewed else expected_n + 1
             answer = REPLY_PATTERN.match(chat.answer_log()[-1])
             assert answer is not None
             assert answer.group("text") == heard.group("text"), "the utterance was not heard whole"
             assert int(answer.group("n")) == expected_n
         assert len(chat.answer_log()) == utterances, "an utterance was answered twice"
-        assert not chat.of(ev.GaveUp)
+        assert not chat.of(GaveUp)
         await chat.close()
 
 

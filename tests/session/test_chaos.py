@@ -17,9 +17,9 @@ from google.genai import types
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import relive.session as rs
+import relive as rs
+from relive import GaveUp, NewSession
 from relive.emulator import Emulator, EmulatorSettings
-from relive.session import _events as ev
 from tests.session.helpers import MODEL, WEATHER_TOOLS, Chat
 
 FAULTS = [
@@ -84,7 +84,7 @@ async def run_schedule(seed: int, log: list[str]) -> None:
                 drop_next_call = True
             sent.append(text)
             log.append(f"turn {i}: {fault}")
-            new_sessions = len(chat.of(ev.NewSession))
+            new_sessions = len(chat.of(NewSession))
             faults = emu.faults
             if fault == "drop_mid_turn":
                 faults.drop_mid_turn()
@@ -110,7 +110,7 @@ async def run_schedule(seed: int, log: list[str]) -> None:
                 faults.goaway_now(time_left=rng.choice(lefts))
             await chat.wait(lambda: bool(chat.answers(text)), timeout=8)  # noqa: B023
             faults.reset()
-            renewed = len(chat.of(ev.NewSession)) > new_sessions
+            renewed = len(chat.of(NewSession)) > new_sessions
             if fault in ("refuse_resumption", "expire_handles"):
                 assert renewed, "a refused handle must start a new session"
             expected_n = 1 if renewed else expected_n + 1
@@ -119,7 +119,7 @@ async def run_schedule(seed: int, log: list[str]) -> None:
         for text in sent:
             times = chat.times_answered(text)
             assert times == 1, f"{text!r} answered {times} times"
-        assert not chat.of(ev.GaveUp)
+        assert not chat.of(GaveUp)
         await chat.close()
         assert chat.ended
 

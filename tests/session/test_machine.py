@@ -7,24 +7,36 @@ import random
 import pytest
 from google.genai import types
 
-from relive._clock import ManualClock
-from relive.session import _events as ev
+from relive import (
+    BufferFullError,
+    Connected,
+    Event,
+    GaveUp,
+    GenerationComplete,
+    HandleStore,
+    IllegalTransitionError,
+    ManualClock,
+    Mode,
+    NewSession,
+    Policy,
+    Reconnecting,
+    Resumed,
+    ServerMessage,
+    SessionClosedError,
+    State,
+    TurnComplete,
+)
 from relive.session import _inputs as inputs
 from relive.session._failures import Failure
-from relive.session._handles import HandleStore, redact
-from relive.session._journal import BufferFull
+from relive.session._handles import redact
 from relive.session._machine import (
     Action,
     Connect,
     Disconnect,
     Emit,
-    IllegalTransition,
-    SessionClosed,
     SessionMachine,
-    State,
     parse_duration,
 )
-from relive.session._policy import Mode, Policy
 
 DROP = Failure("Abnormal closure.", code=1006)
 
@@ -44,7 +56,7 @@ def make(
     return m, clock
 
 
-def emitted(actions: list[Action]) -> list[ev.Event]:
+def emitted(actions: list[Action]) -> list[Event]:
     return [a.event for a in actions if isinstance(a, Emit)]
 
 
@@ -84,7 +96,7 @@ def sent_texts(m: SessionMachine) -> list[str]:
     return out
 
 
-def answer(m: SessionMachine, text: str, h: str | None) -> list[ev.Event]:
+def answer(m: SessionMachine, text: str, h: str | None) -> list[Event]:
     out: list[Action] = []
     for x in [text_chunk(text), *done()]:
         out += m.server_message(m.conn_id, x)
@@ -95,18 +107,18 @@ def answer(m: SessionMachine, text: str, h: str | None) -> list[ev.Event]:
 
 def test_first_connect_then_messages_in_order() -> None:
     m, _ = make()
-    assert emitted(live(m)) == [ev.Connected(resumed=False)]
+    assert emitted(live(m)) == [Connected(resumed=False)]
     say(m, "one")
     say(m, "two")
     assert sent_texts(m) == ["one", "two"]
     evs = answer(m, "ans one", "h1")
     assert [type(e) for e in evs] == [
-        ev.ServerMessage,
-        ev.ServerMessage,
-        ev.GenerationComplete,
-        ev.ServerMessage,
-        ev.TurnComplete,
-        ev.ServerMessage,
+        ServerMessage,
+        ServerMessage,
+        GenerationComplete,
+        ServerMessage,
+        TurnComplete,
+        ServerMessage,
     ]
     assert m.handle == "h1"
 
@@ -132,13 +144,13 @@ def test_drop_mid_turn_replays_the_unanswered_turn_once() -> None:
     acts = m.closed(1, DROP)
     assert acts[1:] == [Disconnect(1), Connect(2, "h1")]
     (rec,) = emitted(acts)
-    assert isinstance(rec, ev.Reconnecting) and rec.cause == "drop" and "1006" in rec.reason
+    assert isinstance(rec, Reconnecting) and rec.cause == "drop" and "1006" in rec.reason
     assert m.state is State.RESUMING
     assert m.take_next(2) is None  # nothing goes out before the connection is up
     clock.advance(0.25)
     evs = emitted(m.opened(2))
-    assert isinstance(evs[0], ev.Connected) and evs[0].resumed and evs[0].history is not None
-    assert evs[1] == ev.Resumed(downtime_s=0.25, replayed=1)
+    assert isinstance(evs[0], Connected) and evs[0].resumed and evs[0].history is not None
+    assert evs[1] == Resumed(downtime_s=0.25, replayed=1)
     assert sent_texts(m) == ["two"]
     answer(m, "You said two", "h2")
     turns = [(t.role, t.text, t.interrupted) for t in m.transcript.turns]
@@ -174,7 +186,7 @@ def test_goaway_when_idle_reconnects_at_once_closing_the_old_connection_first() 
     answer(m, "a1", "h1")
     acts = m.server_message(1, msg(go_away={"time_left": "10s"}))
     evs = emitted(acts)
-    assert isinstance(evs[1], ev.Reconnecting) and evs[1].cause == "goaway"
+    assert isinstance(evs[1], Reconnecting) and evs[1].cause == "goaway"
     assert evs[1].deadline == pytest.approx(clock.now() + 10)
     assert [a for a in acts if not isinstance(a, Emit)] == [Disconnect(1), Connect(2, "h1")]
     m.opened(2)
@@ -256,10 +268,10 @@ def test_backoff_grows_with_jitter_is_capped_then_gives_up_listing_undelivered()
         assert cap / 2 <= d <= cap
     assert clock.now() <= 20
     (gave_up,) = emitted(acts)
-    assert isinstance(gave_up, ev.GaveUp) and "20s" in gave_up.reason
-    assert [u["text"] for u in gave_up.undelivered] == ["one"]
+    assert isinstance(gave_up, GaveUp) and "20s" in gave_up.reason
+    assert [u.text for u in gave_up.undelivered] == ["one"]
     assert m.state is State.FAILED
-    with pytest.raises(SessionClosed):
+    with pytest.raises(SessionClosedError):
         say(m, "late")
 
 
@@ -282,11 +294,11 @@ def test_rejected_handle_starts_a_new_session_with_a_notice(failure: Failure) ->
     m.closed(1, DROP)
     acts = m.failed(2, failure)
     evs = emitted(acts)
-    assert isinstance(evs[0], ev.NewSession)
+    assert isinstance(evs[0], NewSession)
     assert evs[0].notice == "The call could not be resumed, so a new one was started."
     assert Connect(3, None) in acts and m.handle is None
     assert [(t.role, t.text) for t in m.transcript.turns] == [("user", "two")]
-    assert emitted(m.opened(3)) == [ev.Connected(resumed=False)]
+    assert emitted(m.opened(3)) == [Connected(resumed=False)]
     assert sent_texts(m) == ["two"]
     assert m.metrics.new_sessions == 1 and m.metrics.rejected_handles == 1
 
@@ -298,7 +310,7 @@ def test_rejection_right_after_setup_counts_as_rejected() -> None:
     m.closed(1, DROP)
     m.opened(2)
     acts = m.closed(2, Failure("session not found", code=1008))
-    assert isinstance(emitted(acts)[0], ev.NewSession)
+    assert isinstance(emitted(acts)[0], NewSession)
 
 
 def test_text_mode_can_be_told_to_give_up_on_rejection() -> None:
@@ -306,14 +318,14 @@ def test_text_mode_can_be_told_to_give_up_on_rejection() -> None:
     live(m)
     m.server_message(1, handle("h1"))
     m.closed(1, DROP)
-    assert isinstance(emitted(m.failed(2, Failure("expired", code=1008)))[0], ev.GaveUp)
+    assert isinstance(emitted(m.failed(2, Failure("expired", code=1008)))[0], GaveUp)
 
 
 def test_bad_key_is_fatal_at_once() -> None:
     m, _ = make()
     m.start()
     (gave_up,) = emitted(m.failed(1, Failure("API key not valid", code=1008)))
-    assert isinstance(gave_up, ev.GaveUp) and "API key" in gave_up.reason
+    assert isinstance(gave_up, GaveUp) and "API key" in gave_up.reason
 
 
 def test_a_handle_in_the_store_is_resumed_at_start() -> None:
@@ -336,7 +348,7 @@ def test_buffer_bound_drops_oldest_media_and_refuses_text() -> None:
     m2.start()
     say(m2, "a")
     say(m2, "b")
-    with pytest.raises(BufferFull):
+    with pytest.raises(BufferFullError):
         say(m2, "c")
 
 
@@ -368,14 +380,14 @@ def test_tool_responses_are_not_replayed() -> None:
 
 def test_state_table_and_closing() -> None:
     m, _ = make()
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(IllegalTransitionError):
         m._go(State.DRAINING)
     live(m)
     assert m.close() == [Disconnect(1)]
     assert m.close() == []
     assert m.state is State.CLOSED
     assert m.closed(1, DROP) == [] or m.state is State.CLOSED
-    with pytest.raises(SessionClosed):
+    with pytest.raises(SessionClosedError):
         say(m, "x")
 
 
@@ -520,7 +532,7 @@ def test_a_connection_that_drops_right_after_setup_backs_off_then_gives_up() -> 
         m.opened(m.conn_id)
         clock.advance(0.1)
         acts = m.closed(m.conn_id, DROP)  # accepted, then dropped at once: same outage
-        if any(isinstance(e, ev.GaveUp) for e in emitted(acts)):
+        if any(isinstance(e, GaveUp) for e in emitted(acts)):
             break
         assert not any(isinstance(a, Connect) for a in acts)
         assert m.state is State.BACKING_OFF
@@ -528,7 +540,7 @@ def test_a_connection_that_drops_right_after_setup_backs_off_then_gives_up() -> 
         assert isinstance(m.timer()[0], Connect)
         flaps += 1
     assert 3 <= flaps <= 10
-    assert isinstance(emitted(acts)[-1], ev.GaveUp)
+    assert isinstance(emitted(acts)[-1], GaveUp)
 
 
 def test_a_completed_turn_ends_the_outage() -> None:
@@ -577,12 +589,12 @@ def test_gave_up_lists_a_run_of_audio_as_one_item() -> None:
         m.submit(inputs.realtime_input({"audio": blob}))
     say(m, "hello?")
     (gave_up,) = emitted(m.failed(1, Failure("refused")))
-    assert isinstance(gave_up, ev.GaveUp)
-    assert [(u["kind"], u["chunks"]) for u in gave_up.undelivered] == [
+    assert isinstance(gave_up, GaveUp)
+    assert [(u.kind, u.chunks) for u in gave_up.undelivered] == [
         ("realtime_input.audio", 50),
         ("client_content", 1),
     ]
-    assert gave_up.undelivered[0]["bytes"] == 50 * 116
+    assert gave_up.undelivered[0].bytes == 50 * 116
 
 
 def answer_on(m: SessionMachine, conn: int, text: str) -> None:
@@ -634,8 +646,8 @@ def test_a_connection_lost_after_generation_complete_ends_the_turn_itself() -> N
     m.server_message(1, text_chunk("You said: one."))
     m.server_message(1, msg(server_content={"generation_complete": True}))
     events = emitted(m.closed(1, DROP))
-    assert events[0] == ev.TurnComplete(after_cut=True)
-    assert isinstance(events[1], ev.Reconnecting)
+    assert events[0] == TurnComplete(after_cut=True)
+    assert isinstance(events[1], Reconnecting)
     assert [(t.role, t.final, t.interrupted) for t in m.transcript.turns] == [
         ("user", True, False),
         ("model", True, False),

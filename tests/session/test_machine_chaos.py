@@ -19,13 +19,10 @@ from google.genai import types
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from relive._clock import ManualClock
-from relive.session import _events as ev
+from relive import Event, GenerationComplete, HandleStore, ManualClock, Policy, ServerMessage, State
 from relive.session import _inputs as inputs
 from relive.session._failures import Failure
-from relive.session._handles import HandleStore
-from relive.session._machine import Action, Connect, Disconnect, Emit, SessionMachine, State
-from relive.session._policy import Policy
+from relive.session._machine import Action, Connect, Disconnect, Emit, SessionMachine
 
 HANDLE = "handle"  # a queue marker: issue a handle for the state as it is when delivered
 
@@ -140,15 +137,15 @@ class Harness:
         self.conn = SimConn(action.conn_id, state, deque([HANDLE]))
         self.apply(self.machine.opened(action.conn_id))
 
-    def observe(self, event: ev.Event) -> None:
+    def observe(self, event: Event) -> None:
         conn_id = self.machine.conn_id
-        if isinstance(event, ev.ServerMessage):
+        if isinstance(event, ServerMessage):
             if event.message.tool_call:
                 self.calls += [c.id or "" for c in event.message.tool_call.function_calls or []]
             content = event.message.server_content
             if content and content.model_turn and content.model_turn.parts:
                 self._last_chunk[conn_id] = content.model_turn.parts[0].text or ""
-        elif isinstance(event, ev.GenerationComplete):
+        elif isinstance(event, GenerationComplete):
             text = self._last_chunk.pop(conn_id, "")
             self.answers[text.removeprefix("A:")] += 1
 

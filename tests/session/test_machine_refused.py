@@ -3,12 +3,10 @@ close, and the 3.x models that take no history mid-session. ManualClock, no sock
 
 from __future__ import annotations
 
-from relive._clock import ManualClock
-from relive.session import _events as ev
+from relive import Connected, GaveUp, ManualClock, NewSession, Policy, Reconnecting, Resumed, State
 from relive.session._failures import Failure
-from relive.session._machine import Action, Connect, SessionMachine, State
+from relive.session._machine import Action, Connect, SessionMachine
 from relive.session._models import GEMINI_3
-from relive.session._policy import Policy
 from tests.session.test_machine import (
     DROP,
     answer,
@@ -60,14 +58,14 @@ def test_a_resumption_refused_for_too_long_starts_a_seeded_new_session() -> None
     answered_then_dropped(m)
     acts, waited = refuse_until_it_gives_in(m, clock)
     (notice,) = emitted(acts)
-    assert isinstance(notice, ev.NewSession) and notice.seeded
+    assert isinstance(notice, NewSession) and notice.seeded
     assert notice.notice == "The call could not be resumed, so a new one was started."
     assert "refused to resume" in notice.reason and "1011" in notice.reason
     assert 10 <= waited < 10 + Policy().backoff_max  # bounded: not the server's 15 minutes
     assert Connect(m.conn_id, None) in acts and m.handle is None
     # The transcript is kept; the new session gets it as history, then the unanswered turn.
     assert [t.text for t in m.transcript.turns] == ["one", "You said: one.", "two"]
-    assert emitted(m.opened(m.conn_id)) == [ev.Connected(resumed=False)]
+    assert emitted(m.opened(m.conn_id)) == [Connected(resumed=False)]
     assert history_texts(m.take_history(m.conn_id)) == [
         ("user", "one"),
         ("model", "You said: one."),
@@ -83,8 +81,8 @@ def test_a_refusal_that_clears_is_an_ordinary_resume() -> None:
     clock.set(m.deadline or 0)
     assert m.timer() == [Connect(3, "h1")]
     evs = emitted(m.opened(3))
-    assert evs[0] == ev.Connected(resumed=True, history=evs[0].history)  # type: ignore[union-attr]
-    assert isinstance(evs[1], ev.Resumed)
+    assert evs[0] == Connected(resumed=True, history=evs[0].history)  # type: ignore[union-attr]
+    assert isinstance(evs[1], Resumed)
     assert sent_texts(m) == ["two"] and m.metrics.new_sessions == 0
 
 
@@ -101,7 +99,7 @@ def test_refusals_after_setup_complete_count_too() -> None:
         clock.set(m.deadline)
         m.timer()
     (notice,) = emitted(acts)
-    assert isinstance(notice, ev.NewSession) and notice.seeded and clock.now() >= 3
+    assert isinstance(notice, NewSession) and notice.seeded and clock.now() >= 3
 
 
 def test_a_refused_resumption_gives_up_when_the_policy_says_so() -> None:
@@ -110,8 +108,8 @@ def test_a_refused_resumption_gives_up_when_the_policy_says_so() -> None:
     answered_then_dropped(m)
     acts, _ = refuse_until_it_gives_in(m, clock)
     (gave_up,) = emitted(acts)
-    assert isinstance(gave_up, ev.GaveUp) and "refused to resume" in gave_up.reason
-    assert [u["text"] for u in gave_up.undelivered] == ["two"]
+    assert isinstance(gave_up, GaveUp) and "refused to resume" in gave_up.reason
+    assert [u.text for u in gave_up.undelivered] == ["two"]
 
 
 def test_the_goaway_deadline_close_1008_is_a_reconnect() -> None:
@@ -126,7 +124,7 @@ def test_the_goaway_deadline_close_1008_is_a_reconnect() -> None:
     assert m.state is State.DRAINING
     acts = m.closed(1, GOAWAY_CLOSE)
     assert Connect(2, "h1") in acts and not any(
-        isinstance(e, ev.GaveUp | ev.NewSession) for e in emitted(acts)
+        isinstance(e, GaveUp | NewSession) for e in emitted(acts)
     )
     m.opened(2)
     assert sent_texts(m) == ["two"]
@@ -138,7 +136,7 @@ def test_the_goaway_close_on_a_connection_never_drained_is_a_drop() -> None:
     m.server_message(1, handle("h1"))
     acts = m.closed(1, GOAWAY_CLOSE)
     assert Connect(2, "h1") in acts
-    assert [type(e) for e in emitted(acts)] == [ev.Reconnecting]
+    assert [type(e) for e in emitted(acts)] == [Reconnecting]
 
 
 def test_on_3x_models_an_exchange_the_handle_lacks_is_not_sent_as_history() -> None:
@@ -161,7 +159,7 @@ def test_a_seed_leaves_out_unanswered_turns_and_keeps_a_summary() -> None:
     m.transcript.restore([], summary="weather in Paris", folded=4)
     answered_then_dropped(m)
     acts = m.failed(2, HELD)
-    assert isinstance(emitted(acts)[0], ev.NewSession)
+    assert isinstance(emitted(acts)[0], NewSession)
     m.opened(3)
     history = history_texts(m.take_history(3))
     assert history[0] == ("user", "(Earlier in this conversation: weather in Paris)")
@@ -199,7 +197,7 @@ def test_a_goaway_far_ahead_keeps_the_connection_live_until_the_drain_window() -
     assert m.deadline == 160
     clock.set(160)
     evs = emitted(m.timer())
-    assert isinstance(evs[0], ev.Reconnecting) and evs[0].cause == "goaway"
+    assert isinstance(evs[0], Reconnecting) and evs[0].cause == "goaway"
     assert m.state.value == "draining"  # mid-turn: waits for the answer and its handle
     answer(m, "a1", "h2")
     assert m.state.value == "resuming" and m.conn_id == 2 and m.handle == "h2"
@@ -212,5 +210,5 @@ def test_a_goaway_far_ahead_on_an_idle_connection_reconnects_at_the_window() -> 
     m.server_message(1, msg(go_away={"time_left": "300s"}))
     clock.set(240)
     acts = m.timer()
-    assert [type(e) for e in emitted(acts)] == [ev.Reconnecting]
+    assert [type(e) for e in emitted(acts)] == [Reconnecting]
     assert Connect(2, "h1") in acts and m.metrics.reconnects["goaway"] == 1

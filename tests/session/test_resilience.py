@@ -9,9 +9,19 @@ import pytest
 from google import genai
 from google.genai import types
 
-import relive.session as rs
+import relive as rs
+from relive import (
+    Connected,
+    GaveUp,
+    GenerationComplete,
+    Interrupted,
+    NewSession,
+    Reconnecting,
+    Resumed,
+    ServerMessage,
+    TurnComplete,
+)
 from relive.emulator import Emulator, EmulatorSettings
-from relive.session import _events as ev
 from tests.session.helpers import MODEL, WEATHER_TOOLS, Chat
 
 FAST = {"chunk_interval": 0.005, "turn_complete_lag_factor": 0.0}
@@ -39,7 +49,7 @@ async def test_plain_conversation_counts_turns(relive_emulator: Emulator) -> Non
     chat = await open_chat(relive_emulator)
     assert await chat.ask("hello") == (1, 1)
     assert await chat.ask("again") == (2, 2)
-    assert isinstance(chat.events[0], ev.Connected) and not chat.events[0].resumed
+    assert isinstance(chat.events[0], Connected) and not chat.events[0].resumed
     assert chat.session.metrics.connections == 1
     await chat.close()
     assert chat.ended
@@ -64,13 +74,13 @@ async def test_goaway_mid_turn_waits_for_the_turn_then_resumes(relive_emulator: 
     await chat.say(LONG)
     await chat.wait(lambda: streaming(chat))
     emu.faults.goaway_now(time_left=5.0)
-    await chat.wait(lambda: bool(chat.of(ev.Resumed)))
+    await chat.wait(lambda: bool(chat.of(Resumed)))
     assert chat.answers(LONG) == [(2, 2)]  # finished before the reconnect, not cut
     assert await chat.ask("three") == (3, 3)
-    kinds = [type(e) for e in chat.events if not isinstance(e, ev.ServerMessage)]
-    i = kinds.index(ev.Reconnecting)
-    assert kinds[i:].index(ev.TurnComplete) < kinds[i:].index(ev.Resumed)
-    (rec,) = chat.of(ev.Reconnecting)
+    kinds = [type(e) for e in chat.events if not isinstance(e, ServerMessage)]
+    i = kinds.index(Reconnecting)
+    assert kinds[i:].index(TurnComplete) < kinds[i:].index(Resumed)
+    (rec,) = chat.of(Reconnecting)
     assert rec.cause == "goaway" and rec.deadline is not None
     assert chat.session.metrics.reconnects == {"goaway": 1}
     assert not any(t.interrupted for t in chat.session.transcript.turns)
@@ -90,9 +100,9 @@ async def test_abrupt_drop_mid_turn_answers_the_turn_exactly_once(
     assert await chat.ask(LONG) == (2, 2)
     assert chat.answers(LONG) == [(2, 2)]
     assert await chat.ask("three") == (3, 3)
-    (rec,) = chat.of(ev.Reconnecting)
+    (rec,) = chat.of(Reconnecting)
     assert rec.cause == "drop" and "1006" in rec.reason
-    (resumed,) = chat.of(ev.Resumed)
+    (resumed,) = chat.of(Resumed)
     assert resumed.replayed == 1
     roles = [(t.role, t.interrupted) for t in chat.session.transcript.turns]
     assert roles == [
@@ -118,7 +128,7 @@ async def test_drop_during_a_tool_call(relive_emulator: Emulator) -> None:
     def tool_calls() -> list[types.FunctionCall]:
         return [
             fc
-            for e in chat.of(ev.ServerMessage)
+            for e in chat.of(ServerMessage)
             if e.message.tool_call
             for fc in e.message.tool_call.function_calls or []
         ]
@@ -143,7 +153,7 @@ async def test_drop_during_a_tool_call(relive_emulator: Emulator) -> None:
     finals = [t.text for t in chat.session.transcript.turns if t.role == "model"]
     assert finals[-1].endswith('get_weather returned: {"t": 2}')
     assert await chat.ask("three") == (3, 3)
-    assert len(chat.of(ev.Resumed)) == 1
+    assert len(chat.of(Resumed)) == 1
     await chat.close()
 
 
@@ -153,8 +163,8 @@ async def test_expired_handle_starts_a_new_session(relive_emulator: Emulator) ->
     assert await chat.ask("one") == (1, 1)
     emu.faults.expire_all_handles()
     emu.faults.drop()
-    await chat.wait(lambda: bool(chat.of(ev.NewSession)))
-    (new,) = chat.of(ev.NewSession)
+    await chat.wait(lambda: bool(chat.of(NewSession)))
+    (new,) = chat.of(NewSession)
     assert new.notice == "The call could not be resumed, so a new one was started."
     assert "expired" in new.reason
     assert await chat.ask("two") == (1, 1)  # the count restarts: a new conversation
@@ -168,10 +178,10 @@ async def test_invalid_handle_starts_a_new_session(relive_emulator: Emulator) ->
     handles = rs.HandleStore()
     handles.put("test", "text", "not-a-real-handle-0123456789")
     chat = await open_chat(relive_emulator, handles=handles)
-    await chat.wait(lambda: bool(chat.of(ev.Connected)))
-    (new,) = chat.of(ev.NewSession)
+    await chat.wait(lambda: bool(chat.of(Connected)))
+    (new,) = chat.of(NewSession)
     assert new.notice == "The conversation could not be resumed, so a new one was started."
-    assert chat.of(ev.Connected) == [ev.Connected(resumed=False)]
+    assert chat.of(Connected) == [Connected(resumed=False)]
     assert await chat.ask("hello") == (1, 1)
     assert handles.get("test", "text") not in (None, "not-a-real-handle-0123456789")
     await chat.close()
@@ -184,9 +194,9 @@ async def test_refused_resumption_starts_a_new_session(relive_emulator: Emulator
     assert await chat.ask("two") == (2, 2)
     emu.faults.refuse_next_resumption()
     emu.faults.drop()
-    await chat.wait(lambda: bool(chat.of(ev.NewSession)))
+    await chat.wait(lambda: bool(chat.of(NewSession)))
     assert await chat.ask("three") == (1, 1)
-    assert not chat.of(ev.Resumed)
+    assert not chat.of(Resumed)
     await chat.close()
 
 
@@ -196,8 +206,8 @@ async def test_a_second_connect_with_the_same_store_resumes(relive_emulator: Emu
     assert await chat.ask("one") == (1, 1)
     await chat.close()
     again = await open_chat(relive_emulator, handles=handles)
-    await again.wait(lambda: bool(again.of(ev.Connected)))
-    first = again.of(ev.Connected)[0]
+    await again.wait(lambda: bool(again.of(Connected)))
+    first = again.of(Connected)[0]
     assert first.resumed and first.history is not None
     assert "user: one" in first.history.render()  # the call opens with its history
     assert await again.ask("two") == (2, 2)
@@ -234,7 +244,7 @@ async def test_silent_server_after_goaway_the_deadline_still_rules(
     await chat.say(LONG)
     await chat.wait(lambda: streaming(chat))
     emu.faults.goaway_now(time_left=0.6)
-    await chat.wait(lambda: bool(chat.of(ev.Resumed)))
+    await chat.wait(lambda: bool(chat.of(Resumed)))
     emu.faults.silent_after_goaway(False)
     await chat.wait(lambda: bool(chat.answers(LONG)))
     assert await chat.ask("three") == (3, 3)
@@ -249,7 +259,7 @@ async def test_input_sent_while_reconnecting_is_delivered_in_order(
     chat = await open_chat(emu)
     assert await chat.ask("one") == (1, 1)
     emu.faults.drop()
-    await chat.wait(lambda: bool(chat.of(ev.Reconnecting)))
+    await chat.wait(lambda: bool(chat.of(Reconnecting)))
     for word in ["a", "b", "c"]:
         await chat.session.send_client_content(
             turns={"role": "user", "parts": [{"text": word}]}, turn_complete=word == "c"
@@ -282,7 +292,7 @@ async def test_after_generation_complete_runs_once(relive_emulator: Emulator) ->
 async def test_bad_api_key_fails_fast_with_a_reason() -> None:
     async with Emulator(api_keys={"good"}) as emu:
         session = rs.connect(emu.client(api_key="bad"), model=MODEL, mode="text")
-        with pytest.raises(rs.SessionFailed, match="API key"):
+        with pytest.raises(rs.SessionFailedError, match="API key"):
             await session.start()
         await session.close()
 
@@ -322,7 +332,7 @@ async def test_a_conversation_outlives_many_connection_lifetimes(relive_emulator
         assert await chat.ask(f"turn {n}") == (n, n)
     assert chat.session.metrics.reconnects.get("goaway", 0) >= 3
     assert emu.stats.closes.get(1011, 0) == 0  # every connection left before its deadline
-    assert len(chat.of(ev.Resumed)) == chat.session.metrics.connections - 1
+    assert len(chat.of(Resumed)) == chat.session.metrics.connections - 1
     await chat.close()
 
 
@@ -332,7 +342,7 @@ async def test_barge_in_interrupts_and_the_new_turn_is_answered(relive_emulator:
     await chat.say(LONG)
     await chat.wait(lambda: streaming(chat))
     assert await chat.ask("stop") == (2, 2)
-    assert chat.of(ev.Interrupted)
+    assert chat.of(Interrupted)
     assert chat.answers(LONG) == []  # cut by the user: interrupted, not answered twice later
     cut = [t for t in chat.session.transcript.turns if t.interrupted]
     assert len(cut) == 1 and cut[0].role == "model"
@@ -347,12 +357,12 @@ async def test_gives_up_after_a_bounded_outage_listing_what_was_not_answered() -
         await emu.stop()  # the service is gone for good
         await chat.say("anyone there?")
         await chat.wait(lambda: chat.ended, timeout=5)
-    (gave_up,) = chat.of(ev.GaveUp)
+    (gave_up,) = chat.of(GaveUp)
     assert "could not reconnect within 0.5s" in gave_up.reason
-    assert [u["text"] for u in gave_up.undelivered] == ["anyone there?"]
+    assert [u.text for u in gave_up.undelivered] == ["anyone there?"]
     assert chat.session.state is rs.State.FAILED
     assert chat.session.metrics.connect_attempts > 2
-    with pytest.raises(rs.SessionClosed):
+    with pytest.raises(rs.SessionClosedError):
         await chat.say("still?")
     await chat.close()
 
@@ -375,7 +385,7 @@ async def test_close_does_not_wait_out_a_hanging_connect() -> None:
     await asyncio.wait_for(accepted.wait(), 5)  # the connect is under way, and hangs
     async with asyncio.timeout(2):
         await session.close()
-    with pytest.raises(rs.SessionFailed):
+    with pytest.raises(rs.SessionFailedError):
         await starting
     for writer in held:
         writer.close()
@@ -399,10 +409,10 @@ async def test_a_client_keepalive_timeout_is_a_drop_and_the_call_resumes(
     chat = Chat(session)
     assert await chat.ask("one") == (1, 1)
     emu.faults.set_ping_delay(1.0)  # pongs come too late: the client closes (1011)
-    await chat.wait(lambda: bool(chat.of(ev.Reconnecting)))
+    await chat.wait(lambda: bool(chat.of(Reconnecting)))
     emu.faults.set_ping_delay(0.0)
-    await chat.wait(lambda: bool(chat.of(ev.Resumed)))
-    assert chat.of(ev.Reconnecting)[0].cause == "drop"
+    await chat.wait(lambda: bool(chat.of(Resumed)))
+    assert chat.of(Reconnecting)[0].cause == "drop"
     assert await chat.ask("two") == (2, 2)
     await chat.close()
 
@@ -428,7 +438,7 @@ async def test_context_updates_are_delivered_and_survive_a_new_session(
     assert await chat.ask("one") == (1, 1)
     emu.faults.expire_all_handles()
     emu.faults.drop()
-    await chat.wait(lambda: bool(chat.of(ev.Connected)) and len(chat.of(ev.Connected)) == 2)
+    await chat.wait(lambda: bool(chat.of(Connected)) and len(chat.of(Connected)) == 2)
     assert configs[0].system_instruction is None
     fresh = configs[-1]
     assert fresh.session_resumption is not None and fresh.session_resumption.handle is None
@@ -453,10 +463,10 @@ async def test_drop_between_generation_complete_and_turn_complete(
     chat = await open_chat(relive_emulator, config=config, mode="call")
     assert await chat.ask("one") == (1, 1)
     await chat.say("two")
-    await chat.wait(lambda: len(chat.of(ev.GenerationComplete)) == 2)
+    await chat.wait(lambda: len(chat.of(GenerationComplete)) == 2)
     relive_emulator.faults.drop()  # turnComplete trails by the playback time: it never comes
-    await chat.wait(lambda: bool(chat.of(ev.Resumed)))
-    assert chat.of(ev.TurnComplete)[-1] == ev.TurnComplete(after_cut=True)
+    await chat.wait(lambda: bool(chat.of(Resumed)))
+    assert chat.of(TurnComplete)[-1] == TurnComplete(after_cut=True)
     assert chat.answers("two") == [(2, 2)]
     # The resumed handle predates "two": the manager restored it as history, not as a question.
     assert await chat.ask("three") == (3, 3)

@@ -9,12 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from relive import HandleStore, Policy
 from relive.emulator import Emulator, EmulatorSettings
-from relive.session._handles import HandleStore
-from relive.session._policy import Policy
-from relive.web._app import WebBackend, WebSettings, create_app
-from relive.web._backend import SessionSettings, make_opener
-from relive.web._server import serve
+from relive.web import SessionSettings, WebBackend, WebSettings, create_app, make_opener, serve
 from tests.web.fake_mic import write_fake_mic
 
 CHROMIUM = Path(os.environ.get("RELIVE_CHROMIUM", "/usr/bin/chromium"))

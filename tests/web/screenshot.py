@@ -15,11 +15,9 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright, expect
 
+from relive import HandleStore
 from relive.emulator import Emulator
-from relive.session import HandleStore
-from relive.web._app import WebBackend, WebSettings, create_app
-from relive.web._backend import SessionSettings, make_opener
-from relive.web._server import serve
+from relive.web import SessionSettings, WebBackend, WebSettings, create_app, make_opener, serve
 from tests.web.conftest import CHROMIUM, FAST
 from tests.web.fake_mic import write_fake_mic
 from tests.web.test_browser import ARGS

@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from relive._clock import ManualClock
+from relive import ManualClock
+from relive.web import Limits
 from relive.web import _protocol as protocol
-from relive.web._limits import Limits, SocketLimiter, TokenBucket
+from relive.web._limits import SocketLimiter, TokenBucket
 from relive.web._protocol import ProtocolError
 
 

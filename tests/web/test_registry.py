@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from relive._clock import ManualClock
-from relive.web._registry import Busy, Forbidden, PageRegistry
+from relive import ManualClock
+from relive.web._registry import BusyError, ForbiddenError, PageRegistry
 
 PAGE = "a" * 32
 OTHER = "b" * 32
@@ -36,9 +36,9 @@ def test_reattach_needs_the_secret() -> None:
     reg = make(ManualClock())
     first = reg.attach(PAGE, None)
     reg.detach(PAGE, first.generation)
-    with pytest.raises(Forbidden):
+    with pytest.raises(ForbiddenError):
         reg.attach(PAGE, None)
-    with pytest.raises(Forbidden):
+    with pytest.raises(ForbiddenError):
         reg.attach(PAGE, "secret-guess")
     again = reg.attach(PAGE, "secret-0")
     assert not again.fresh
@@ -89,7 +89,7 @@ def test_a_stale_socket_detaching_does_not_start_the_away_time() -> None:
 def test_too_many_pages_is_refused() -> None:
     reg = make(ManualClock(), max_pages=1)
     reg.attach(PAGE, None)
-    with pytest.raises(Busy):
+    with pytest.raises(BusyError):
         reg.attach(OTHER, None)
 
 

@@ -14,9 +14,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from relive.emulator import Emulator
-from relive.web._app import WebBackend, WebSettings, create_app
-from relive.web._backend import SessionSettings, make_opener
-from relive.web._server import serve
+from relive.web import SessionSettings, WebBackend, WebSettings, create_app, make_opener, serve
 from tests.web.conftest import Stack
 
 TIMEOUT = 5.0

@@ -9,11 +9,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from relive._clock import ManualClock
+from relive import HandleStore, ManualClock
 from relive.emulator import Emulator
-from relive.session import HandleStore
-from relive.web._app import WebBackend, WebSettings
-from relive.web._backend import SessionSettings, make_opener
+from relive.web import SessionSettings, WebBackend, WebSettings, make_opener
 from relive.web._bridge import Outbox
 
 

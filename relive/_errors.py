@@ -1,0 +1,42 @@
+"""relive's one error family: catch `ReliveError` for anything relive raises on purpose.
+
+    ReliveError
+    ├── IllegalTransitionError   a move a state table forbids: a bug in relive, never the server's
+    ├── SessionError             the session manager (`relive.connect`)
+    │   ├── SessionFailedError   the session could not be (re)established (also a ConnectionError)
+    │   ├── SessionClosedError   the session is closed or gave up: nothing more can be sent
+    │   └── BufferFullError      the input buffer holds all the unanswered input the policy allows
+    ├── EmulatorError            `relive.emulator`
+    │   ├── ProtocolError        (internal) a client message the real server would refuse
+    │   └── HandleRejectedError  (internal) a resumption the emulator refuses
+    └── WebError                 `relive.web`
+        ├── ProtocolError        (internal) a page message the backend refuses
+        ├── ForbiddenError       (internal) a hello for a known page with the wrong secret
+        └── BusyError            (internal) too many pages at once
+
+The leaves live beside the code that raises them; the ones marked internal never leave their part
+(they become close frames or error messages to the page), and are in the family so a bug that lets
+one escape is still caught as a `ReliveError`.
+"""
+
+from __future__ import annotations
+
+
+class ReliveError(Exception):
+    """The root of every error relive raises on purpose."""
+
+
+class IllegalTransitionError(ReliveError):
+    """A move a state table does not allow: a bug in relive, never a server's fault."""
+
+
+class SessionError(ReliveError):
+    """An error from the session manager."""
+
+
+class EmulatorError(ReliveError):
+    """An error from the emulator."""
+
+
+class WebError(ReliveError):
+    """An error from the web backend."""

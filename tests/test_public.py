@@ -1,0 +1,91 @@
+"""The public surface: one error family, public types for what public functions return."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+
+import pytest
+
+import relive
+import relive.bench
+import relive.emulator
+import relive.transcript
+import relive.web
+
+PUBLIC = [relive, relive.transcript, relive.emulator, relive.web, relive.bench]
+
+
+@pytest.mark.parametrize("module", PUBLIC, ids=lambda m: m.__name__)
+def test_every_exported_name_resolves(module: object) -> None:
+    for name in getattr(module, "__all__", []):
+        assert getattr(module, name) is not None, name
+
+
+def test_every_public_exception_is_in_the_relive_family() -> None:
+    errors = [
+        obj
+        for module in PUBLIC
+        for name in module.__all__
+        if inspect.isclass(obj := getattr(module, name))
+        and issubclass(obj, BaseException)
+        and not issubclass(obj, Warning)
+    ]
+    assert relive.SessionFailedError in errors
+    for error in errors:
+        assert issubclass(error, relive.ReliveError), error
+        assert error.__name__.endswith("Error"), error
+    assert issubclass(relive.SessionFailedError, relive.SessionError)
+    assert issubclass(relive.SessionFailedError, ConnectionError)
+    assert issubclass(relive.BufferFullError, relive.SessionError)
+    assert issubclass(relive.SessionClosedError, relive.SessionError)
+    assert issubclass(relive.emulator.EmulatorError, relive.ReliveError)
+    assert issubclass(relive.web.WebError, relive.ReliveError)
+
+
+def test_internal_errors_belong_to_their_parts_branch() -> None:
+    from relive.emulator._codec import ProtocolError as EmulatorProtocolError
+    from relive.emulator._handles import HandleRejectedError
+    from relive.web._protocol import ProtocolError as WebProtocolError
+    from relive.web._registry import BusyError, ForbiddenError
+
+    for emulator_error in (EmulatorProtocolError, HandleRejectedError):
+        assert issubclass(emulator_error, relive.EmulatorError)
+    for web_error in (WebProtocolError, BusyError, ForbiddenError):
+        assert issubclass(web_error, relive.WebError)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("SessionFailed", "SessionFailedError"),
+        ("SessionClosed", "SessionClosedError"),
+        ("BufferFull", "BufferFullError"),
+    ],
+)
+def test_renamed_errors_still_resolve_with_a_deprecation_warning(old: str, new: str) -> None:
+    with pytest.warns(DeprecationWarning, match=new):
+        assert getattr(relive, old) is getattr(relive, new)
+    with pytest.raises(AttributeError):
+        relive.NoSuchName  # noqa: B018
+
+
+def test_what_a_live_session_hands_out_is_public() -> None:
+    hints = {
+        name: typing.get_type_hints(getattr(relive.LiveSession, name).fget)["return"]
+        for name in ("state", "transcript", "metrics")
+    }
+    assert hints == {
+        "state": relive.State,
+        "transcript": relive.Transcript,
+        "metrics": relive.Metrics,
+    }
+    assert relive.Transcript is relive.transcript.Transcript
+    gave_up = typing.get_type_hints(relive.GaveUp)["undelivered"]
+    assert typing.get_args(gave_up) == (relive.Undelivered,)
+
+
+def test_the_version_is_the_installed_packages() -> None:
+    from importlib.metadata import version
+
+    assert relive.__version__ == version("relive")
