@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import os
 import sys
 from typing import Any
 
+from relive.emulator._control import check_token, is_loopback
 from relive.emulator._emulator import Emulator
 from relive.emulator._settings import EmulatorSettings
 
@@ -29,7 +31,19 @@ def register(subparsers: Any) -> None:
         help="run the offline Gemini Live emulator",
         description="Run an offline Gemini Live server that the official SDKs connect to.",
     )
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; anything else warns: it is reachable "
+        "from other machines)",
+    )
+    p.add_argument(
+        "--control-token",
+        default=os.environ.get("RELIVE_CONTROL_TOKEN"),
+        metavar="TOKEN",
+        help="let clients off loopback use /emulator/* with Authorization: Bearer TOKEN (24+ "
+        "URL-safe chars; default $RELIVE_CONTROL_TOKEN; without one, control is loopback-only)",
+    )
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
     p.add_argument("--tls", action="store_true", help="serve wss:// with a local trustme CA")
     p.add_argument("--ca-file", help="with --tls: write the CA certificate (PEM) here")
@@ -63,7 +77,15 @@ async def _serve(args: argparse.Namespace) -> None:
         port=args.port,
         api_keys=set(args.api_keys) if args.api_keys else None,
         ca_file=args.ca_file,
+        control_token=args.control_token,
     )
+    if not is_loopback(args.host):
+        print(
+            f"WARNING: listening on {args.host}, not loopback: other machines can reach this "
+            "emulator" + ("" if args.api_keys else " and use it with any key (see --api-key)"),
+            file=sys.stderr,
+            flush=True,
+        )
     async with emu:
         print(f"relive emulator serving {emu.url}", flush=True)
         if emu.ca_pem_path is not None:
@@ -75,6 +97,7 @@ async def _serve(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         _settings_from(args)
+        check_token(args.control_token)
     except ValueError as exc:
         print(f"relive emulator: {exc}", file=sys.stderr)
         return 2

@@ -1,13 +1,23 @@
-"""The HTTP control endpoint on the emulator's own port: stats and faults for other processes.
+"""The HTTP control endpoints on the emulator's own port: stats and faults for other processes.
 
 `GET /emulator/stats`, `GET /emulator/events?after=SEQ`, `GET /emulator/health`, and `POST`
-(or `GET`) `/emulator/faults/NAME` with parameters in the query string (websockets' HTTP
-parser accepts no request body).
+`/emulator/faults/NAME` with parameters in the query string (websockets' HTTP parser accepts no
+request body).
+
+They can freeze or drop every session, so they are off the public surface: without a control
+token only loopback clients naming a loopback `Host` reach them; with one, every request must
+carry it (`Authorization: Bearer TOKEN`); a request from a web page (`Origin`, or a cross-site
+`Sec-Fetch-Site`) is refused either way, so a page the user visits cannot drop their sessions.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import json
+import math
+import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -18,13 +28,85 @@ if TYPE_CHECKING:
     from relive.emulator._emulator import Emulator
 
 _TRUE = {"1", "true", "yes", "on"}
+MIN_TOKEN_CHARS = 24  # 24 URL-safe characters: 144 bits, far past guessing
+_TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]+")
+_HOST = re.compile(r"(?P<name>\[[0-9a-fA-F:.]+\]|[^:\[\]]+)(?::[0-9]{1,5})?")
+
+
+def check_token(token: str | None) -> str | None:
+    """A control token must be long and random-looking; `ValueError` says what to use."""
+    if token is None:
+        return None
+    if len(token) < MIN_TOKEN_CHARS or not _TOKEN.fullmatch(token):
+        raise ValueError(
+            f"the control token must be at least {MIN_TOKEN_CHARS} URL-safe characters, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    return token
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether `host` (an address or `localhost`, brackets allowed) is this machine only."""
+    if not host:
+        return False
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+def refusal(
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    peer: str | None,
+    token: str | None,
+) -> tuple[int, str] | None:
+    """Why a control request is refused (status, message), or None: plain logic, no I/O."""
+    if headers.get("origin") is not None or headers.get("sec-fetch-site") in (
+        "cross-site",
+        "same-site",
+    ):
+        return 403, "control requests from web pages are refused"
+    if token is not None:
+        scheme, _, given = headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode("utf-8", "replace"), token.encode()
+        ):
+            return 401, "control needs Authorization: Bearer <control token>"
+    else:
+        if not is_loopback(peer):
+            return 403, "control answers loopback clients only (or start with a control token)"
+        host = _HOST.fullmatch(headers.get("host", ""))
+        if host is None or not is_loopback(host.group("name")):
+            return 403, "control needs a loopback Host (127.0.0.1, [::1], localhost)"
+    if path.startswith("/emulator/faults/") and method != "POST":
+        return 405, "faults change state: use POST"
+    if method not in ("GET", "POST"):
+        return 405, "control takes GET and POST only"
+    return None
 
 
 def _json(connection: ServerConnection, status: int, body: dict[str, Any]) -> Response:
     response = connection.respond(status, json.dumps(body) + "\n")
     del response.headers["Content-Type"]
     response.headers["Content-Type"] = "application/json"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def _seconds(params: dict[str, str], name: str) -> float:
+    value = float(params[name])
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite")
+    return value
 
 
 def _fault(emu: Emulator, name: str, params: dict[str, str]) -> dict[str, Any]:
@@ -35,18 +117,20 @@ def _fault(emu: Emulator, name: str, params: dict[str, str]) -> dict[str, Any]:
         faults.drop_mid_turn()
         return {"armed": "drop_mid_turn"}
     if name == "goaway_now":
-        left = params.get("time_left")
-        return {"sent": faults.goaway_now(float(left) if left is not None else None)}
+        left = _seconds(params, "time_left") if "time_left" in params else None
+        return {"sent": faults.goaway_now(left)}
     if name == "silent_after_goaway":
         on = params.get("on", "true").lower() in _TRUE
         faults.silent_after_goaway(on)
         return {"silent_after_goaway": on}
     if name == "close":
-        code = int(params.get("code", "1011"))
-        if not 1000 <= code <= 4999 or code in (1005, 1006, 1015):
+        code = params.get("code", "1011")
+        if not re.fullmatch(r"[0-9]{4}", code) or not 1000 <= int(code) <= 4999:
+            raise ValueError(f"close code {code[:8]!r} is not a code from 1000 to 4999")
+        if int(code) in (1005, 1006, 1015):
             raise ValueError(f"close code {code} cannot be sent in a close frame")
         reason = params.get("reason", "Internal error encountered.")
-        return {"closed": faults.close(code, reason)}
+        return {"closed": faults.close(int(code), reason)}
     if name == "refuse_next_resumption":
         faults.refuse_next_resumption()
         return {"armed": "refuse_next_resumption"}
@@ -54,10 +138,10 @@ def _fault(emu: Emulator, name: str, params: dict[str, str]) -> dict[str, Any]:
         faults.expire_all_handles()
         return {"expired": True}
     if name in ("latency", "set_latency"):
-        faults.set_latency(float(params["seconds"]))
+        faults.set_latency(_seconds(params, "seconds"))
         return {"latency": emu.plan.latency}
     if name in ("ping_delay", "set_ping_delay"):
-        faults.set_ping_delay(float(params["seconds"]))
+        faults.set_ping_delay(_seconds(params, "seconds"))
         return {"ping_delay": emu.plan.ping_delay}
     if name == "reset":
         faults.reset()
@@ -69,6 +153,13 @@ def handle_control(emu: Emulator, connection: ServerConnection, request: Request
     """Answer one control request."""
     target, _, query = request.path.partition("?")
     path = "/" + target.lstrip("/")
+    peer = connection.remote_address[0] if connection.remote_address else None
+    refused = refusal(request.method, path, request.headers, peer, emu.control_token)
+    if refused is not None:
+        response = _json(connection, refused[0], {"error": refused[1]})
+        if refused[0] == 405:
+            response.headers["Allow"] = "POST" if path.startswith("/emulator/faults/") else "GET"
+        return response
     params = {k: v[-1] for k, v in parse_qs(query).items()}
     if path == "/emulator/health":
         return _json(connection, 200, {"ok": True, "url": emu.url})
@@ -90,7 +181,7 @@ def handle_control(emu: Emulator, connection: ServerConnection, request: Request
         try:
             return _json(connection, 200, _fault(emu, name, params))
         except LookupError:
-            return _json(connection, 404, {"error": f"unknown fault {name!r}"})
+            return _json(connection, 404, {"error": f"unknown fault {name[:40]!r}"})
         except (KeyError, ValueError) as exc:
             return _json(connection, 400, {"error": f"bad parameters for {name}: {exc}"})
-    return _json(connection, 404, {"error": f"unknown control path {path}"})
+    return _json(connection, 404, {"error": f"unknown control path {path[:80]}"})

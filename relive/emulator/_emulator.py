@@ -21,8 +21,14 @@ from relive.emulator import _closes as closes
 from relive.emulator._closes import CloseReason
 from relive.emulator._codec import ProtocolError, decode
 from relive.emulator._connection import LiveConnection
-from relive.emulator._control import handle_control
-from relive.emulator._faults import FaultPlan
+from relive.emulator._control import check_token, handle_control, is_loopback
+from relive.emulator._faults import (
+    MAX_LATENCY,
+    MAX_PING_DELAY,
+    MAX_TIME_LEFT,
+    FaultPlan,
+    bounded,
+)
 from relive.emulator._handles import HandleRegistry, TokenFactory, default_token
 from relive.emulator._link import Link
 from relive.emulator._routes import authenticate, match_route
@@ -60,6 +66,8 @@ class Faults:
 
     def goaway_now(self, time_left: float | None = None) -> int:
         """Send goAway to every open connection; close each at the new deadline with 1011."""
+        if time_left is not None:
+            time_left = bounded("time_left", time_left, MAX_TIME_LEFT)
         links = list(self._emu.links.values())
         for link in links:
             link.apply(link.machine.go_away_now(time_left))
@@ -85,12 +93,12 @@ class Faults:
         self._emu.registry.expire_all()
 
     def set_latency(self, seconds: float) -> None:
-        """Delay every server message by `seconds`."""
-        self.plan.latency = max(0.0, float(seconds))
+        """Delay every server message by `seconds` (0 to 60)."""
+        self.plan.latency = bounded("latency", seconds, MAX_LATENCY)
 
     def set_ping_delay(self, seconds: float) -> None:
-        """Answer WebSocket pings `seconds` late."""
-        self.plan.ping_delay = max(0.0, float(seconds))
+        """Answer WebSocket pings `seconds` late (0 to 120)."""
+        self.plan.ping_delay = bounded("ping_delay", seconds, MAX_PING_DELAY)
 
     def reset(self) -> None:
         """Disarm every fault."""
@@ -113,11 +121,14 @@ class Emulator:
         api_keys: set[str] | frozenset[str] | None = None,
         token_factory: TokenFactory = default_token,
         ca_file: str | Path | None = None,
+        control_token: str | None = None,
     ) -> None:
         self.settings = settings or EmulatorSettings()
         self.host = host
         self.clock: Clock = clock or MonotonicClock()
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
+        # Needed by the HTTP control endpoints of a client not on loopback (a secret: never log).
+        self.control_token = check_token(control_token)
         self.plan = FaultPlan()
         self.registry = HandleRegistry(self.clock, self.settings.handle_ttl, token_factory)
         self.log = EventLog()
@@ -132,6 +143,13 @@ class Emulator:
     # ----- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> Emulator:
+        if not is_loopback(self.host):
+            log.warning(
+                "relive emulator: listening on %s, not loopback: anyone who can reach this "
+                "port can open Live sessions%s; control endpoints need the control token",
+                self.host,
+                "" if self.api_keys else " with any key (set api_keys)",
+            )
         self._server = await serve(
             self._handle,
             self.host,

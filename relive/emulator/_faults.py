@@ -6,7 +6,21 @@ server driver through `Faults`; the flags here are read by the state machines an
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+# Bounds of the timed faults: a latency of `inf` (or 1e308) would freeze every connection.
+MAX_LATENCY = 60.0
+MAX_PING_DELAY = 120.0
+MAX_TIME_LEFT = 3600.0
+
+
+def bounded(name: str, value: float, high: float) -> float:
+    """`value` as seconds in [0, high]; `ValueError` for anything else (nan, inf, negative)."""
+    seconds = float(value)
+    if not math.isfinite(seconds) or not 0.0 <= seconds <= high:
+        raise ValueError(f"{name} must be a number of seconds from 0 to {high:g}, got {value!r}")
+    return seconds
 
 
 @dataclass
