@@ -7,8 +7,8 @@ from typing import Any
 
 from relive.emulator import _closes as closes
 from relive.emulator._codec import JsonDict, ProtocolError, parse_int
-from relive.emulator._model import declared_functions
 from relive.emulator._settings import EmulatorSettings
+from relive.emulator._tools import declared_functions
 
 MODALITIES = ("TEXT", "AUDIO")
 
@@ -28,7 +28,7 @@ class SessionConfig:
     automatic_vad: bool
     silence_ms: int
     interrupts: bool
-    functions: frozenset[str]
+    functions: dict[str, bool]  # declared function -> NON_BLOCKING
     vertex: bool = False
 
 

@@ -7,8 +7,8 @@ everything the service decides.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from relive._clock import Clock
@@ -26,9 +26,19 @@ from relive.emulator._media import (
     decode_bytes,
     media_tokens,
 )
-from relive.emulator._model import Conversation, reply_text, text_tokens, tool_city
+from relive.emulator._model import Conversation, reply_text, text_tokens
 from relive.emulator._settings import EmulatorSettings
 from relive.emulator._states import ACCEPTS, BUSY, Auth, State, TurnState
+from relive.emulator._tools import (
+    BlockingTurn,
+    Call,
+    MalformedCall,
+    ToolLedger,
+    declared_functions,
+    requested_calls,
+    result_text,
+    scheduling_of,
+)
 from relive.emulator._turns import Step, plan_reply
 from relive.emulator._vad import (
     SpeechEnd,
@@ -39,14 +49,6 @@ from relive.emulator._vad import (
 )
 
 __all__ = ["ACCEPTS", "BUSY", "Auth", "LiveConnection", "State", "TurnState"]
-
-
-@dataclass
-class _PendingTool:
-    call_id: str
-    user_text: str
-    n: int
-    k: int
 
 
 class LiveConnection:
@@ -77,7 +79,8 @@ class LiveConnection:
         self._next: Step | None = None
         self._turn_text = ""
         self._sent_text = ""
-        self._tool: _PendingTool | None = None
+        self._tools = ToolLedger()
+        self._results: list[str] = []  # async function results waiting to be spoken
         self._queued: list[str] = []
         self._pending_user: list[str] = []
         self._pending_tokens = 0
@@ -299,19 +302,54 @@ class LiveConnection:
             self._user_turn(text, self._text_tokens(text))
 
     def _on_tool_response(self, body: JsonDict) -> None:
-        tool = self._tool
         for response in body.get("functionResponses") or []:
-            if tool is None or not isinstance(response, dict) or response.get("id") != tool.call_id:
+            call_id = response.get("id") if isinstance(response, dict) else None
+            call = self._tools.calls.get(call_id) if isinstance(call_id, str) else None
+            if call is None:
                 self._emit("tool_response_ignored")
                 continue
-            self._tool = None
-            self.turn = TurnState.IDLE
-            text = reply_text(tool.user_text, tool.n, tool.k, response.get("response"))
-            self._start_reply(text)
+            result = result_text(call.name, response.get("response"))
+            self._remember("tool", result, self._text_tokens(result))
+            if call.non_blocking:
+                self._async_result(call, response, result)
+            else:
+                self._blocking_result(call, result)
+
+    def _blocking_result(self, call: Call, result: str) -> None:
+        turn = self._tools.blocking
+        del self._tools.calls[call.id]
+        if turn is None or call.id not in turn.waiting:
             return
+        turn.waiting.remove(call.id)
+        turn.results.append(result)
+        if not turn.waiting:  # every blocking call answered: the model replies
+            self._tools.blocking = None
+            self.turn = TurnState.IDLE
+            self._start_reply(reply_text(turn.user_text, turn.n, turn.k, *turn.results))
+
+    def _async_result(self, call: Call, response: JsonDict, result: str) -> None:
+        """A NON_BLOCKING call's result, spoken (or not) as its scheduling says."""
+        if not response.get("willContinue"):
+            del self._tools.calls[call.id]
+        scheduling = scheduling_of(response)
+        self._emit("tool_result", id=call.id, scheduling=scheduling)
+        if scheduling == "SILENT":
+            return  # in the context, not spoken
+        self._results.append(result)
+        if self.turn is TurnState.IDLE:
+            self._start_reply(self._results.pop(0))
+        elif scheduling == "INTERRUPT" and self.turn is TurnState.GENERATING:
+            self._interrupt()  # the turn's end speaks the waiting result
 
     def _on_context_update(self, body: JsonDict) -> None:
-        self._emit("context_update")
+        """Replace the system instruction and/or the tools, for the turns that follow."""
+        assert self.config is not None
+        changed = sorted(k for k in ("systemInstruction", "tools") if k in body)
+        tools = body.get("tools")
+        if isinstance(tools, dict):
+            functions = declared_functions(tools.get("tools"))
+            self.config = dataclasses.replace(self.config, functions=functions)
+        self._emit("context_update", changed=changed)
 
     def _media(self, audio: float = 0.0, video: float = 0.0) -> None:
         assert self.config is not None
@@ -339,17 +377,38 @@ class LiveConnection:
         self._remember("user", text, tokens + self._pending_tokens)
         self._pending_tokens = 0
         n, k = self.conversation.user_turns, self.conversation.remembered
-        city = tool_city(text, self.config.functions)
-        if city is not None:
-            call_id = f"call-{n}-{self.conn_id}"
-            self._tool = _PendingTool(call_id, text, n, k)
+        try:
+            calls = requested_calls(text, self.config.functions)
+        except MalformedCall:
+            done = {"turnComplete": True, "turnCompleteReason": "MALFORMED_FUNCTION_CALL"}
+            self._send({"serverContent": done})
+            self._emit("turn_complete", interrupted=False)
+            return
+        if calls:
+            self._call_functions(calls, text, n, k)
+        else:
+            self._start_reply(reply_text(text, n, k))
+
+    def _call_functions(self, calls: list[tuple[str, JsonDict]], text: str, n: int, k: int) -> None:
+        """One toolCall for every call the turn asks for; only blocking ones hold the reply."""
+        assert self.config is not None
+        wire, blocking = [], []
+        for i, (name, args) in enumerate(calls):
+            call_id = f"call-{n}-{self.conn_id}" + (f"-{i + 1}" if i else "")
+            call = Call(call_id, name, self.config.functions[name])
+            self._tools.open(call)
+            wire.append({"id": call_id, "name": name, "args": args})
+            if not call.non_blocking:
+                blocking.append(call_id)
+        if blocking:
+            self._tools.blocking = BlockingTurn(text, n, k, blocking)
             self.turn = TurnState.TOOL_CALL
             self._resumption_update()
-            call = {"id": call_id, "name": "get_weather", "args": {"city": city}}
-            self._send({"toolCall": {"functionCalls": [call]}})
-            self._emit("tool_call", id=call_id)
-            return
-        self._start_reply(reply_text(text, n, k))
+        self._send({"toolCall": {"functionCalls": wire}})
+        for call_wire in wire:
+            self._emit("tool_call", id=call_wire["id"], name=call_wire["name"])
+        if not blocking:  # NON_BLOCKING: the conversation goes on while the calls run
+            self._start_reply(reply_text(text, n, k))
 
     def _remember(self, role: str, text: str, tokens: int) -> None:
         assert self.config is not None
@@ -406,14 +465,15 @@ class LiveConnection:
         finally:
             self._emit("turn_complete", interrupted=text is not None)
         self._resumption_update()
-        if self._queued:
+        if self._results:
+            self._start_reply(self._results.pop(0))
+        elif self._queued:
             self._user_turn(self._queued.pop(0), 0)
 
     def _interrupt(self) -> None:
         self._out.append(CancelTimer("step"))
-        if self.turn is TurnState.TOOL_CALL and self._tool is not None:
-            self._send({"toolCallCancellation": {"ids": [self._tool.call_id]}})
-            self._tool = None
+        if cancelled := self._tools.take_blocking_ids():  # NON_BLOCKING calls run on
+            self._send({"toolCallCancellation": {"ids": cancelled}})
         self._send({"serverContent": {"interrupted": True}})
         self._send({"serverContent": {"turnComplete": True}})
         self._emit("interrupted")

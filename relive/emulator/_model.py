@@ -2,62 +2,32 @@
 
 Reply to a user turn: ``You said: {user_text}. (turn {N}, remembers {K})`` where N counts the
 session's user turns (surviving resumption) and K the user turns still in the context window.
-The tool trigger ``weather in CITY`` (with a declared ``get_weather`` function) asks for a tool
-call first and appends `` get_weather returned: {json}`` to the reply.
+Function calls (their trigger phrases and results) are in `tools.py`.
 """
 
 from __future__ import annotations
 
 import array
-import json
 import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any
 
 REPLY_FORMAT = "You said: {user_text}. (turn {n}, remembers {k})"
 REPLY_PATTERN = re.compile(r"You said: (?P<text>.*)\. \(turn (?P<n>\d+), remembers (?P<k>\d+)\)")
-TOOL_NAME = "get_weather"
 # A reply quotes at most this many characters of the user's text (and of a tool result): what a
 # client sends may be megabytes, what the model says back stays small.
 MAX_QUOTED_CHARS = 2000
-_WEATHER = re.compile(r"weather in ([A-Za-z][A-Za-z .'\-]*)", re.IGNORECASE)
 
 
-def reply_text(user_text: str, n: int, k: int, tool_result: Any = None) -> str:
-    """The scripted reply; a tool result, when there is one, is appended after it."""
-    text = REPLY_FORMAT.format(user_text=quoted(user_text), n=n, k=k)
-    if tool_result is not None:
-        text += f" {TOOL_NAME} returned: {quoted(json.dumps(tool_result, sort_keys=True))}"
-    return text
+def reply_text(user_text: str, n: int, k: int, *results: str) -> str:
+    """The scripted reply; function results (already quoted), when there are some, follow it."""
+    return " ".join((REPLY_FORMAT.format(user_text=quoted(user_text), n=n, k=k), *results))
 
 
 def quoted(text: str) -> str:
     """`text`, cut to `MAX_QUOTED_CHARS` (with an ellipsis) when longer."""
     return text if len(text) <= MAX_QUOTED_CHARS else text[:MAX_QUOTED_CHARS] + "…"
-
-
-def tool_city(user_text: str, declared: frozenset[str]) -> str | None:
-    """The city a `weather in CITY` turn asks about, when `get_weather` is declared."""
-    if TOOL_NAME not in declared:
-        return None
-    match = _WEATHER.search(user_text)
-    if match is None:
-        return None
-    return match.group(1).strip(" .'-") or None
-
-
-def declared_functions(tools: Any) -> frozenset[str]:
-    """Names of the functions declared in setup.tools."""
-    names: set[str] = set()
-    if isinstance(tools, list):
-        for tool in tools:
-            if isinstance(tool, dict):
-                for decl in tool.get("functionDeclarations") or []:
-                    if isinstance(decl, dict) and isinstance(decl.get("name"), str):
-                        names.add(decl["name"])
-    return frozenset(names)
 
 
 def split_chunks(text: str, words_per_chunk: int) -> Iterator[str]:
