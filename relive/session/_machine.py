@@ -30,6 +30,7 @@ from relive.session._states import (
     NO_HANDLE_REASON,
     NOTICES,
     REFUSED_REASON,
+    STALE_HANDLE_REASON,
     TRANSITIONS,
     Action,
     Connect,
@@ -323,7 +324,10 @@ class SessionMachine:
                 self._refused_since = now
             refused = now - self._refused_since
             if refused >= self.policy.resume_refused_for:
-                return self._seeded_session(refused, failure)
+                why = REFUSED_REASON.format(seconds=refused, failure=failure.describe())
+                if self.policy.on_rejected_handle == "give_up":
+                    return self._fail(why)
+                return self._seeded_session(why)
         self._attempt += 1
         delay = self.policy.backoff_delay(self._attempt, self.rng)
         if now + delay - self._outage_started > self.policy.give_up_after:
@@ -336,18 +340,16 @@ class SessionMachine:
         self._timer_at = now + delay
         return []
 
-    def _seeded_session(self, refused: float, failure: Failure) -> list[Action]:
-        """Resumption kept being refused: a new session, seeded with the condensed transcript."""
+    def _seeded_session(self, why: str) -> list[Action]:
+        """A new session seeded with the condensed transcript (resumption kept being refused,
+        or the handle lacks answers this model cannot be given as history)."""
         self.handles.forget(self.owner, self.mode)
         self.handles.keep_transcript(self.owner, self.mode, self.transcript)
-        why = REFUSED_REASON.format(seconds=refused, failure=failure.describe())
-        if self.policy.on_rejected_handle == "give_up":
-            return self._fail(why)
         self.metrics.new_sessions += 1
         self._refused_since = None
         self._outage_started = self.clock.now()
         self._attempt = 0
-        self._deferred_text.clear()
+        self._flush_user_text()
         self.restore.seed(
             self.transcript.condensed(), unanswered=self.journal.unanswered_turn_texts()
         )
@@ -397,6 +399,8 @@ class SessionMachine:
         self._outage_started = self.clock.now()
         self._refused_since = None
         self._attempt = 0
+        if self._handle_lacks_answers():
+            return [*out, *self._seeded_session(STALE_HANDLE_REASON)]
         if self.handle is None:
             if self._answered_any:
                 out.append(self._start_over(NO_HANDLE_REASON))
@@ -404,6 +408,13 @@ class SessionMachine:
         else:
             self._go(S.RESUMING)
         return [*out, *self._connect()]
+
+    def _handle_lacks_answers(self) -> bool:
+        """The handle is a snapshot without answers this model takes no history for (3.1)."""
+        rules = self.rules
+        if self.handle is None or rules.client_content_mid_session or rules.live_handles:
+            return False
+        return len(self.restore) > 0
 
     def _leave_live(self, cause: ev.ReconnectReason) -> list[Action]:
         """The live connection is over: close it, settle the transcript, count it."""
@@ -471,7 +482,7 @@ class SessionMachine:
                 self._outage_started = None
                 self._attempt = 0
                 self._flush_user_text()
-                self._handle_stale = True
+                self._handle_stale = not self.rules.live_handles
                 self._answered_any = True
                 out.append(Emit(ev.TurnComplete()))
         if msg.tool_call is not None:
@@ -570,6 +581,8 @@ class SessionMachine:
             return self._reconnect("deadline")
         if self.state is S.BACKING_OFF and self._timer_at is not None and now >= self._timer_at:
             self._timer_at = None
+            if self._handle_lacks_answers():
+                return self._seeded_session(STALE_HANDLE_REASON)
             self._go(S.RESUMING if self.handle else S.CONNECTING)
             return self._connect()
         return []

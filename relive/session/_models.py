@@ -26,24 +26,33 @@ class ModelRules:
     """The client-side rules of one model family.
 
     `client_content_mid_session`: `clientContent` may be sent at any time (2.x). When False
-    (3.x), user text goes as `realtimeInput.text`, history only as initial history with
-    `historyConfig`, and exchanges a stale handle lacks cannot be restored on a resumed
-    connection (reports say a 3.x handle restores the session's latest state anyway).
+    (3.x), user text goes as `realtimeInput.text` and history only as initial history with
+    `historyConfig`, so exchanges a stale handle lacks cannot be restored on a resumed
+    connection.
+    `live_handles`: a handle names the session's latest state, not a snapshot (3.8 sends one,
+    right after setup). With snapshots and no mid-session history (3.1, whose handles come only
+    while input streams), a connection lost after an answer its handle lacks is replaced by a
+    new session seeded with the transcript rather than resumed into a state that forgot it.
     """
 
     family: str
     client_content_mid_session: bool = True
+    live_handles: bool = False
 
 
 GEMINI_2 = ModelRules(family="2.x")
-GEMINI_3 = ModelRules(family="3.x", client_content_mid_session=False)
+GEMINI_31 = ModelRules(family="3.1", client_content_mid_session=False)
+GEMINI_38 = ModelRules(family="3.8", client_content_mid_session=False, live_handles=True)
 
 
 def rules_for(model: str) -> ModelRules:
-    """The rules for a model name (`models/` prefix or not); unknown names get the 2.x rules."""
-    name = model.removeprefix("models/").lower()
+    """The rules for a model name (`models/` prefix or not). Other 3.x Live models get the 3.1
+    rules (the strictest reported); any other name gets the 2.x rules."""
+    name = model.rpartition("/")[2].lower()
+    if name.startswith("gemini-3.8-live"):
+        return GEMINI_38
     if name.startswith("gemini-3") and "live" in name:
-        return GEMINI_3
+        return GEMINI_31
     return GEMINI_2
 
 

@@ -69,6 +69,10 @@ REFUSED_REASON = (
     "the server refused to resume for {seconds:.1f}s (it still holds the old connection; last: "
     "{failure}), so a new session was started with the conversation so far as history"
 )
+STALE_HANDLE_REASON = (
+    "the newest resumption handle predates answers this model cannot be given back as history "
+    "mid-session, so a new session was started with the conversation so far as history"
+)
 NO_HANDLE_REASON = "the connection ended before the server issued a resumption handle"
 
 

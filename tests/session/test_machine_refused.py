@@ -6,7 +6,7 @@ from __future__ import annotations
 from relive import Connected, GaveUp, ManualClock, NewSession, Policy, Reconnecting, Resumed, State
 from relive.session._failures import Failure
 from relive.session._machine import Action, Connect, SessionMachine
-from relive.session._models import GEMINI_3
+from relive.session._models import GEMINI_31, GEMINI_38
 from tests.session.test_machine import (
     DROP,
     answer,
@@ -18,6 +18,7 @@ from tests.session.test_machine import (
     msg,
     say,
     sent_texts,
+    text_chunk,
 )
 
 # What the real service answers a resumption while it still holds the old connection.
@@ -139,19 +140,73 @@ def test_the_goaway_close_on_a_connection_never_drained_is_a_drop() -> None:
     assert [type(e) for e in emitted(acts)] == [Reconnecting]
 
 
-def test_on_3x_models_an_exchange_the_handle_lacks_is_not_sent_as_history() -> None:
-    # 3.x closes with 1007 on clientContent mid-session; its handles restore the latest state.
+def test_on_3_8_a_live_handle_resumes_without_history() -> None:
+    # 3.8: one handle, right after setup, naming the latest state; no clientContent restore.
     m, _ = make()
-    m.rules = GEMINI_3
+    m.rules = GEMINI_38
     live(m)
     m.server_message(1, handle("h1"))
     say(m, "one")
     sent_texts(m)
-    answer(m, "You said: one.", None)  # no handle after the answer (3.1 is idle now)
-    m.closed(1, DROP)
+    answer(m, "You said: one.", None)  # no handle follows a turn on 3.8
+    assert m.state is State.LIVE
+    m.server_message(1, msg(go_away={"time_left": "50s"}))
+    assert m.conn_id == 2 and m.state.value == "resuming"  # safe at once: the handle is live
     m.opened(2)
     assert m.take_history(2) == [] and m.metrics.restored_exchanges == 0
     assert sent_texts(m) == []  # answered: not asked again either
+    assert m.metrics.new_sessions == 0
+
+
+def answered_without_handle_on_3_1(m: SessionMachine) -> None:
+    m.rules = GEMINI_31
+    live(m)
+    say(m, "one")
+    sent_texts(m)
+    m.server_message(1, handle("h1"))  # 3.1: a handle while input streams, before the answer
+    answer(m, "You said: one.", None)  # and none after it (idle)
+
+
+def test_on_3_1_a_drop_after_an_answer_the_handle_lacks_starts_a_seeded_session() -> None:
+    m, _ = make()
+    answered_without_handle_on_3_1(m)
+    say(m, "two")  # not sent yet: the connection drops first
+    acts = m.closed(1, DROP)
+    notice = [e for e in emitted(acts) if isinstance(e, NewSession)]
+    assert notice and notice[0].seeded and "predates answers" in notice[0].reason
+    assert Connect(2, None) in acts and m.handle is None
+    m.opened(2)
+    assert history_texts(m.take_history(2)) == [("user", "one"), ("model", "You said: one.")]
+    assert sent_texts(m) == ["two"]
+
+
+def test_on_3_1_a_drop_the_handle_covers_resumes() -> None:
+    m, _ = make()
+    answered_without_handle_on_3_1(m)
+    say(m, "two")
+    sent_texts(m)
+    m.server_message(1, handle("h2"))  # came with the new input: it holds the first exchange
+    acts = m.closed(1, DROP)
+    assert Connect(2, "h2") in acts and not any(isinstance(e, NewSession) for e in emitted(acts))
+    m.opened(2)
+    assert m.take_history(2) == [] and sent_texts(m) == ["two"]
+
+
+def test_on_3_1_an_outage_ending_with_a_stale_handle_starts_a_seeded_session() -> None:
+    m, clock = make(policy=Policy(stable_after=10))
+    m.rules = GEMINI_31
+    live(m)
+    say(m, "one")
+    sent_texts(m)
+    m.server_message(1, handle("h1"))
+    m.server_message(1, text_chunk("You said: one."))
+    m.server_message(1, msg(server_content={"generation_complete": True}))
+    m.closed(1, DROP)  # before turnComplete, soon after setup: part of an outage, backs off
+    assert m.state is State.BACKING_OFF
+    clock.set(m.deadline or 0)
+    acts = m.timer()
+    assert Connect(2, None) in acts
+    assert [type(e) for e in emitted(acts)] == [NewSession]
 
 
 def test_a_seed_leaves_out_unanswered_turns_and_keeps_a_summary() -> None:

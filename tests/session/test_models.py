@@ -12,8 +12,9 @@ from relive.session import _models as models
 @pytest.mark.parametrize(
     ("model", "family"),
     [
-        ("gemini-3.1-flash-live-preview", "3.x"),
-        ("models/gemini-3.8-live", "3.x"),
+        ("gemini-3.1-flash-live-preview", "3.1"),
+        ("models/gemini-3.8-live", "3.8"),
+        ("gemini-3.5-flash-live-preview", "3.1"),
         ("gemini-live-2.5-flash-preview", "2.x"),
         ("gemini-2.5-flash-native-audio-preview-09-2025", "2.x"),
         ("some-new-model", "2.x"),
@@ -29,7 +30,9 @@ def user(text: str) -> types.Content:
 
 def test_on_3x_a_user_text_turn_goes_as_realtime_text() -> None:
     entry = models.adapt(
-        inputs.client_content([user("Hello"), user("there")], True), models.GEMINI_3, opted_in=False
+        inputs.client_content([user("Hello"), user("there")], True),
+        models.GEMINI_31,
+        opted_in=False,
     )
     assert entry.method == "send_realtime_input"
     assert (
@@ -50,8 +53,8 @@ def test_on_3x_other_client_content_is_refused_up_front(
 ) -> None:
     entry = inputs.client_content(turns, turn_complete)
     with pytest.raises(ValueError, match="refuse clientContent mid-session"):
-        models.adapt(entry, models.GEMINI_3, opted_in=False)
-    assert models.adapt(entry, models.GEMINI_3, opted_in=True) is entry  # the app's history
+        models.adapt(entry, models.GEMINI_31, opted_in=False)
+    assert models.adapt(entry, models.GEMINI_31, opted_in=True) is entry  # the app's history
 
 
 def test_2x_models_get_client_content_unchanged() -> None:
