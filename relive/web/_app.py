@@ -23,9 +23,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from relive._clock import Clock, MonotonicClock
+from relive.web import _panel as panel
 from relive.web import _protocol as protocol
 from relive.web._bridge import KEEP_RECENT, Opener, Outbox, PageSessions
 from relive.web._limits import Limits, SocketLimiter
+from relive.web._panel import FaultSwitch
 from relive.web._protocol import ProtocolError
 from relive.web._registry import BusyError, ForbiddenError, PageRegistry
 
@@ -54,15 +56,23 @@ class WebSettings:
     keep_recent: int = KEEP_RECENT  # transcript turns sent verbatim; older ones as a summary
     limits: Limits = field(default_factory=Limits)
     allowed_origins: frozenset[str] | None = None  # None: same origin as the Host header only
+    model_name: str = ""  # shown on the page's badge
+    emulator: bool = False  # the model is relive's emulator (the page says so)
+    panel: bool = False  # show the resilience panel (its server faults need `faults`)
 
 
 class WebBackend:
     """The registry of pages and the sweeper that forgets pages that went away."""
 
     def __init__(
-        self, opener: Opener, settings: WebSettings | None = None, clock: Clock | None = None
+        self,
+        opener: Opener,
+        settings: WebSettings | None = None,
+        clock: Clock | None = None,
+        faults: FaultSwitch | None = None,
     ) -> None:
         self.settings = settings or WebSettings()
+        self.faults = faults  # the embedded emulator's, for the resilience panel
         self.clock = clock or MonotonicClock()
         self.opener = opener
         self.registry: PageRegistry[PageSessions] = PageRegistry(
@@ -163,6 +173,9 @@ class WebBackend:
                 "secret": entry.secret,
                 "fresh": attached.fresh,
                 "sessions": sessions,
+                "model": {"name": self.settings.model_name, "emulator": self.settings.emulator},
+                "panel": self.settings.panel,
+                "faults": panel.available(self.faults) if self.settings.panel else [],
             }
         )
         page.attach(outbox)
@@ -213,7 +226,13 @@ class WebBackend:
                 else:
                     if not limiter.allow_message():
                         raise ProtocolError("rate_limited", "too many messages; slow down")
-                    await self._handle(page, protocol.parse(frame.get("text") or "", limits))
+                    msg = protocol.parse(frame.get("text") or "", limits)
+                    if isinstance(msg, protocol.Fault) and msg.fault == "drop_page":
+                        self._panel_faults(page, msg)
+                        log.info("page %s: panel drops its socket", page.short)
+                        await ws.close(code=1012, reason="page socket dropped on request")
+                        return
+                    await self._handle(page, msg)
             except ProtocolError as exc:
                 if exc.code != "rate_limited":  # rate refusals were counted by the limiter
                     limiter.refused()
@@ -238,6 +257,26 @@ class WebBackend:
                 await call.end_audio_stream()
         elif isinstance(msg, protocol.Hangup):
             await page.hangup()
+        elif isinstance(msg, protocol.History):
+            page.send_history(msg.mode)
+        elif isinstance(msg, protocol.Fault):
+            switch = self._panel_faults(page, msg)
+            if switch is not None:
+                hit = panel.break_server(switch, msg.fault)
+                log.info("page %s: panel fault %s hit %d connection(s)", page.short, msg.fault, hit)
+
+    def _panel_faults(self, page: PageSessions, msg: protocol.Fault) -> FaultSwitch | None:
+        """Check the panel may do `msg`; the switch for a server fault, None for `drop_page`."""
+        if not self.settings.panel:
+            raise ProtocolError("unavailable", "the resilience panel is off")
+        if msg.fault == "drop_page":
+            return None
+        if self.faults is None:
+            raise ProtocolError("unavailable", f"{msg.fault} needs the emulator")
+        ms = page.sessions.get(msg.mode)
+        if ms is None or not ms.alive:
+            raise ProtocolError("no_session", f"no {msg.mode} session is running")
+        return self.faults
 
 
 def create_app(backend: WebBackend) -> Starlette:

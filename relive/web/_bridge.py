@@ -99,6 +99,7 @@ class ModeSession:
         self.status = "connecting"
         self.session: LiveSession | None = None
         self.ready = asyncio.Event()
+        self.last_downtime_ms: int | None = None  # of the last resumed reconnect (the panel)
         self._cause: str | None = None
         self._task = asyncio.create_task(self._run(), name=f"relive-web-{mode}")
 
@@ -133,13 +134,19 @@ class ModeSession:
     def _on_event(self, event: Event) -> None:
         if isinstance(event, ServerMessage):
             self._on_message(event.message)
-        elif isinstance(event, Connected):
+            return
+        self._on_lifecycle(event)
+        self.page.send_metrics(self.mode)
+
+    def _on_lifecycle(self, event: Event) -> None:
+        if isinstance(event, Connected):
             self._set_status("live")
             self.page.send_transcript(self.mode)
         elif isinstance(event, Reconnecting):
             self._cause = event.cause
             self._set_status("reconnecting")
         elif isinstance(event, Resumed):
+            self.last_downtime_ms = round(event.downtime_s * 1000)
             self._set_status("live")
             if self._cause != "goaway":  # a planned reconnect shows only the status dot
                 self.page.notice(self.mode, "reconnected", "info", "Reconnected")
@@ -244,6 +251,38 @@ class PageSessions:
     def notice(self, mode: Mode, kind: str, level: str, text: str) -> None:
         self.emit({"type": "notice", "mode": mode, "kind": kind, "level": level, "text": text})
 
+    def send_metrics(self, mode: Mode) -> None:
+        """The resilience panel's readout for `mode`."""
+        ms = self.sessions.get(mode)
+        if self.outbox is None or ms is None or ms.session is None:
+            return
+        m = ms.session.metrics
+        self.emit(
+            {
+                "type": "metrics",
+                "mode": mode,
+                "connections": m.connections,
+                "reconnects": sum(m.reconnects.values()),
+                "last_downtime_ms": ms.last_downtime_ms,
+                "replayed": m.replayed,
+                "new_sessions": m.new_sessions,
+            }
+        )
+
+    def send_history(self, mode: Mode) -> None:
+        """Every turn the session holds verbatim (the page expands what it had folded)."""
+        ms = self.sessions.get(mode)
+        transcript = ms.session.transcript if ms is not None and ms.session is not None else None
+        self.emit(
+            {
+                "type": "history",
+                "mode": mode,
+                "summary": transcript.earlier_summary if transcript else "",
+                "folded_turns": transcript.earlier_count if transcript else 0,
+                "turns": transcript.to_dicts() if transcript else [],
+            }
+        )
+
     def send_transcript(self, mode: Mode) -> None:
         ms = self.sessions.get(mode)
         if self.outbox is None or ms is None or ms.session is None:
@@ -259,6 +298,7 @@ class PageSessions:
         for mode, ms in self.sessions.items():
             self.emit({"type": "status", "mode": mode, "status": ms.status})
             self.send_transcript(mode)
+            self.send_metrics(mode)
 
     def detach(self, outbox: Outbox) -> None:
         if self.outbox is outbox:

@@ -8,13 +8,16 @@ import contextlib
 import logging
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from google import genai
 
+from relive import _argtypes
 from relive._app.backing import gemini_or_emulator
 from relive.web._app import WebBackend, WebSettings, create_app
-from relive.web._backend import GEMINI_MODEL, SessionSettings, make_opener
+from relive.web._backend import EMULATOR_MODEL, GEMINI_MODEL, SessionSettings, make_opener
+from relive.web._panel import FaultSwitch
 from relive.web._server import serve
 
 
@@ -29,15 +32,35 @@ def register(subparsers: Any) -> None:
         ),
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
-    p.add_argument("--model", default=None, help=f"Gemini Live model (default {GEMINI_MODEL})")
+    p.add_argument(
+        "--port", type=_argtypes.port, default=0, help="port, 0-65535 (default 0: any free port)"
+    )
+    p.add_argument(
+        "--model", default=None, help=f"real Gemini's Live model (default {GEMINI_MODEL})"
+    )
     p.add_argument(
         "--emulator", action="store_true", help="use the emulator even if GEMINI_API_KEY is set"
     )
     p.add_argument(
-        "--page-ttl", type=float, default=60.0, help="seconds a closed page's sessions are kept"
+        "--panel",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show the resilience panel (default: with the emulator only; with real Gemini only "
+        "its readout and 'Drop page socket' work)",
     )
-    p.add_argument("-v", "--verbose", action="store_true", help="log the backend's lifecycle")
+    p.add_argument(
+        "--page-ttl",
+        type=_argtypes.positive(float),
+        default=60.0,
+        metavar="SECONDS",
+        help="how long a closed page's sessions are kept (default 60)",
+    )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log the backend's lifecycle and print the emulator's control URL",
+    )
     p.set_defaults(handler=run)
 
 
@@ -56,25 +79,49 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+@dataclass
+class _Model:
+    client: genai.Client
+    settings: SessionSettings
+    name: str
+    faults: FaultSwitch | None = None  # the embedded emulator's, for the resilience panel
+
+
 @contextlib.asynccontextmanager
-async def _client(args: argparse.Namespace) -> AsyncIterator[tuple[genai.Client, SessionSettings]]:
+async def _model(args: argparse.Namespace) -> AsyncIterator[_Model]:
     # Live's native-audio models are served on v1beta (the SDK's Live default is v1).
     backing = gemini_or_emulator(
         force_emulator=args.emulator, api_version="v1beta", emulator_key="relive-demo"
     )
     async with backing as it:
-        if it.emulator is None:
+        emu = it.emulator
+        if emu is None:
             model = args.model or GEMINI_MODEL
             print(f"relive demo: real Gemini ({model}); the API key stays on this server")
-            yield it.client, SessionSettings(call_model=model, text_model=model, text_as_audio=True)
-        else:
-            print("relive demo: embedded emulator (set GEMINI_API_KEY for real Gemini)")
-            yield it.client, SessionSettings()
+            settings = SessionSettings(call_model=model, text_model=model, text_as_audio=True)
+            yield _Model(it.client, settings, model)
+            return
+        print("relive demo: embedded emulator (set GEMINI_API_KEY for real Gemini)")
+        if args.verbose:  # for curl: the faults and stats of the embedded emulator
+            print(
+                f"relive demo: emulator control {emu.url}/emulator/stats "
+                f"(TLS; CA certificate {emu.ca_pem_path})",
+                flush=True,
+            )
+        yield _Model(it.client, SessionSettings(), EMULATOR_MODEL, emu.faults)
 
 
 async def _demo(args: argparse.Namespace) -> None:
-    async with _client(args) as (client, settings):
-        backend = WebBackend(make_opener(client, settings), WebSettings(page_ttl=args.page_ttl))
+    async with _model(args) as model:
+        emulator = model.faults is not None
+        settings = WebSettings(
+            page_ttl=args.page_ttl,
+            model_name=model.name.removeprefix("models/"),
+            emulator=emulator,
+            panel=emulator if args.panel is None else args.panel,
+        )
+        opener = make_opener(model.client, model.settings)
+        backend = WebBackend(opener, settings, faults=model.faults)
         async with serve(create_app(backend), args.host, args.port) as url:
             print(f"relive demo: open {url}/  (Ctrl-C to stop)", flush=True)
             await url.wait()  # until Ctrl-C / SIGTERM (uvicorn handles both)

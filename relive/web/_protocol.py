@@ -6,14 +6,20 @@ Page -> backend:
     {"type": "text", "text": "..."}          a chat message (starts the text session if needed)
     {"type": "mute", "muted": true|false}    the mic is muted (the stream is marked ended)
     {"type": "hangup"}                       end the call; its session is closed and forgotten
+    {"type": "history", "mode": m}           every turn the backend holds (the page expands a fold)
+    {"type": "fault", "mode": m, "fault": f} a panel button: goaway, drop, drop_page, lose_session
     binary: 16 kHz mono PCM16 (little endian) microphone audio for the call
 
 Backend -> page:
-    {"type": "welcome", "secret": "...", "fresh": bool, "sessions": {"call": "live", ...}}
+    {"type": "welcome", "secret": "...", "fresh": bool, "sessions": {"call": "live", ...},
+     "model": {"name": str, "emulator": bool}, "panel": bool, "faults": [f...]}
     {"type": "status", "mode": m, "status": "connecting"|"live"|"reconnecting"|"ended"}
     {"type": "transcript", "mode": m, "summary": str, "folded_turns": int, "recent": [turn...]}
     {"type": "notice", "mode": m, "kind": "reconnected"|"new_session"|"gave_up"|"failed",
      "level": "info"|"warn"|"error", "text": "..."}
+    {"type": "history", "mode": m, "summary": str, "folded_turns": int, "turns": [turn...]}
+    {"type": "metrics", "mode": m, "connections": int, "reconnects": int,
+     "last_downtime_ms": int|null, "replayed": int, "new_sessions": int}
     {"type": "interrupted", "mode": "call"}
     {"type": "error", "code": "...", "message": "..."}
     binary: 24 kHz mono PCM16 model audio for the call
@@ -33,6 +39,8 @@ from relive.web._limits import Limits
 
 Mode = Literal["call", "text"]
 MODES: tuple[Mode, ...] = ("call", "text")
+FaultName = Literal["goaway", "drop", "drop_page", "lose_session"]
+FAULTS: tuple[FaultName, ...] = ("goaway", "drop", "drop_page", "lose_session")
 
 PAGE_ID = re.compile(r"^[0-9a-f]{32,64}$")
 
@@ -81,7 +89,20 @@ class Hangup:
     pass
 
 
-Message = Hello | Start | Text | Mute | Hangup
+@dataclass(frozen=True)
+class History:
+    mode: Mode
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A resilience-panel button: break something on purpose for this page's `mode`."""
+
+    mode: Mode
+    fault: FaultName
+
+
+Message = Hello | Start | Text | Mute | Hangup | History | Fault
 
 
 def parse(raw: str, limits: Limits) -> Message:
@@ -124,7 +145,23 @@ def parse(raw: str, limits: Limits) -> Message:
         return Mute(muted)
     if kind == "hangup":
         return Hangup()
+    if kind == "history":
+        return History(_mode(obj))
+    if kind == "fault":
+        fault = obj.get("fault")
+        for name in FAULTS:
+            if fault == name:
+                return Fault(_mode(obj), name)
+        raise ProtocolError("bad_request", f"fault must be one of {', '.join(FAULTS)}")
     raise ProtocolError("bad_request", f"unknown message type {kind!r}")
+
+
+def _mode(obj: dict[str, Any]) -> Mode:
+    mode = obj.get("mode")
+    for name in MODES:
+        if mode == name:
+            return name
+    raise ProtocolError("bad_request", 'mode must be "call" or "text"')
 
 
 def check_audio(data: bytes, limits: Limits) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser, async_playwright
 
 from relive import HandleStore, Policy
 from relive.emulator import Emulator, EmulatorSettings
@@ -16,6 +17,17 @@ from tests.web.fake_mic import write_fake_mic
 
 CHROMIUM = Path(os.environ.get("RELIVE_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+
+# Headless Debian chromium with a fake microphone that plays a file (see fake_mic.py).
+ARGS = [
+    "--no-sandbox",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 # Short everything: a reply is a fraction of a second of audio, silence ends an utterance fast.
 FAST = EmulatorSettings(
@@ -42,7 +54,8 @@ async def stack() -> AsyncIterator[Stack]:
             SessionSettings(policy=Policy(backoff_initial=0.05, give_up_after=10.0)),
             handles,
         )
-        backend = WebBackend(opener, WebSettings(page_ttl=30.0, sweep_interval=0.5))
+        settings = WebSettings(page_ttl=30.0, sweep_interval=0.5, emulator=True, panel=True)
+        backend = WebBackend(opener, settings, faults=emu.faults)
         async with serve(create_app(backend)) as url:
             yield Stack(emu, backend, handles, url)
 
@@ -56,3 +69,15 @@ def fake_mic(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+async def browser(fake_mic: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[*ARGS, f"--use-file-for-fake-audio-capture={fake_mic}"],
+        )
+        yield browser
+        await browser.close()

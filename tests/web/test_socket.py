@@ -148,7 +148,52 @@ async def test_a_page_coming_back_gets_the_condensed_transcript(stack: Stack) ->
         ]
         assert snapshot["folded_turns"] == 4
         assert "alpha one" in snapshot["summary"] and "beta two" in snapshot["summary"]
+        # Expanding the fold: every turn the session holds, verbatim and in order.
+        await again.send(json.dumps({"type": "history", "mode": "text"}))
+        history = await next_json(again, "history")
+        assert history["folded_turns"] == 0 and history["summary"] == ""
+        users = [t["text"] for t in history["turns"]][::2]
+        assert users == ["alpha one", "beta two", "gamma three"]
+        assert history["turns"][1]["text"] == "You said: alpha one. (turn 1, remembers 1)"
         await again.close()
+
+
+async def test_panel_faults_are_refused_when_the_panel_is_off(stack: Stack) -> None:
+    backend = WebBackend(stack.backend.opener, WebSettings(), faults=stack.emulator.faults)
+    async with serve(create_app(backend)) as url:
+        ws = await connect(url.replace("http", "ws") + "/ws", origin=url)  # type: ignore[arg-type]
+        welcome = await hello(ws, secrets.token_hex(16))
+        assert welcome["panel"] is False and welcome["faults"] == []
+        for fault in ("goaway", "drop_page"):
+            await ws.send(json.dumps({"type": "fault", "mode": "text", "fault": fault}))
+            error = await next_json(ws, "error")
+            assert error["code"] == "unavailable" and "panel is off" in error["message"]
+        assert stack.emulator.stats.goaways_sent == 0
+        await ws.close()
+
+
+async def test_panel_faults_act_through_the_backend(stack: Stack) -> None:
+    ws = await open_page(stack)
+    welcome = await hello(ws, secrets.token_hex(16))
+    assert welcome["panel"] is True
+    assert welcome["faults"] == ["drop_page", "goaway", "drop", "lose_session"]
+    assert welcome["model"]["emulator"] is True
+    await ws.send(json.dumps({"type": "fault", "mode": "text", "fault": "melt"}))
+    assert (await next_json(ws, "error"))["code"] == "bad_request"
+    await ws.send(json.dumps({"type": "fault", "mode": "text", "fault": "goaway"}))
+    error = await next_json(ws, "error")
+    assert error["code"] == "no_session" and error["message"] == "no text session is running"
+    await ws.send(json.dumps({"type": "text", "text": "hello"}))
+    first = await next_json(ws, "metrics")
+    assert first["connections"] == 1 and first["reconnects"] == 0
+    await ws.send(json.dumps({"type": "fault", "mode": "text", "fault": "goaway"}))
+    while (metrics := await next_json(ws, "metrics"))["last_downtime_ms"] is None:
+        pass  # Connected comes first, then Resumed with the downtime
+    assert metrics["connections"] == 2 and metrics["reconnects"] == 1
+    assert metrics["last_downtime_ms"] >= 0
+    assert stack.emulator.stats.goaways_sent == 1
+    await ws.send(json.dumps({"type": "fault", "mode": "text", "fault": "drop_page"}))
+    assert await closed_with(ws) == 1012
 
 
 async def test_a_session_that_cannot_start_says_why() -> None:
