@@ -4,9 +4,12 @@
 // page and starts fresh. A dropped socket reconnects with backoff and the same id + the secret the
 // server issued, so the server-side sessions carry on. No handle or API key ever reaches the page.
 
+import { createPlayer } from "./player.js";
+import { createToasts } from "./toasts.js";
+import { TranscriptView } from "./transcript.js";
+
 const MIC_RATE = 16000;
-const SPEAKER_RATE = 24000;
-const TOAST_MS = window.RELIVE_TOAST_MS || 4000; // tests shorten it with an init script
+const MODES = ["call", "text"];
 
 const stats = {
   audioChunksSent: 0,
@@ -18,8 +21,8 @@ const stats = {
   welcomes: 0,
   toasts: [],
   errors: [],
+  pageId: null, // set below; lets tests see that a reload is a new page
 };
-stats.pageId = null; // set below; lets tests see that a reload is a new page
 window.reliveStats = stats;
 
 function randomId() {
@@ -31,66 +34,80 @@ const page = { id: randomId(), secret: null };
 stats.pageId = page.id;
 const $ = (id) => document.getElementById(id);
 const body = document.body;
+const toast = createToasts($("toasts"), stats);
+const player = createPlayer(stats);
 
-// ---------------------------------------------------------------------------------- toasts --
-
-function toast(text, level = "info") {
-  stats.toasts.push({ text, level });
-  for (const shown of $("toasts").children) if (shown.textContent === text) return; // no repeats
-  const el = document.createElement("div");
-  el.className = `toast ${level}`;
-  el.dataset.level = level;
-  el.textContent = text;
-  $("toasts").append(el);
-  setTimeout(() => el.remove(), TOAST_MS);
-}
-
-// ------------------------------------------------------------------------------ transcript --
-
-const transcripts = { call: null, text: null };
-
-function renderTranscript(mode) {
-  const list = $(`transcript-${mode}`);
-  const t = transcripts[mode];
-  list.replaceChildren();
-  if (!t) return;
-  if (t.summary) {
-    const li = document.createElement("li");
-    li.className = "summary";
-    li.textContent = `Earlier (${t.folded_turns} turns): ${t.summary}`;
-    list.append(li);
-  }
-  for (const turn of t.recent) {
-    const li = document.createElement("li");
-    li.className = `turn ${turn.role}`;
-    if (!turn.final) li.classList.add("streaming");
-    if (turn.interrupted) li.classList.add("interrupted");
-    li.dataset.role = turn.role;
-    li.textContent = turn.text;
-    list.append(li);
-  }
-  list.scrollTop = list.scrollHeight;
-}
-
-function clearTranscript(mode) {
-  transcripts[mode] = null;
-  renderTranscript(mode);
+const views = {};
+for (const mode of MODES) {
+  views[mode] = new TranscriptView($(`transcript-${mode}`), $(`hint-${mode}`), () =>
+    send({ type: "history", mode }),
+  );
 }
 
 // ---------------------------------------------------------------------------------- status --
 
+// Each mode has its own status, shown on its tab. A user's own hang-up ends neutrally; only an
+// end the user did not ask for ("lost") is red.
 const sessionStatus = { call: "idle", text: "idle" };
+const trouble = { call: false, text: false };
+const LABELS = {
+  idle: "not started",
+  connecting: "connecting",
+  live: "live",
+  reconnecting: "reconnecting",
+  ended: "ended",
+  lost: "lost",
+};
+
+function shownStatus(mode) {
+  const status = sessionStatus[mode];
+  if (status === "ended") return trouble[mode] ? "lost" : "ended";
+  if (body.dataset.socket !== "open" && status !== "idle") return "reconnecting";
+  return status;
+}
 
 function showStatus() {
-  const mode = body.dataset.mode;
-  let status = sessionStatus[mode];
-  if (body.dataset.socket !== "open" && status !== "idle" && status !== "ended") {
-    status = "reconnecting";
+  for (const mode of MODES) {
+    const shown = shownStatus(mode);
+    const el = $(`status-${mode}`);
+    el.dataset.status = shown;
+    el.querySelector(".label").textContent = LABELS[shown];
   }
-  body.dataset.status = status;
+  let current = sessionStatus[body.dataset.mode];
+  if (body.dataset.socket !== "open" && current !== "idle" && current !== "ended") {
+    current = "reconnecting";
+  }
+  body.dataset.status = current;
   body.dataset.callStatus = sessionStatus.call;
   body.dataset.textStatus = sessionStatus.text;
-  $("status-label").textContent = status;
+  showPanel();
+}
+
+// ----------------------------------------------------------------------- resilience panel --
+
+const metrics = { call: null, text: null };
+
+function showPanel() {
+  const mode = body.dataset.mode;
+  $("panel-mode").textContent = mode === "call" ? "call" : "chat";
+  const running = ["live", "reconnecting", "connecting"].includes(sessionStatus[mode]);
+  const open = body.dataset.socket === "open";
+  for (const b of document.querySelectorAll("[data-fault]")) {
+    b.disabled = !open || (b.dataset.fault !== "drop_page" && !running);
+  }
+  const m = metrics[mode] || {};
+  $("m-connections").textContent = String(m.connections ?? 0);
+  $("m-reconnects").textContent = String(m.reconnects ?? 0);
+  $("m-downtime").textContent = m.last_downtime_ms == null ? "–" : `${m.last_downtime_ms} ms`;
+  $("m-replayed").textContent = String(m.replayed ?? 0);
+  $("m-new-sessions").textContent = String(m.new_sessions ?? 0);
+  $("m-page-reconnects").textContent = String(Math.max(0, stats.welcomes - 1));
+}
+
+for (const b of document.querySelectorAll("[data-fault]")) {
+  b.addEventListener("click", () => {
+    send({ type: "fault", mode: body.dataset.mode, fault: b.dataset.fault });
+  });
 }
 
 // ---------------------------------------------------------------------------------- socket --
@@ -120,7 +137,7 @@ function connect() {
     if (sock !== ws) return;
     stats.messagesReceived++;
     if (typeof ev.data === "string") onJson(JSON.parse(ev.data));
-    else onAudio(ev.data);
+    else player.play(ev.data);
   };
   sock.onclose = (ev) => {
     if (sock !== ws) return; // an older socket of this page: already replaced
@@ -138,48 +155,74 @@ function connect() {
   };
 }
 
+function onWelcome(msg) {
+  page.secret = msg.secret;
+  attempts = 0;
+  stats.welcomes++;
+  body.dataset.socket = "open";
+  body.dataset.model = msg.model?.emulator ? "emulator" : "gemini";
+  body.dataset.panel = msg.panel ? "on" : "off";
+  $("resilience").hidden = !msg.panel;
+  const badge = $("model-badge");
+  badge.hidden = !msg.model;
+  if (msg.model) {
+    badge.textContent = msg.model.emulator ? "emulator" : `Gemini · ${msg.model.name}`;
+    badge.classList.toggle("real", !msg.model.emulator);
+    badge.title = msg.model.emulator
+      ? "The model is relive's offline emulator: it echoes what it heard, with a turn number."
+      : "The model is real Gemini; the API key stays on the server.";
+  }
+  if (msg.fresh && everWelcomed) {
+    // The server no longer knew this page (it was away too long): whatever ran is gone.
+    const wasInCall = call.active;
+    for (const mode of MODES) {
+      views[mode].clear();
+      sessionStatus[mode] = "idle";
+      metrics[mode] = null;
+    }
+    if (wasInCall) {
+      toast("The call could not be resumed; a new one was started.", "warn");
+      send({ type: "start", mode: "call" });
+    }
+  } else if (dropped) {
+    toast("Reconnected");
+  }
+  if (call.active && call.pendingStart) send({ type: "start", mode: "call" });
+  everWelcomed = true;
+  dropped = false;
+  showStatus();
+}
+
 function onJson(msg) {
   switch (msg.type) {
-    case "welcome": {
-      page.secret = msg.secret;
-      attempts = 0;
-      stats.welcomes++;
-      body.dataset.socket = "open";
-      if (msg.fresh && everWelcomed) {
-        // The server no longer knew this page (it was away too long): whatever ran is gone.
-        const wasInCall = call.active;
-        clearTranscript("call");
-        clearTranscript("text");
-        sessionStatus.call = sessionStatus.text = "idle";
-        if (wasInCall) {
-          toast("The call could not be resumed; a new one was started.", "warn");
-          send({ type: "start", mode: "call" });
-        }
-      } else if (dropped) {
-        toast("Reconnected");
-      }
-      if (call.active && call.pendingStart) send({ type: "start", mode: "call" });
-      everWelcomed = true;
-      dropped = false;
-      showStatus();
+    case "welcome":
+      onWelcome(msg);
       break;
-    }
     case "status":
       sessionStatus[msg.mode] = msg.status;
+      if (msg.status === "connecting") trouble[msg.mode] = false;
       if (msg.mode === "call") call.pendingStart = false;
-      showStatus();
       if (msg.mode === "call" && msg.status === "ended" && call.active) endCall(false);
+      showStatus();
       break;
     case "transcript":
-      transcripts[msg.mode] = msg;
-      renderTranscript(msg.mode);
+      views[msg.mode].update(msg);
+      break;
+    case "history":
+      views[msg.mode].fill(msg);
+      break;
+    case "metrics":
+      metrics[msg.mode] = msg;
+      showPanel();
       break;
     case "notice":
       toast(msg.text, msg.level || "info");
-      if (msg.kind === "new_session") clearTranscript(msg.mode);
+      if (msg.kind === "new_session") views[msg.mode].clear();
+      if (msg.kind === "gave_up" || msg.kind === "failed") trouble[msg.mode] = true;
+      showStatus();
       break;
     case "interrupted":
-      if (msg.mode === "call") flushPlayback();
+      if (msg.mode === "call") player.flush();
       break;
     case "error":
       stats.errors.push(msg);
@@ -187,41 +230,6 @@ function onJson(msg) {
       if (msg.code !== "no_call") toast(msg.message, "error");
       break;
   }
-}
-
-// -------------------------------------------------------------------------------- playback --
-
-const player = { ctx: null, at: 0, sources: new Set() };
-
-function onAudio(buf) {
-  stats.audioChunksReceived++;
-  if (!player.ctx) return;
-  const pcm = new Int16Array(buf);
-  const audio = player.ctx.createBuffer(1, pcm.length, SPEAKER_RATE);
-  const ch = audio.getChannelData(0);
-  for (let i = 0; i < pcm.length; i++) ch[i] = pcm[i] / 0x8000;
-  const src = player.ctx.createBufferSource();
-  src.buffer = audio;
-  src.connect(player.ctx.destination);
-  const now = player.ctx.currentTime;
-  player.at = Math.max(player.at, now + 0.04);
-  src.start(player.at);
-  player.at += audio.duration;
-  player.sources.add(src);
-  src.onended = () => {
-    player.sources.delete(src);
-    stats.audioChunksPlayed++;
-    body.dataset.audioPlayed = String(stats.audioChunksPlayed);
-  };
-}
-
-function flushPlayback() {
-  for (const src of player.sources) {
-    src.onended = null;
-    src.stop();
-  }
-  player.sources.clear();
-  player.at = 0;
 }
 
 // ---------------------------------------------------------------------------------- call --
@@ -248,18 +256,18 @@ async function startCall() {
       stats.audioChunksSent++;
       body.dataset.audioSent = String(stats.audioChunksSent);
     };
-    player.ctx = new AudioContext({ sampleRate: SPEAKER_RATE });
     // Started from a click, so autoplay rules allow both contexts to run.
-    await Promise.all([call.ctx.resume(), player.ctx.resume()]);
+    await Promise.all([call.ctx.resume(), player.start()]);
   } catch (err) {
     toast(`Microphone unavailable: ${err.message || err}`, "error");
     stopAudio();
     $("call-start").disabled = false;
     return;
   }
-  clearTranscript("call");
+  views.call.clear();
   call.active = true;
   call.muted = false;
+  trouble.call = false;
   body.dataset.call = "active";
   $("call-mute").disabled = false;
   $("call-hangup").disabled = false;
@@ -272,9 +280,8 @@ async function startCall() {
 function stopAudio() {
   if (call.stream) for (const t of call.stream.getTracks()) t.stop();
   if (call.ctx) call.ctx.close();
-  flushPlayback();
-  if (player.ctx) player.ctx.close();
-  call.stream = call.ctx = player.ctx = null;
+  player.stop();
+  call.stream = call.ctx = null;
   $("mic-level").style.width = "0";
 }
 
@@ -286,6 +293,7 @@ function endCall(tellServer) {
   $("call-start").disabled = false;
   $("call-mute").disabled = true;
   $("call-hangup").disabled = true;
+  if (tellServer) $("call-start").focus(); // the focused Hang up button just went disabled
 }
 
 function toggleMute() {
@@ -308,22 +316,38 @@ function sendText(ev) {
 
 // ------------------------------------------------------------------------------------ tabs --
 
-function selectMode(mode) {
+const tabs = Array.from(document.querySelectorAll('[role="tab"]'));
+
+function selectMode(mode, focus = false) {
   body.dataset.mode = mode;
-  for (const b of document.querySelectorAll(".tabs button")) {
-    b.setAttribute("aria-selected", String(b.dataset.mode === mode));
+  for (const tab of tabs) {
+    const selected = tab.dataset.mode === mode;
+    tab.setAttribute("aria-selected", String(selected));
+    tab.tabIndex = selected ? 0 : -1;
+    if (selected && focus) tab.focus();
   }
-  $("panel-call").hidden = mode !== "call";
-  $("panel-text").hidden = mode !== "text";
+  for (const m of MODES) $(`panel-${m}`).hidden = m !== mode;
+  views[mode].reveal();
   showStatus();
-  if (mode === "text") $("text-input").focus();
 }
 
-for (const b of document.querySelectorAll(".tabs button")) {
-  b.addEventListener("click", () => selectMode(b.dataset.mode));
+for (const tab of tabs) {
+  tab.addEventListener("click", () => {
+    selectMode(tab.dataset.mode);
+    if (tab.dataset.mode === "text") $("text-input").focus();
+  });
+  // Arrow keys, Home and End move between tabs (the WAI-ARIA tabs pattern, automatic activation).
+  tab.addEventListener("keydown", (ev) => {
+    const i = tabs.indexOf(tab);
+    const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[ev.key];
+    if (to === undefined) return;
+    ev.preventDefault();
+    selectMode(tabs[(to + tabs.length) % tabs.length].dataset.mode, true);
+  });
 }
 $("call-start").addEventListener("click", startCall);
 $("call-hangup").addEventListener("click", () => endCall(true));
 $("call-mute").addEventListener("click", toggleMute);
 $("text-form").addEventListener("submit", sendText);
+showStatus();
 connect();
