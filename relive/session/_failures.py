@@ -47,13 +47,17 @@ def classify(failure: Failure, *, with_handle: bool, saw_traffic: bool) -> Verdi
     - An HTTP 400/401/403/404 upgrade refusal, or 1007/1008 at setup without a handle, is a
       bad key, model or config: retrying will not help.
     - A close whose reason names the goAway (the deadline close, 1008 on the real service
-      since 2026) is a connection that outlived its time: reconnect, never a failure.
+      since 2026), or 3.1's idle abort (1008 "The operation was aborted."), is a connection that
+      outlived its time: reconnect, never a failure.
     - Everything else (1006 abrupt close, 1011 incl. a client keepalive timeout, 1000/1001,
       network errors, timeouts) is transient.
     """
     text = failure.reason.lower()
-    if "goaway" in text:
-        return "transient"  # the deadline close after a goAway (1008 now, 1011 before)
+    if "goaway" in text or "operation was aborted" in text:
+        # The deadline close after a goAway (1008 now, 1011 before), or 3.1's idle abort (1008
+        # "The operation was aborted." after ~150 s without input, also on a resumed
+        # connection that never carried traffic): the connection ended, the session did not.
+        return "transient"
     if with_handle and not saw_traffic:
         if failure.code == 1011:
             return "resume_refused"

@@ -90,6 +90,7 @@ GOAWAY_CLOSE = (
         (Failure("Internal error encountered.", code=1011), True, "resume_refused"),
         (Failure(GOAWAY_CLOSE, code=1008), True, "transient"),
         (Failure(GOAWAY_CLOSE, code=1008), False, "transient"),
+        (Failure("The operation was aborted.", code=1008), True, "transient"),  # 3.1 idle
         (Failure("API key not valid", code=1008), False, "fatal"),
         (Failure("nope", http_status=403), False, "fatal"),
         (Failure("Deadline expired", code=1011), False, "transient"),

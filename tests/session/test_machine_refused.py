@@ -267,3 +267,15 @@ def test_a_goaway_far_ahead_on_an_idle_connection_reconnects_at_the_window() -> 
     acts = m.timer()
     assert [type(e) for e in emitted(acts)] == [Reconnecting]
     assert Connect(2, "h1") in acts and m.metrics.reconnects["goaway"] == 1
+
+
+def test_the_3_1_idle_abort_of_a_resumed_connection_is_a_reconnect() -> None:
+    m, clock = make()
+    live(m)
+    m.server_message(1, handle("h1"))
+    m.closed(1, DROP)
+    m.opened(2)  # resumed; then nothing for ~160 s: no input, no handles (3.1 is idle)
+    clock.advance(160)
+    acts = m.closed(2, Failure("The operation was aborted.", code=1008))
+    assert Connect(3, "h1") in acts and m.metrics.new_sessions == 0
+    assert [type(e) for e in emitted(acts)] == [Reconnecting]
