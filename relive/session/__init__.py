@@ -36,9 +36,9 @@ from relive.session._events import (
 )
 from relive.session._handles import HandleStore
 from relive.session._journal import BufferFullError
-from relive.session._machine import SessionClosedError, State
 from relive.session._metrics import Metrics
 from relive.session._policy import Mode, Policy
+from relive.session._states import SessionClosedError, State
 from relive.transcript import Transcript
 
 

@@ -31,17 +31,10 @@ from relive.session import _inputs as inputs
 from relive.session import _models as models
 from relive.session._failures import Failure
 from relive.session._handles import HandleStore
-from relive.session._machine import (
-    Action,
-    Connect,
-    Disconnect,
-    Emit,
-    SessionClosedError,
-    SessionMachine,
-    State,
-)
+from relive.session._machine import SessionMachine
 from relive.session._metrics import Metrics
 from relive.session._policy import Mode, Policy
+from relive.session._states import Action, Connect, Disconnect, Emit, SessionClosedError, State
 from relive.transcript import Transcript
 
 log = logging.getLogger("relive.session")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from google.genai import types
@@ -27,38 +27,68 @@ from relive.session._models import GEMINI_2, ModelRules
 from relive.session._policy import Mode, Policy
 from relive.session._restore import RestoreLog
 from relive.session._states import (
+    EVENT_TRIGGERED_TRANSITIONS,
     NO_HANDLE_REASON,
     NOTICES,
     REFUSED_REASON,
     STALE_HANDLE_REASON,
-    TRANSITIONS,
     Action,
     Connect,
     Disconnect,
     Emit,
     SessionClosedError,
     State,
+    Trigger,
     parse_duration,
 )
 from relive.transcript import Transcript
 
 log = logging.getLogger("relive.session")
 S = State
+T = Trigger
 # Bounds of the estimated time a client message may still be on its way to the server.
 MIN_IN_FLIGHT = 0.005
 MAX_IN_FLIGHT = 1.0
-__all__ = [
-    "TRANSITIONS",
-    "Action",
-    "Connect",
-    "Disconnect",
-    "Emit",
-    "IllegalTransitionError",
-    "SessionClosedError",
-    "SessionMachine",
-    "State",
-    "parse_duration",
-]
+
+
+@dataclass
+class _Conn:
+    """One connection's bookkeeping; a new connection gets a new one (h11's next cycle)."""
+
+    conn_id: int = 0
+    handle: str | None = None  # the handle it resumes (a secret: log `redact(handle)` only)
+    started_at: float = 0.0  # when connecting began
+    opened_at: float = 0.0  # when its setup completed
+    saw_traffic: bool = False  # anything but setupComplete arrived
+    # Global indices sent on it, and how many were dropped from the front.
+    sent: deque[int] = field(default_factory=deque)
+    sent_offset: int = 0
+    # (time, index) of the sends of the last second: what may still be in flight when a handle
+    # arrives (a handle is a snapshot of what the server had *received*).
+    recent_sends: deque[tuple[float, int]] = field(default_factory=deque)
+    in_flight: float = MIN_IN_FLIGHT  # estimated time a message may still be on its way
+    stable: bool = False  # it completed a turn: the outage is over
+    handle_stale: bool = False  # a turn completed after the newest handle
+    reconnect_by: float | None = None  # draining: reconnect no later than this
+    goaway_noted: float | None = None  # deadline of a goAway far ahead (3.8)
+
+
+@dataclass
+class _Turn:
+    """The model's current turn; replaced by a fresh one when the turn ends."""
+
+    in_model_turn: bool = False  # the model is speaking (or calling a tool)
+    generation_done: bool = False  # generationComplete seen, turnComplete not yet
+    answer_began_after: int | None = None  # last index sent when the answer began
+
+
+@dataclass
+class _Outage:
+    """From losing a connection to the next completed turn: attempts and refusals."""
+
+    started: float
+    attempt: int = 0
+    refused_since: float | None = None  # resumption refused with 1011 since then
 
 
 class SessionMachine:
@@ -91,22 +121,11 @@ class SessionMachine:
         handles.keep_transcript(owner, mode, transcript)
         self.metrics = Metrics()
         self.journal = Journal(max_entries=policy.max_buffered, max_bytes=policy.max_buffered_bytes)
-        self.state = State.CONNECTING
+        self._state = State.CONNECTING
         self.started = False
-        self.conn_id = 0
-        self._conn_handle: str | None = None
-        self._saw_traffic = False
-        self._conn_sent: deque[int] = deque()  # global indices sent on this connection
-        self._conn_sent_offset = 0  # how many were dropped from the front of _conn_sent
-        # (time, index) of the sends of the last second: what may still be in flight when a
-        # handle arrives (a handle is a snapshot of what the server had *received*).
-        self._recent_sends: deque[tuple[float, int]] = deque()
-        self._connect_started = 0.0
-        self._in_flight = MIN_IN_FLIGHT
-        self._in_model_turn = False
-        self._generation_done = False  # generationComplete seen, turnComplete not yet
-        self._answer_began_after: int | None = None  # last index sent when the answer began
-        self._handle_stale = False
+        self._conn = _Conn()
+        self._turn = _Turn()
+        self._outage: _Outage | None = None
         self._answered_any = False
         # Answered exchanges the handle in hand lacks: restored as history on a resume.
         self.restore = RestoreLog()
@@ -116,16 +135,19 @@ class SessionMachine:
         self.context: dict[str, Any] = {}
         self._deferred_text: list[str] = []  # user turns sent while the model was speaking
         self._lost_at: float | None = None  # when the last live connection was lost
-        self._outage_started: float | None = None
-        self._refused_since: float | None = None  # resumption refused with 1011 since then
-        self._attempt = 0
-        self._timer_at: float | None = None
-        self._reconnect_by: float | None = None
-        self._goaway_noted: float | None = None  # deadline of a goAway far ahead (3.8)
-        self._opened_at = 0.0
-        self._stable = False
+        self._timer_at: float | None = None  # backing off: the next attempt
 
     # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        """Where the session is; it changes only through `_go`."""
+        return self._state
+
+    @property
+    def conn_id(self) -> int:
+        """The current connection's number (the one `Connect` last asked for)."""
+        return self._conn.conn_id
 
     @property
     def handle(self) -> str | None:
@@ -136,11 +158,11 @@ class SessionMachine:
     def deadline(self) -> float | None:
         """When `timer()` must be called next (clock time), or None."""
         if self.state is S.DRAINING:
-            return self._reconnect_by
+            return self._conn.reconnect_by
         if self.state is S.BACKING_OFF:
             return self._timer_at
-        if self.state is S.LIVE and self._goaway_noted is not None:
-            return self._goaway_noted - self.policy.goaway_drain_window
+        if self.state is S.LIVE and self._conn.goaway_noted is not None:
+            return self._conn.goaway_noted - self.policy.goaway_drain_window
         return None
 
     @property
@@ -149,19 +171,30 @@ class SessionMachine:
 
         False once generationComplete came, even while turnComplete waits for the playback.
         """
-        producing = self._in_model_turn and not self._generation_done
+        producing = self._turn.in_model_turn and not self._turn.generation_done
         return producing or self.journal.unanswered_turns > 0
 
     @property
     def _mid_turn(self) -> bool:
         """The model is busy with what this connection carried."""
-        return self._in_model_turn or self.journal.pending_turns > 0
+        return self._turn.in_model_turn or self.journal.pending_turns > 0
 
-    def _go(self, new: State) -> None:
-        if new not in TRANSITIONS[self.state]:
-            raise IllegalTransitionError(f"{self.state.value} -> {new.value} is not allowed")
-        log.debug("session %s/%s: %s -> %s", self.owner, self.mode, self.state.value, new.value)
-        self.state = new
+    def _go(self, trigger: Trigger) -> None:
+        """The one door: every state change is checked against the table and logged."""
+        new = EVENT_TRIGGERED_TRANSITIONS[self._state].get(trigger)
+        if new is None:
+            raise IllegalTransitionError(
+                f"{trigger.value!r} is not allowed in state {self._state.value!r}"
+            )
+        log.debug(
+            "session %s/%s: %s -> %s (%s)",
+            self.owner,
+            self.mode,
+            self._state.value,
+            new.value,
+            trigger.value,
+        )
+        self._state = new
 
     # -- the app -------------------------------------------------------------------------------
 
@@ -170,7 +203,7 @@ class SessionMachine:
             raise IllegalTransitionError("start() called twice")
         self.started = True
         if self.handle:
-            self.state = S.RESUMING
+            self._go(T.RESUME)
         return self._connect()
 
     def submit(self, entry: Entry) -> list[Action]:
@@ -186,7 +219,7 @@ class SessionMachine:
         elif entry.ends_turn:
             text = " ".join(t for t in [*self._partial_text, entry.text] if t)
             self._partial_text.clear()
-            if text and self._in_model_turn:
+            if text and self._turn.in_model_turn:
                 self._deferred_text.append(text)  # after the model's turn, cut or not
             elif text:
                 self.transcript.add_user_text(text)
@@ -200,61 +233,49 @@ class SessionMachine:
             return None
         entry = self.journal.take_next()
         if entry is not None:
-            now = self.clock.now()
-            self._recent_sends.append((now, entry.index))
-            while self._recent_sends[0][0] < now - MAX_IN_FLIGHT:
-                self._recent_sends.popleft()
-            self._conn_sent.append(entry.index)
-            if len(self._conn_sent) > self.policy.max_buffered:
-                self._conn_sent.popleft()
-                self._conn_sent_offset += 1
+            conn, now = self._conn, self.clock.now()
+            conn.recent_sends.append((now, entry.index))
+            while conn.recent_sends[0][0] < now - MAX_IN_FLIGHT:
+                conn.recent_sends.popleft()
+            conn.sent.append(entry.index)
+            if len(conn.sent) > self.policy.max_buffered:
+                conn.sent.popleft()
+                conn.sent_offset += 1
         return entry
 
     def close(self) -> list[Action]:
         if self.state is S.CLOSED:
             return []
-        self._go(S.CLOSED)
+        self._go(T.CLOSE)
         return [Disconnect(self.conn_id)]
 
     # -- connections ---------------------------------------------------------------------------
 
     def _connect(self) -> list[Action]:
-        self.conn_id += 1
-        self._conn_handle = self.handle
-        self._saw_traffic = False
-        self._conn_sent.clear()
-        self._conn_sent_offset = 0
-        self._recent_sends.clear()
-        self._connect_started = self.clock.now()
+        handle = self.handle
+        self._conn = _Conn(self.conn_id + 1, handle, started_at=self.clock.now())
         self.metrics.connect_attempts += 1
-        log.info(
-            "session %s/%s: connecting, handle %s", self.owner, self.mode, redact(self._conn_handle)
-        )
-        return [Connect(self.conn_id, self._conn_handle)]
+        log.info("session %s/%s: connecting, handle %s", self.owner, self.mode, redact(handle))
+        return [Connect(self.conn_id, handle)]
 
     def opened(self, conn_id: int) -> list[Action]:
         """Connection `conn_id` completed its setup."""
         if conn_id != self.conn_id or self.state not in (S.CONNECTING, S.RESUMING):
             return []
-        resumed = self._conn_handle is not None
-        self._go(S.LIVE)
+        conn = self._conn
+        resumed = conn.handle is not None
+        self._go(T.OPENED)
         now = self.clock.now()
         # Connect + setup takes several round trips; a third of it bounds one from above.
         margin = self.policy.in_flight_margin
         if margin is None:
-            margin = (now - self._connect_started) / 3
-        self._in_flight = min(MAX_IN_FLIGHT, max(MIN_IN_FLIGHT, margin))
+            margin = (now - conn.started_at) / 3
+        conn.in_flight = min(MAX_IN_FLIGHT, max(MIN_IN_FLIGHT, margin))
+        conn.opened_at = now  # the outage is over once this connection proves itself (stable)
         self.metrics.connections += 1
         replay = self.journal.rewind(self.policy.max_replay_media_bytes)
         self.metrics.replayed += len(replay)
-        self._in_model_turn = False
-        self._generation_done = False
-        self._answer_began_after = None
-        self._handle_stale = False
-        self._reconnect_by = None
-        self._goaway_noted = None
-        self._opened_at = now
-        self._stable = False  # the outage is over once this connection proves itself
+        self._turn = _Turn()
         self.metrics.restored_exchanges += self.restore.opened(
             conn_id, resumed=resumed, history_allowed=self.rules.client_content_mid_session
         )
@@ -284,7 +305,7 @@ class SessionMachine:
         if conn_id != self.conn_id:
             return []
         if self.state is S.LIVE:
-            if self._conn_handle is not None and not self._saw_traffic:
+            if self._conn.handle is not None and not self._conn.saw_traffic:
                 verdict = classify(failure, with_handle=True, saw_traffic=False)
                 if verdict == "rejected_handle":
                     self._lost_at = self.clock.now()
@@ -294,21 +315,22 @@ class SessionMachine:
             why = failure.describe()
             now = self.clock.now()
             out = [*self._end_answered_turn(), Emit(ev.Reconnecting(reason=why, cause="drop"))]
-            if self._stable or now - self._opened_at >= self.policy.stable_after:
+            if self._conn.stable or now - self._conn.opened_at >= self.policy.stable_after:
                 return [*out, *self._reconnect("drop")]
             # Lost right after it came up: part of the same outage, so back off (no tight loop).
             out += self._leave_live("drop")
-            return [*out, *self._after_failure(failure, saw_traffic=self._saw_traffic)]
+            return [*out, *self._after_failure(failure, saw_traffic=self._conn.saw_traffic)]
         if self.state is S.DRAINING:
             return self._reconnect("goaway")
         return []
 
     def _after_failure(self, failure: Failure, *, saw_traffic: bool) -> list[Action]:
-        with_handle = self._conn_handle is not None
+        with_handle = self._conn.handle is not None
         verdict = classify(failure, with_handle=with_handle, saw_traffic=saw_traffic)
         now = self.clock.now()
-        if self._outage_started is None:
-            self._outage_started = now
+        if self._outage is None:
+            self._outage = _Outage(started=now)
+        outage = self._outage
         if verdict == "rejected_handle":
             self.metrics.rejected_handles += 1
             self.handles.forget(self.owner, self.mode)
@@ -320,23 +342,23 @@ class SessionMachine:
         if verdict == "fatal":
             return self._fail(f"the server refused the session: {failure.describe()}")
         if verdict == "resume_refused":
-            if self._refused_since is None:
-                self._refused_since = now
-            refused = now - self._refused_since
+            if outage.refused_since is None:
+                outage.refused_since = now
+            refused = now - outage.refused_since
             if refused >= self.policy.resume_refused_for:
                 why = REFUSED_REASON.format(seconds=refused, failure=failure.describe())
                 if self.policy.on_rejected_handle == "give_up":
                     return self._fail(why)
                 return self._seeded_session(why)
-        self._attempt += 1
-        delay = self.policy.backoff_delay(self._attempt, self.rng)
-        if now + delay - self._outage_started > self.policy.give_up_after:
-            waited = now - self._outage_started
+        outage.attempt += 1
+        delay = self.policy.backoff_delay(outage.attempt, self.rng)
+        if now + delay - outage.started > self.policy.give_up_after:
+            waited = now - outage.started
             return self._fail(
                 f"could not reconnect within {self.policy.give_up_after:g}s "
-                f"({self._attempt} attempts over {waited:.1f}s); last error: {failure.describe()}"
+                f"({outage.attempt} attempts over {waited:.1f}s); last error: {failure.describe()}"
             )
-        self._go(S.BACKING_OFF)
+        self._go(T.BACK_OFF)
         self._timer_at = now + delay
         return []
 
@@ -346,19 +368,17 @@ class SessionMachine:
         self.handles.forget(self.owner, self.mode)
         self.handles.keep_transcript(self.owner, self.mode, self.transcript)
         self.metrics.new_sessions += 1
-        self._refused_since = None
-        self._outage_started = self.clock.now()
-        self._attempt = 0
+        self._outage = _Outage(started=self.clock.now())
         self._flush_user_text()
         self.restore.seed(
             self.transcript.condensed(), unanswered=self.journal.unanswered_turn_texts()
         )
-        self._go(S.CONNECTING)
+        self._go(T.NEW_SESSION)
         notice = ev.NewSession(reason=why, notice=NOTICES[self.mode], seeded=True)
         return [Emit(notice), *self._connect()]
 
     def _new_session(self, why: str) -> list[Action]:
-        self._go(S.CONNECTING)
+        self._go(T.NEW_SESSION)
         return [self._start_over(why), *self._connect()]
 
     def _start_over(self, why: str) -> Emit:
@@ -390,23 +410,21 @@ class SessionMachine:
                 )
                 continue
             undelivered.append(ev.Undelivered(entry.index, entry.kind, entry.text, entry.size))
-        self._go(S.FAILED)
+        self._go(T.GIVE_UP)
         return [Disconnect(self.conn_id), Emit(ev.GaveUp(reason=why, undelivered=undelivered))]
 
     def _reconnect(self, cause: ev.ReconnectReason) -> list[Action]:
         """Leave the live connection now (closing it first) and open the next one."""
         out = self._leave_live(cause)
-        self._outage_started = self.clock.now()
-        self._refused_since = None
-        self._attempt = 0
+        self._outage = _Outage(started=self.clock.now())
         if self._handle_lacks_answers():
             return [*out, *self._seeded_session(STALE_HANDLE_REASON)]
         if self.handle is None:
             if self._answered_any:
                 out.append(self._start_over(NO_HANDLE_REASON))
-            self._go(S.CONNECTING)
+            self._go(T.CONNECT)
         else:
-            self._go(S.RESUMING)
+            self._go(T.RESUME)
         return [*out, *self._connect()]
 
     def _handle_lacks_answers(self) -> bool:
@@ -428,10 +446,9 @@ class SessionMachine:
 
     def _end_answered_turn(self) -> list[Action]:
         """The answer was whole (generationComplete) but its turnComplete will never come."""
-        if not self._generation_done:
+        if not self._turn.generation_done:
             return []
-        self._generation_done = False
-        self._in_model_turn = False
+        self._turn = _Turn()
         self.transcript.on_server_content(types.LiveServerContent(turn_complete=True))
         return [Emit(ev.TurnComplete(after_cut=True))]
 
@@ -442,56 +459,63 @@ class SessionMachine:
     # -- the server ----------------------------------------------------------------------------
 
     def server_message(self, conn_id: int, msg: types.LiveServerMessage) -> list[Action]:
+        """A server message arrived on connection `conn_id`; it is emitted, then acted on."""
         if conn_id != self.conn_id or self.state not in (S.LIVE, S.DRAINING):
             return []
         out: list[Action] = [Emit(ev.ServerMessage(msg))]
         if msg.setup_complete is None:
-            self._saw_traffic = True
-            self._refused_since = None  # the resumption was taken
+            self._conn.saw_traffic = True
+            if self._outage is not None:
+                self._outage.refused_since = None  # the resumption was taken
         update = msg.session_resumption_update
         if update is not None:
             self._on_resumption_update(update)
-        content = msg.server_content
-        if content is not None:
-            self.transcript.on_server_content(content)
-            if content.model_turn is not None or content.output_transcription is not None:
-                self._model_speaks()
-            if content.generation_complete:
-                # The whole answer is in: the turn counts as answered now, even if the
-                # connection ends before turnComplete (which can trail by the playback time).
-                if not self._generation_done:
-                    self.journal.turn_answered(self._answer_began_after)
-                    self.restore.answered(self.transcript)
-                    self._generation_done = True
-                    self._answered_any = True
-                self.restore.server_progressed()
-                out.append(Emit(ev.GenerationComplete()))
-            if content.interrupted:
-                self._flush_user_text()
-                out.append(Emit(ev.Interrupted()))
-            if content.turn_complete:
-                if not self._generation_done:
-                    self.journal.turn_answered(self._answer_began_after)
-                    if self._in_model_turn:  # an interrupted answer stays in the context too
-                        self.restore.answered(self.transcript)
-                self.restore.server_progressed()
-                self._generation_done = False
-                self._answer_began_after = None
-                self._in_model_turn = False
-                self._stable = True
-                self._outage_started = None
-                self._attempt = 0
-                self._flush_user_text()
-                self._handle_stale = not self.rules.live_handles
-                self._answered_any = True
-                out.append(Emit(ev.TurnComplete()))
+        if msg.server_content is not None:
+            out += self._on_content(msg.server_content)
         if msg.tool_call is not None:
             self._model_speaks()
         if msg.go_away is not None:
-            out.extend(self._on_go_away(msg.go_away))
+            out += self._on_go_away(msg.go_away)
         if self.state is S.DRAINING and self._safe():
-            out.extend(self._reconnect("goaway"))
+            out += self._reconnect("goaway")
         return out
+
+    def _on_content(self, content: types.LiveServerContent) -> list[Action]:
+        out: list[Action] = []
+        self.transcript.on_server_content(content)
+        if content.model_turn is not None or content.output_transcription is not None:
+            self._model_speaks()
+        if content.generation_complete:
+            # The whole answer is in: the turn counts as answered now, even if the
+            # connection ends before turnComplete (which can trail by the playback time).
+            if not self._turn.generation_done:
+                self.journal.turn_answered(self._turn.answer_began_after)
+                self.restore.answered(self.transcript)
+                self._turn.generation_done = True
+                self._answered_any = True
+            self.restore.server_progressed()
+            out.append(Emit(ev.GenerationComplete()))
+        if content.interrupted:
+            self._flush_user_text()
+            out.append(Emit(ev.Interrupted()))
+        if content.turn_complete:
+            out.append(self._on_turn_complete())
+        return out
+
+    def _on_turn_complete(self) -> Emit:
+        turn = self._turn
+        if not turn.generation_done:
+            self.journal.turn_answered(turn.answer_began_after)
+            if turn.in_model_turn:  # an interrupted answer stays in the context too
+                self.restore.answered(self.transcript)
+        self.restore.server_progressed()
+        self._turn = _Turn()
+        self._conn.stable = True
+        self._conn.handle_stale = not self.rules.live_handles
+        self._outage = None
+        self._flush_user_text()
+        self._answered_any = True
+        return Emit(ev.TurnComplete())
 
     def _received_by_now(self) -> int | None:
         """The highest index the server surely had when it issued what just arrived.
@@ -499,34 +523,35 @@ class SessionMachine:
         Messages sent within the last `_in_flight` seconds may have crossed the handle on the
         way: they stay unsettled, so a resume replays them rather than losing them.
         """
-        cutoff = self.clock.now() - self._in_flight
+        cutoff = self.clock.now() - self._conn.in_flight
         limit = None
-        for sent_at, index in reversed(self._recent_sends):  # newest first: a step or two
+        for sent_at, index in reversed(self._conn.recent_sends):  # newest first: a step or two
             if sent_at <= cutoff:
                 break
             limit = index - 1
         return limit
 
     def _model_speaks(self) -> None:
-        if not self._in_model_turn:
-            self._in_model_turn = True
-            self._answer_began_after = self.journal.last_sent()
+        if not self._turn.in_model_turn:
+            self._turn.in_model_turn = True
+            self._turn.answer_began_after = self.journal.last_sent()
 
     def _on_resumption_update(self, update: types.LiveServerSessionResumptionUpdate) -> None:
         if update.resumable and update.new_handle:
             self.handles.put(self.owner, self.mode, update.new_handle)
-            self._handle_stale = False
+            self._conn.handle_stale = False
             self.restore.handle_issued()
             self.journal.settle_answered(self._received_by_now())
+        conn = self._conn
         consumed = update.last_consumed_client_message_index
         if consumed is not None:
             local = int(consumed)  # 1-based per connection (the setup message is 0)
-            position = local - 1 - self._conn_sent_offset
-            if 0 <= position < len(self._conn_sent):
-                self.journal.settle_upto(self._conn_sent[position])
-        while self._conn_sent and self._conn_sent[0] <= self.journal.settled:
-            self._conn_sent.popleft()
-            self._conn_sent_offset += 1
+            position = local - 1 - conn.sent_offset
+            if 0 <= position < len(conn.sent):
+                self.journal.settle_upto(conn.sent[position])
+        while conn.sent and conn.sent[0] <= self.journal.settled:
+            conn.sent.popleft()
+            conn.sent_offset += 1
 
     def _on_go_away(self, go_away: types.LiveServerGoAway) -> list[Action]:
         now = self.clock.now()
@@ -535,20 +560,21 @@ class SessionMachine:
             left = self.policy.default_goaway_time
         if self.state is S.LIVE and left > self.policy.goaway_drain_window:
             noted = now + left  # far ahead: stay live until the drain window
-            self._goaway_noted = min(noted, self._goaway_noted or noted)
+            self._conn.goaway_noted = min(noted, self._conn.goaway_noted or noted)
             return []
         return self._drain(now, left)
 
     def _drain(self, now: float, left: float) -> list[Action]:
         """Wait for a safe point, reconnecting no later than a margin before the deadline."""
-        self._goaway_noted = None
+        conn = self._conn
+        conn.goaway_noted = None
         deadline = now + max(0.0, left)
         reconnect_by = deadline - min(self.policy.goaway_margin, max(0.0, left) / 2)
         if self.state is S.DRAINING:
-            self._reconnect_by = min(self._reconnect_by or reconnect_by, reconnect_by)
+            conn.reconnect_by = min(conn.reconnect_by or reconnect_by, reconnect_by)
             return []
-        self._go(S.DRAINING)
-        self._reconnect_by = reconnect_by
+        self._go(T.GOAWAY)
+        conn.reconnect_by = reconnect_by
         return [
             Emit(
                 ev.Reconnecting(
@@ -561,28 +587,24 @@ class SessionMachine:
 
     def _safe(self) -> bool:
         """The model's turn is over and the handle in hand holds it."""
-        return not self._mid_turn and not self._handle_stale
+        return not self._mid_turn and not self._conn.handle_stale
 
     # -- time ----------------------------------------------------------------------------------
 
     def timer(self) -> list[Action]:
         now = self.clock.now()
-        noted = self._goaway_noted
+        noted, reconnect_by = self._conn.goaway_noted, self._conn.reconnect_by
         if self.state is S.LIVE and noted is not None:
             if now < noted - self.policy.goaway_drain_window:
                 return []
             out = self._drain(now, noted - now)
             return [*out, *self._reconnect("goaway")] if self._safe() else out
-        if (
-            self.state is S.DRAINING
-            and self._reconnect_by is not None
-            and now >= self._reconnect_by
-        ):
+        if self.state is S.DRAINING and reconnect_by is not None and now >= reconnect_by:
             return self._reconnect("deadline")
         if self.state is S.BACKING_OFF and self._timer_at is not None and now >= self._timer_at:
             self._timer_at = None
             if self._handle_lacks_answers():
                 return self._seeded_session(STALE_HANDLE_REASON)
-            self._go(S.RESUMING if self.handle else S.CONNECTING)
+            self._go(T.RESUME if self.handle else T.CONNECT)
             return self._connect()
         return []

@@ -1,6 +1,7 @@
 """The session manager's states, the one table of allowed moves, and the actions it asks for.
 
-Every state change goes through `TRANSITIONS`; an illegal move raises `IllegalTransitionError`.
+Every state change is a `Trigger` looked up in `EVENT_TRIGGERED_TRANSITIONS`; a trigger the
+current state does not list raises `IllegalTransitionError`.
 """
 
 from __future__ import annotations
@@ -23,15 +24,65 @@ class State(enum.Enum):
     CLOSED = "closed"  # the app closed the session
 
 
+class Trigger(enum.Enum):
+    """What moves the session from one state to another (h11's events, for the table below)."""
+
+    RESUME = "resume"  # open a connection with the handle in hand
+    CONNECT = "connect"  # open a connection without a handle (nothing to resume yet)
+    NEW_SESSION = "new session"  # the conversation could not be resumed: start a fresh one
+    OPENED = "opened"  # the connection completed its setup
+    GOAWAY = "goaway"  # the server will close soon: wait for a safe point
+    BACK_OFF = "back off"  # an attempt failed: wait before the next
+    GIVE_UP = "give up"
+    CLOSE = "close"  # the app closed the session
+
+
 S = State
+T = Trigger
+# The one table: in each state, which trigger moves to which state. Anything else is a bug
+# (`IllegalTransitionError`). `SessionMachine._go` is the only door.
+EVENT_TRIGGERED_TRANSITIONS: dict[State, dict[Trigger, State]] = {
+    S.CONNECTING: {
+        T.RESUME: S.RESUMING,  # start() with a stored handle
+        T.OPENED: S.LIVE,
+        T.BACK_OFF: S.BACKING_OFF,
+        T.GIVE_UP: S.FAILED,
+        T.CLOSE: S.CLOSED,
+    },
+    S.RESUMING: {
+        T.OPENED: S.LIVE,
+        T.BACK_OFF: S.BACKING_OFF,
+        T.NEW_SESSION: S.CONNECTING,
+        T.GIVE_UP: S.FAILED,
+        T.CLOSE: S.CLOSED,
+    },
+    S.LIVE: {
+        T.GOAWAY: S.DRAINING,
+        T.RESUME: S.RESUMING,
+        T.CONNECT: S.CONNECTING,
+        T.NEW_SESSION: S.CONNECTING,
+        T.BACK_OFF: S.BACKING_OFF,
+        T.GIVE_UP: S.FAILED,
+        T.CLOSE: S.CLOSED,
+    },
+    S.DRAINING: {
+        T.RESUME: S.RESUMING,
+        T.CONNECT: S.CONNECTING,
+        T.NEW_SESSION: S.CONNECTING,  # the handle lacks answers this model takes no history for
+        T.CLOSE: S.CLOSED,
+    },
+    S.BACKING_OFF: {
+        T.RESUME: S.RESUMING,
+        T.CONNECT: S.CONNECTING,
+        T.NEW_SESSION: S.CONNECTING,  # the same, found when the backoff ends
+        T.CLOSE: S.CLOSED,
+    },
+    S.FAILED: {T.CLOSE: S.CLOSED},
+    S.CLOSED: {},
+}
+# Where each state may lead, whatever the trigger.
 TRANSITIONS: dict[State, frozenset[State]] = {
-    S.CONNECTING: frozenset({S.LIVE, S.BACKING_OFF, S.FAILED, S.CLOSED}),
-    S.RESUMING: frozenset({S.LIVE, S.BACKING_OFF, S.CONNECTING, S.FAILED, S.CLOSED}),
-    S.LIVE: frozenset({S.DRAINING, S.RESUMING, S.CONNECTING, S.BACKING_OFF, S.FAILED, S.CLOSED}),
-    S.DRAINING: frozenset({S.RESUMING, S.CONNECTING, S.FAILED, S.CLOSED}),
-    S.BACKING_OFF: frozenset({S.RESUMING, S.CONNECTING, S.FAILED, S.CLOSED}),
-    S.FAILED: frozenset({S.CLOSED}),
-    S.CLOSED: frozenset(),
+    state: frozenset(moves.values()) for state, moves in EVENT_TRIGGERED_TRANSITIONS.items()
 }
 
 

@@ -29,14 +29,8 @@ from relive import (
 from relive.session import _inputs as inputs
 from relive.session._failures import Failure
 from relive.session._handles import redact
-from relive.session._machine import (
-    Action,
-    Connect,
-    Disconnect,
-    Emit,
-    SessionMachine,
-    parse_duration,
-)
+from relive.session._machine import SessionMachine
+from relive.session._states import Action, Connect, Disconnect, Emit, Trigger, parse_duration
 
 DROP = Failure("Abnormal closure.", code=1006)
 
@@ -381,7 +375,7 @@ def test_tool_responses_are_not_replayed() -> None:
 def test_state_table_and_closing() -> None:
     m, _ = make()
     with pytest.raises(IllegalTransitionError):
-        m._go(State.DRAINING)
+        m._go(Trigger.GOAWAY)
     live(m)
     assert m.close() == [Disconnect(1)]
     assert m.close() == []

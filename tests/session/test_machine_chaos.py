@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from relive import Event, GenerationComplete, HandleStore, ManualClock, Policy, ServerMessage, State
 from relive.session import _inputs as inputs
 from relive.session._failures import Failure
-from relive.session._machine import Action, Connect, Disconnect, Emit, SessionMachine
+from relive.session._machine import SessionMachine
+from relive.session._states import Action, Connect, Disconnect, Emit
 
 HANDLE = "handle"  # a queue marker: issue a handle for the state as it is when delivered
 

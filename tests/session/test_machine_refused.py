@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from relive import Connected, GaveUp, ManualClock, NewSession, Policy, Reconnecting, Resumed, State
 from relive.session._failures import Failure
-from relive.session._machine import Action, Connect, SessionMachine
+from relive.session._machine import SessionMachine
 from relive.session._models import GEMINI_31, GEMINI_38
+from relive.session._states import Action, Connect
 from tests.session.test_machine import (
     DROP,
     answer,
