@@ -1,17 +1,20 @@
 """One Live connection as an I/O-free state machine: messages and timer ticks in, actions out.
 
-The tables of `states.py` hold the rules (which messages each state accepts, which turn states
-new input interrupts). The driver owns the socket, the timers and the clock; this class owns
-everything the service decides.
+The tables of `_states.py` hold the rules (which messages each state accepts, which turn states
+new input interrupts, which trigger moves the connection and its turn where); every change of
+state goes through `_go`, which checks them and logs the move. The driver owns the socket, the
+timers and the clock; this class owns everything the service decides.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterator
 from typing import Any
 
 from relive._clock import Clock
+from relive._errors import IllegalTransitionError
 from relive.emulator import _closes as closes
 from relive.emulator._actions import Abort, Action, CancelTimer, Close, Emit, Send, SetTimer
 from relive.emulator._closes import CloseReason
@@ -28,7 +31,17 @@ from relive.emulator._media import (
 )
 from relive.emulator._model import Conversation, reply_text, text_tokens
 from relive.emulator._settings import EmulatorSettings
-from relive.emulator._states import ACCEPTS, BUSY, Auth, State, TurnState
+from relive.emulator._states import (
+    ACCEPTS,
+    BUSY,
+    EVENT_TRIGGERED_TRANSITIONS,
+    TURN_TRANSITIONS,
+    Auth,
+    State,
+    Trigger,
+    TurnState,
+    TurnTrigger,
+)
 from relive.emulator._tools import (
     BlockingTurn,
     Call,
@@ -48,7 +61,20 @@ from relive.emulator._vad import (
     pcm_seconds,
 )
 
-__all__ = ["ACCEPTS", "BUSY", "Auth", "LiveConnection", "State", "TurnState"]
+log = logging.getLogger("relive.emulator")
+# Moves are logged below DEBUG: a bench serves thousands of connections, and a malformed frame
+# is worth one DEBUG line, not one per move (enable with `log.setLevel(TRACE)`).
+TRACE = 5
+
+
+@dataclasses.dataclass
+class _Reply:
+    """The reply being sent: replaced whole when a turn starts or ends."""
+
+    text: str = ""
+    sent: str = ""  # what of it went out so far (an interrupted turn keeps only this)
+    plan: Iterator[Step] = dataclasses.field(default_factory=lambda: iter(()))  # made lazily
+    next: Step | None = None
 
 
 class LiveConnection:
@@ -69,16 +95,13 @@ class LiveConnection:
         self.registry = registry
         self.faults = faults
         self.clock = clock
-        self.state = State.AWAITING_SETUP
-        self.turn = TurnState.IDLE
+        self._state = State.AWAITING_SETUP
+        self._turn = TurnState.IDLE
         self.config: SessionConfig | None = None
         self.session_id: str | None = None
         self.conversation = Conversation()
         self.consumed = 0  # client messages consumed on this connection (setup is 0)
-        self._plan: Iterator[Step] = iter(())  # the rest of the reply being sent, made lazily
-        self._next: Step | None = None
-        self._turn_text = ""
-        self._sent_text = ""
+        self._reply = _Reply()
         self._tools = ToolLedger()
         self._results: list[str] = []  # async function results waiting to be spoken
         self._queued: list[str] = []
@@ -94,6 +117,45 @@ class LiveConnection:
             "toolResponse": self._on_tool_response,
             "contextUpdate": self._on_context_update,
         }
+
+    # ----- state ----------------------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        """The connection's lifecycle state; it changes only through `_go`."""
+        return self._state
+
+    @property
+    def turn(self) -> TurnState:
+        """What the model is doing; it changes only through `_go`."""
+        return self._turn
+
+    def _go(self, trigger: Trigger | TurnTrigger) -> None:
+        """The one door: every move is checked against the tables and logged."""
+        if isinstance(trigger, Trigger):
+            before: State | TurnState = self._state
+            new_state = EVENT_TRIGGERED_TRANSITIONS[self._state].get(trigger)
+            after: State | TurnState | None = new_state
+            if new_state is not None:
+                self._state = new_state
+        else:
+            before = self._turn
+            new_turn = TURN_TRANSITIONS[self._turn].get(trigger)
+            after = new_turn
+            if new_turn is not None:
+                self._turn = new_turn
+        if after is None:
+            raise IllegalTransitionError(
+                f"connection {self.conn_id}: {trigger.value!r} is not allowed in {before.value!r}"
+            )
+        log.log(
+            TRACE,
+            "connection %s: %s -> %s (%s)",
+            self.conn_id,
+            before.value,
+            after.value,
+            trigger.value,
+        )
 
     # ----- inputs -------------------------------------------------------------------------
 
@@ -166,7 +228,7 @@ class LiveConnection:
     def connection_lost(self) -> list[Action]:
         """The socket is gone (either side); the session's handles start to age."""
         self._release()
-        self.state = State.CLOSED
+        self._go(Trigger.LOST)
         return self._flush()
 
     def _release(self) -> None:
@@ -195,7 +257,7 @@ class LiveConnection:
             self._emit("session_started")
         self.registry.attach(self.session_id)
         self.config = config
-        self.state = State.OPEN
+        self._go(Trigger.SETUP)
         self._vad = VoiceDetector(
             self.settings.vad_energy_threshold, config.silence_ms, config.automatic_vad
         )
@@ -215,7 +277,7 @@ class LiveConnection:
             self._deadline = self.clock.now() + max(0.0, time_left)
             self._out.append(SetTimer("deadline", self._deadline))
         self._send({"goAway": {"timeLeft": format_duration(time_left)}})
-        self.state = State.GOING_AWAY
+        self._go(Trigger.GOAWAY)
         self._emit("goaway", time_left=time_left)
 
     def _resumption_update(self) -> None:
@@ -324,7 +386,7 @@ class LiveConnection:
         turn.results.append(result)
         if not turn.waiting:  # every blocking call answered: the model replies
             self._tools.blocking = None
-            self.turn = TurnState.IDLE
+            self._go(TurnTrigger.TOOL_RESPONSE)
             self._start_reply(reply_text(turn.user_text, turn.n, turn.k, *turn.results))
 
     def _async_result(self, call: Call, response: JsonDict, result: str) -> None:
@@ -402,7 +464,7 @@ class LiveConnection:
                 blocking.append(call_id)
         if blocking:
             self._tools.blocking = BlockingTurn(text, n, k, blocking)
-            self.turn = TurnState.TOOL_CALL
+            self._go(TurnTrigger.TOOL_CALL)
             self._resumption_update()
         self._send({"toolCall": {"functionCalls": wire}})
         for call_wire in wire:
@@ -426,24 +488,24 @@ class LiveConnection:
 
     def _start_reply(self, text: str) -> None:
         assert self.config is not None
-        self.turn = TurnState.GENERATING
-        self._turn_text, self._sent_text = text, ""
-        self._plan = plan_reply(text, self.config, self.settings, self.conversation.tokens)
-        self._next = next(self._plan, None)
+        self._go(TurnTrigger.REPLY)
+        plan = plan_reply(text, self.config, self.settings, self.conversation.tokens)
+        self._reply = _Reply(text, plan=plan, next=next(plan, None))
         self._resumption_update()
         self._out.append(SetTimer("step", self.clock.now() + self.settings.first_chunk_delay))
 
     def _step(self) -> None:
-        step = self._next
+        reply = self._reply
+        step = reply.next
         if step is None:
             return
-        self._next = next(self._plan, None)
+        reply.next = next(reply.plan, None)
         for message in step.messages:
             self._send(message)
         if step.text:
-            self._sent_text += step.text
+            reply.sent += step.text
             if self.faults.take_drop_mid_turn():  # the reply is cut: no handle will include it
-                self.state = State.CLOSED
+                self._go(Trigger.ABORT)
                 self._drop_plan()
                 self._release()
                 self._out.append(Abort("drop mid-turn fault"))
@@ -453,12 +515,12 @@ class LiveConnection:
             self._emit("generation_complete")
         if step.turn_complete:
             self._finish_turn()
-        elif self._next is not None:
-            self._out.append(SetTimer("step", self.clock.now() + self._next.delay))
+        elif reply.next is not None:
+            self._out.append(SetTimer("step", self.clock.now() + reply.next.delay))
 
     def _finish_turn(self, text: str | None = None) -> None:
-        spoken = self._turn_text if text is None else text
-        self.turn = TurnState.IDLE
+        spoken = self._reply.text if text is None else text
+        self._go(TurnTrigger.FINISH if text is None else TurnTrigger.INTERRUPT)
         self._drop_plan()
         try:
             self._remember("model", spoken, self._text_tokens(spoken))
@@ -477,10 +539,10 @@ class LiveConnection:
         self._send({"serverContent": {"interrupted": True}})
         self._send({"serverContent": {"turnComplete": True}})
         self._emit("interrupted")
-        self._finish_turn(self._sent_text)
+        self._finish_turn(self._reply.sent)
 
     def _drop_plan(self) -> None:
-        self._plan, self._next = iter(()), None
+        self._reply = _Reply()
 
     # ----- output -------------------------------------------------------------------------
 
@@ -494,7 +556,7 @@ class LiveConnection:
         self._out.append(Emit(kind, {"conn": self.conn_id, **data}))
 
     def _close(self, close: CloseReason) -> list[Action]:
-        self.state = State.CLOSED
+        self._go(Trigger.CLOSE)
         self._drop_plan()
         self._release()
         self._out.append(Close(close.code, close.reason))

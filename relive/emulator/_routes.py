@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from relive.emulator import _closes as closes
-from relive.emulator._connection import Auth
+from relive.emulator._states import Auth
 
 _DEVELOPER = re.compile(
     r"^/ws/google\.ai\.generativelanguage\.(v1alpha|v1beta|v1)\.GenerativeService\."

@@ -10,9 +10,10 @@ from relive import ManualClock
 from relive.emulator import EmulatorSettings
 from relive.emulator._actions import Abort, Action, CancelTimer, Close, Emit, Send, SetTimer
 from relive.emulator._codec import ProtocolError, decode
-from relive.emulator._connection import Auth, LiveConnection
+from relive.emulator._connection import LiveConnection
 from relive.emulator._faults import FaultPlan
 from relive.emulator._handles import HandleRegistry
+from relive.emulator._states import Auth
 
 FAST = EmulatorSettings(chunk_interval=0.02, turn_complete_lag_factor=0.0)
 

@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-from relive.emulator._connection import State, TurnState
+from relive.emulator._states import State, TurnState
 from tests.emulator.emulator_harness import FAST, Service
 
 
@@ -187,7 +187,8 @@ def test_oversize_frame() -> None:
 def test_missing_key_is_a_policy_close() -> None:
     service = Service()
     from relive.emulator import _closes as closes
-    from relive.emulator._connection import Auth, LiveConnection
+    from relive.emulator._connection import LiveConnection
+    from relive.emulator._states import Auth
 
     machine = LiveConnection(
         9,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from relive.emulator._connection import TurnState
+from relive.emulator._states import TurnState
 from relive.emulator._tools import MalformedCall, declared_functions, requested_calls
 from tests.emulator.emulator_harness import Harness, Service
 
