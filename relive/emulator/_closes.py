@@ -60,6 +60,22 @@ HANDLE_IN_USE = CloseReason(
     INTERNAL_ERROR,
     "Resumption refused: the session is still open on another connection. Close it first.",
 )
+# Ephemeral tokens: the 1011 texts are users' reports (../shared/docs/live-protocol.md); the
+# codes for a missing or unknown token are our documented choice (none is published).
+TOKEN_EXPIRED = CloseReason(INTERNAL_ERROR, "Token has expired")
+TOKEN_USED_UP = CloseReason(INTERNAL_ERROR, "Token has been used too many times")
+TOKEN_EXPIRED_RUNNING = CloseReason(INTERNAL_ERROR, "auth token has expired")
+TOKEN_NOT_VALID = CloseReason(
+    INVALID_ARGUMENT, "Ephemeral token not valid (unknown auth_tokens/ name). Mint a new one."
+)
+TOKEN_REQUIRED = CloseReason(
+    POLICY_VIOLATION,
+    "BidiGenerateContentConstrained needs an ephemeral token (auth_tokens/...), not an API key.",
+)
+TOKEN_NOT_A_KEY = CloseReason(
+    INVALID_ARGUMENT,
+    "API key not valid: an ephemeral token works only on BidiGenerateContentConstrained.",
+)
 CONTEXT_EXHAUSTED = CloseReason(
     INVALID_ARGUMENT,
     "Context window exhausted. Enable contextWindowCompression (slidingWindow) or start anew.",

@@ -42,6 +42,7 @@ from relive.emulator._states import (
     TurnState,
     TurnTrigger,
 )
+from relive.emulator._tokens import TokenRegistry, TokenRejectedError, constrain
 from relive.emulator._tools import (
     BlockingTurn,
     Call,
@@ -88,6 +89,7 @@ class LiveConnection:
         registry: HandleRegistry,
         faults: FaultPlan,
         clock: Clock,
+        tokens: TokenRegistry | None = None,
     ) -> None:
         self.conn_id = conn_id
         self.auth = auth
@@ -95,6 +97,8 @@ class LiveConnection:
         self.registry = registry
         self.faults = faults
         self.clock = clock
+        self.tokens = tokens
+        self._owner = auth.api_key or ""  # whom handles are bound to
         self._state = State.AWAITING_SETUP
         self._turn = TurnState.IDLE
         self.config: SessionConfig | None = None
@@ -206,6 +210,9 @@ class LiveConnection:
                 return self._close(closes.DEADLINE)
             elif name == "step":
                 self._step()
+            elif name == "token_expiry":
+                self._emit("token_expired")
+                return self._close(closes.TOKEN_EXPIRED_RUNNING)
             elif name == "setup" and self.state is State.AWAITING_SETUP:
                 self._emit("setup_timeout")
                 return self._close(closes.SETUP_TIMEOUT)
@@ -241,8 +248,10 @@ class LiveConnection:
 
     def _on_setup(self, body: JsonDict) -> None:
         self._out.append(CancelTimer("setup"))
+        if self.auth.ephemeral:
+            body = self._admit_token(body)
         config = parse_setup(body, self.settings, self.auth.vertex)
-        api_key = self.auth.api_key or ""
+        api_key = self._owner
         if config.handle is not None:
             try:
                 if self.faults.take_refusal():
@@ -270,6 +279,22 @@ class LiveConnection:
         self._send({"setupComplete": {}})
         self._resumption_update()
 
+    def _admit_token(self, body: JsonDict) -> JsonDict:
+        """An ephemeral token's checks (a use spent, unless resuming) and its constraints."""
+        resumption = body.get("sessionResumption")
+        resuming = isinstance(resumption, dict) and bool(resumption.get("handle"))
+        try:
+            if self.tokens is None:
+                raise TokenRejectedError("invalid", closes.TOKEN_NOT_VALID)
+            token = self.tokens.admit(self.auth.api_key or "", resuming)
+        except TokenRejectedError as rejected:
+            self._emit("token_rejected", reason=rejected.kind)
+            raise ProtocolError(rejected.close) from None
+        self._owner = token.owner  # handles resume with any token of the same key
+        self._emit("token_admitted", resuming=resuming, used=token.used)
+        self._out.append(SetTimer("token_expiry", token.expire_at))
+        return constrain(body, token)
+
     def _go_away(self, time_left: float, move_deadline: bool = True) -> None:
         """Send goAway; on demand (fault) the deadline moves to now + time_left."""
         self._out.append(CancelTimer("goaway"))
@@ -285,9 +310,7 @@ class LiveConnection:
             return
         update: JsonDict
         if self.turn is TurnState.IDLE:
-            handle = self.registry.issue(
-                self.session_id, self.auth.api_key or "", self.conversation
-            )
+            handle = self.registry.issue(self.session_id, self._owner, self.conversation)
             update = {"newHandle": handle, "resumable": True}
             self._emit("handle_issued")
             if self.config.transparent:

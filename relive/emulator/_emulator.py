@@ -31,10 +31,12 @@ from relive.emulator._faults import (
 )
 from relive.emulator._handles import HandleRegistry, TokenFactory, default_token
 from relive.emulator._link import Link
+from relive.emulator._rest import BodyReadingConnection, handle_rest, is_rest
 from relive.emulator._routes import authenticate, match_route
 from relive.emulator._settings import EmulatorSettings
 from relive.emulator._stats import EmulatorEvent, EmulatorStats, EventLog
 from relive.emulator._tls import LocalTLS
+from relive.emulator._tokens import TokenRegistry
 
 if TYPE_CHECKING:
     from google import genai
@@ -131,6 +133,8 @@ class Emulator:
         self.control_token = check_token(control_token)
         self.plan = FaultPlan()
         self.registry = HandleRegistry(self.clock, self.settings.handle_ttl, token_factory)
+        # Ephemeral tokens minted over REST (`tokens.resumption_spends_use` is settable).
+        self.tokens = TokenRegistry(self.clock)
         self.log = EventLog()
         self.faults = Faults(self)
         self.links: dict[int, Link] = {}
@@ -156,6 +160,7 @@ class Emulator:
             self._requested_port,
             ssl=self._tls.server_context() if self._tls else None,
             process_request=self._process_request,
+            create_connection=BodyReadingConnection,  # for POST auth_tokens
             max_size=self.settings.max_frame_bytes * 2 + 1024,
             max_queue=4,  # frames read ahead per connection: bounds its memory to a few frames
             ping_interval=self.settings.keepalive_interval or None,
@@ -229,10 +234,15 @@ class Emulator:
                 "the Python SDK always connects with wss://: start the emulator with tls=True "
                 "(tls=False serves ws:// for the JS SDK and raw websockets clients)"
             )
-        args: dict[str, Any] = {"ssl": self.ssl_context()}
+        context = self.ssl_context()
+        args: dict[str, Any] = {"ssl": context, "verify": context}
         headers = {"x-goog-api-key": api_key} if vertexai else None
         options = types.HttpOptions(
-            base_url=self.url, api_version=api_version, async_client_args=args, headers=headers
+            base_url=self.url,
+            api_version=api_version,
+            async_client_args=args,
+            client_args={"verify": context},  # REST calls (auth_tokens.create) over httpx
+            headers=headers,
         )
         return genai.Client(api_key=api_key, vertexai=vertexai, http_options=options)
 
@@ -277,6 +287,8 @@ class Emulator:
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         if request.path.lstrip("/").startswith("emulator/"):
             return handle_control(self, connection, request)
+        if is_rest(request.path):
+            return handle_rest(self, connection, request)
         if match_route(request.path) is None:
             path = request.path.partition("?")[0]  # never echo a ?key=
             return connection.respond(404, f"Not found: no Live endpoint at {path}\n")
@@ -287,7 +299,9 @@ class Emulator:
         assert route is not None and ws.request is not None
         auth = authenticate(ws.request.path, ws.request.headers, route, self.api_keys)
         conn_id = next(self._ids)
-        machine = LiveConnection(conn_id, auth, self.settings, self.registry, self.plan, self.clock)
+        machine = LiveConnection(
+            conn_id, auth, self.settings, self.registry, self.plan, self.clock, self.tokens
+        )
         link = Link(ws, machine, self.plan, self.log.record, self._manual)
         self.links[conn_id] = link  # before connection_opened: observers look the link up
         self.stats.open_connections += 1

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs
 
 from relive.emulator import _closes as closes
 from relive.emulator._states import Auth
+from relive.emulator._tokens import PREFIX as TOKEN_PREFIX
 
 _DEVELOPER = re.compile(
     r"^/ws/google\.ai\.generativelanguage\.(v1alpha|v1beta|v1)\.GenerativeService\."
@@ -52,6 +53,13 @@ def authenticate(
         key = token.strip()
     if not key:
         return Auth(None, refused=closes.MISSING_KEY, vertex=route.vertex)
+    ephemeral = key.startswith(TOKEN_PREFIX)
+    if route.method == "BidiGenerateContentConstrained":
+        if not ephemeral:
+            return Auth(key, refused=closes.TOKEN_REQUIRED)
+        return Auth(key, ephemeral=True)  # checked at setup, where resuming is known
+    if ephemeral:
+        return Auth(key, refused=closes.TOKEN_NOT_A_KEY, vertex=route.vertex)
     if api_keys is not None and key not in api_keys:
         return Auth(key, refused=closes.BAD_KEY, vertex=route.vertex)
     return Auth(key, vertex=route.vertex)

@@ -97,3 +97,4 @@ class Auth:
     api_key: str | None
     refused: CloseReason | None = None
     vertex: bool = False
+    ephemeral: bool = False  # `api_key` is an auth_tokens/ name (the Constrained endpoint)

@@ -53,3 +53,36 @@ async def test_js_sdk_text_turn_handle_and_goaway(tls: bool) -> None:
     assert close["reason"] == "Deadline expired before operation could complete."
     assert kinds.index("goAway") < kinds.index("close")
     assert emu.stats.closes[1011] == 1
+
+
+@pytest.mark.js
+async def test_js_sdk_ephemeral_token_flow_of_a_browser_app() -> None:
+    node = shutil.which("node")
+    if node is None or not (JS_DIR / "node_modules" / "@google" / "genai").is_dir():
+        pytest.fail("node and tests/js/node_modules are needed (run `make js-deps`)")
+    settings = EmulatorSettings(chunk_interval=0.0, turn_complete_lag_factor=0)
+    async with Emulator(settings, tls=False, api_keys={"server-key"}) as emu:
+        proc = await asyncio.create_subprocess_exec(
+            node,
+            "ephemeral_token.mjs",
+            emu.url,
+            "server-key",
+            cwd=JS_DIR,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=20)
+    assert proc.returncode == 0, err.decode()
+    events = {e["event"]: e for e in map(json.loads, out.decode().splitlines()) if "event" in e}
+    assert events["minted"] == {"event": "minted", "prefixed": True, "hasExpireTime": True}
+    # TEXT although the page asked for AUDIO: the token's constraints replaced its setup.
+    assert events["turnComplete"]["text"] == "You said: hello from the page. (turn 1, remembers 1)"
+    assert events["refused"]["code"] == 1011
+    assert events["refused"]["reason"] == "Token has been used too many times"
+    assert "Token has been used too many times" in events["refused"]["connect"]
+    assert "done" in events
+    kinds = [e.kind for e in emu.events]
+    assert kinds.count("token_minted") == 1 and kinds.count("token_admitted") == 1
+    assert any(
+        e.kind == "connection_opened" and e.data["path"].endswith("Constrained") for e in emu.events
+    )

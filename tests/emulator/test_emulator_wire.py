@@ -44,14 +44,17 @@ async def _setup_complete(ws: websockets.ClientConnection, setup: dict[str, Any]
         (DEV.format(v="v1beta") + "?key=k", {}),
         ("/" + DEV.format(v="v1alpha") + "?key=k", {}),  # JS SDK: //ws/...
         (DEV.format(v="v1"), {"x-goog-api-key": "k"}),
-        (CONSTRAINED, {"Authorization": "Token auth_tokens/abc"}),
-        (CONSTRAINED + "?access_token=auth_tokens/abc", {}),
+        (CONSTRAINED, {"Authorization": "Token TOKEN"}),  # TOKEN: a minted ephemeral token
+        (CONSTRAINED + "?access_token=TOKEN", {}),
         (VERTEX, {"Authorization": "Bearer ya29.token"}),
     ],
 )
 async def test_paths_and_auth(
     relive_emulator: Emulator, path: str, headers: dict[str, str]
 ) -> None:
+    token = relive_emulator.tokens.mint({}, "k")["name"]
+    path = path.replace("TOKEN", token)
+    headers = {k: v.replace("TOKEN", token) for k, v in headers.items()}
     async with websockets.connect(relive_emulator.ws_url + path, additional_headers=headers) as ws:
         await _setup_complete(ws)
 

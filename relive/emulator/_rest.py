@@ -1,0 +1,116 @@
+"""The REST side of the Live port: `POST /v1alpha/auth_tokens`, the call behind the SDKs'
+`auth_tokens.create` (python-genai `tokens.py`, js-genai `tokens.ts`).
+
+websockets parses only a request's head (a handshake has no body) and refuses a request that
+announces one. The SDKs POST JSON there, so the server's protocol first takes a bounded body off
+the stream (`BodyReadingConnection`) and hands it to `process_request` with the head.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+from websockets.asyncio.server import ServerConnection
+from websockets.http11 import Request, Response
+from websockets.protocol import CONNECTING
+from websockets.server import ServerProtocol
+
+from relive.emulator._tokens import RestError
+
+if TYPE_CHECKING:
+    from relive.emulator._emulator import Emulator
+
+MAX_BODY = 1 << 20
+BAD_KEY = "API key not valid. Please pass a valid API key."
+_MAX_HEAD = 64 * 1024
+_PATH = re.compile(r"^/(v1alpha|v1beta|v1)/auth_tokens$")
+_LENGTH = re.compile(rb"(?im)^content-length:[ \t]*(\d+)[ \t]*\r?\n")
+
+
+class _BodyReadingProtocol(ServerProtocol):
+    """A `ServerProtocol` that lifts a request body (Content-Length, at most `MAX_BODY`) off
+    the stream before websockets parses the head; the body waits in `request_body`."""
+
+    request_body: bytes = b""
+
+    def parse(self) -> Generator[None]:
+        buffer = self.reader.buffer
+        if self.state is CONNECTING:
+            while (end := buffer.find(b"\r\n\r\n")) < 0 and not self.reader.eof:
+                if len(buffer) > _MAX_HEAD:
+                    break
+                yield
+            if end >= 0 and (match := _LENGTH.search(bytes(buffer[: end + 4]))):
+                length = int(match.group(1))
+                if 0 < length <= MAX_BODY:
+                    while len(buffer) < end + 4 + length and not self.reader.eof:
+                        yield
+                    self.request_body = bytes(buffer[end + 4 : end + 4 + length])
+                    del buffer[end + 4 : end + 4 + length]
+                    del buffer[match.start() : match.end()]
+        yield from super().parse()
+
+
+class BodyReadingConnection(ServerConnection):
+    """The server's connection class: same as websockets', with a protocol that reads bodies."""
+
+    def __init__(self, protocol: ServerProtocol, *args: Any, **kwargs: Any) -> None:
+        protocol.__class__ = _BodyReadingProtocol  # no data has been read yet: swap the parser
+        protocol.parser = protocol.parse()
+        next(protocol.parser)
+        super().__init__(protocol, *args, **kwargs)
+
+
+def is_rest(path: str) -> bool:
+    return _PATH.match("/" + path.partition("?")[0].lstrip("/")) is not None
+
+
+def _json(connection: ServerConnection, status: int, body: dict[str, Any]) -> Response:
+    response = connection.respond(status, json.dumps(body) + "\n")
+    del response.headers["Content-Type"]
+    response.headers["Content-Type"] = "application/json; charset=UTF-8"
+    return response
+
+
+def _api_key(request: Request) -> str | None:
+    key = request.headers.get("x-goog-api-key")
+    if key:
+        return key
+    match = re.search(r"[?&]key=([^&]+)", request.path)
+    return match.group(1) if match else None
+
+
+def handle_rest(emu: Emulator, connection: ServerConnection, request: Request) -> Response:
+    """Answer `POST /v1alpha/auth_tokens` as the real API does (JSON errors included)."""
+    version = _PATH.match("/" + request.path.partition("?")[0].lstrip("/"))
+    try:
+        if version is None or version.group(1) != "v1alpha":
+            raise RestError(404, "NOT_FOUND", "auth_tokens is served on v1alpha only.")
+        if request.method != "POST":
+            raise RestError(405, "INVALID_ARGUMENT", "auth_tokens takes POST.")
+        key = _api_key(request)
+        if not key:
+            raise RestError(
+                403,
+                "PERMISSION_DENIED",
+                "Method doesn't allow unregistered callers (callers without established "
+                "identity). Please use API Key or other form of API consumer identity to call "
+                "this API.",
+            )
+        if key.startswith("auth_tokens/") or (emu.api_keys is not None and key not in emu.api_keys):
+            raise RestError(
+                400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key."
+            )
+        raw = getattr(connection.protocol, "request_body", b"") or b"{}"
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise RestError(400, "INVALID_ARGUMENT", "Invalid JSON payload received.") from None
+        minted = emu.tokens.mint(body, key)
+    except RestError as error:
+        return _json(connection, error.status, error.body())
+    emu.log.record("token_minted", {"uses": minted["uses"]})
+    return _json(connection, 200, minted)
