@@ -2,8 +2,12 @@
 
 Against an in-process emulator by default (short connection lifetimes, so reconnects show),
 or real Gemini when GEMINI_API_KEY is set. Lifecycle events go to stderr, dimmed, one line
-each; the conversation goes to stdout. With the emulator, `/drop`, `/goaway` and `/expire`
-inject faults. `/quit` or end of input ends the chat.
+each, in plain words; the conversation goes to stdout. With the emulator, `/drop`, `/goaway` and
+`/expire` inject faults. `/quit`, end of input or Ctrl-C ends the chat at once.
+
+At a terminal the prompt is prompt_toolkit's, and everything printed while it waits goes above it
+(`patch_stdout`), so a status line never breaks what the user is typing. Piped input is read by a
+daemon thread, so Ctrl-C never waits for a line that will not come.
 """
 
 from __future__ import annotations
@@ -12,17 +16,29 @@ import argparse
 import asyncio
 import contextlib
 import sys
+import threading
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, TextIO
 
 from google.genai import types
+from prompt_toolkit import PromptSession
+from prompt_toolkit.patch_stdout import patch_stdout
 
+from relive import _argtypes
 from relive._app.backing import Backing, gemini_or_emulator
 
 if TYPE_CHECKING:
     from relive.emulator import Emulator
 import relive
-from relive import HandleStore, LiveSession, Mode, SessionFailedError
+from relive import (
+    BufferFullError,
+    HandleStore,
+    LiveSession,
+    Metrics,
+    Mode,
+    SessionClosedError,
+    SessionFailedError,
+)
 
 DEFAULT_MODEL = "gemini-live-2.5-flash-preview"
 HELP = "commands: /drop /goaway /expire (emulator faults), /metrics, /quit"
@@ -38,30 +54,34 @@ def register(subparsers: Any) -> None:
             "or real Gemini when GEMINI_API_KEY is set (unless --emulator)."
         ),
     )
-    p.add_argument("--mode", choices=["text", "call"], default="text")
-    p.add_argument("--model", default=DEFAULT_MODEL)
+    p.add_argument(
+        "--mode",
+        choices=["text", "call"],
+        default="text",
+        help="text: the model answers in text; call: it answers in audio, shown as its "
+        "transcription (default text)",
+    )
+    p.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help=f"Live model to ask on real Gemini (default {DEFAULT_MODEL}); the emulator takes any",
+    )
     p.add_argument("--emulator", action="store_true", help="use the emulator even with a key")
     p.add_argument(
         "--lifetime",
-        type=_positive,
+        type=_argtypes.positive(float),
         default=30.0,
+        metavar="SECONDS",
         help="emulator: seconds a connection lives before its goAway + close (default 30)",
     )
     p.set_defaults(handler=run)
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
-    return value
-
-
 def run(args: argparse.Namespace) -> int:
     try:
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            with patch_stdout(raw=True):  # prints land above the prompt, never inside it
+                return asyncio.run(_chat(args, None, sys.stdout, sys.stderr))
         return asyncio.run(_chat(args, sys.stdin, sys.stdout, sys.stderr))
     except KeyboardInterrupt:
         return 130
@@ -83,11 +103,6 @@ class _Printer:
         line = f"\x1b[2m· {text}\x1b[0m" if self.dim else f"· {text}"
         self.err.write(line + "\n")
         self.err.flush()
-
-    def prompt(self) -> None:
-        self.end_turn()
-        self.out.write("you: ")
-        self.out.flush()
 
     def text(self, text: str) -> None:
         if not self.mid_line:
@@ -118,15 +133,45 @@ class _Printer:
         elif isinstance(event, relive.Interrupted):
             self.note("interrupted")
         elif isinstance(event, relive.Connected):
-            self.note("connected (resumed)" if event.resumed else "connected")
+            if not event.resumed:  # a resumed connection is told by Resumed, with its downtime
+                self.note("connected")
         elif isinstance(event, relive.Reconnecting):
-            self.note(f"reconnecting: {event.reason}")
+            self.note(RECONNECTING[event.cause])
         elif isinstance(event, relive.Resumed):
-            self.note(f"resumed after {event.downtime_s:.2f}s ({event.replayed} replayed)")
+            again = f"; {event.replayed} sent again" if event.replayed else ""
+            self.note(f"reconnected after {event.downtime_s * 1000:.0f} ms, nothing lost{again}")
         elif isinstance(event, relive.NewSession):
             self.note(event.notice)
         elif isinstance(event, relive.GaveUp):
-            self.note(f"gave up: {event.reason}")
+            self.note("could not reconnect, so the chat has ended")
+
+    def table(self, rows: list[tuple[str, str]]) -> None:
+        """A small two-column table on stderr (e.g. /metrics)."""
+        self.end_turn()
+        width = max(len(name) for name, _ in rows)
+        for name, value in rows:
+            self.err.write(f"  {name.ljust(width)}  {value}\n")
+        self.err.flush()
+
+
+RECONNECTING = {
+    "goaway": "the server is moving this chat to a new connection...",
+    "drop": "the connection dropped; reconnecting...",
+    "deadline": "the connection reached its time limit; reconnecting...",
+}
+
+
+def metrics_rows(m: Metrics) -> list[tuple[str, str]]:
+    """/metrics: what happened to the connection, in a few rows."""
+    causes = ", ".join(f"{cause} {n}" for cause, n in sorted(m.reconnects.items()))
+    reconnects = sum(m.reconnects.values())
+    return [
+        ("connections", str(m.connections)),
+        ("reconnects", f"{reconnects} ({causes})" if causes else "0"),
+        ("downtime", f"{m.downtime_s * 1000:.0f} ms in all"),
+        ("sent again", str(m.replayed)),
+        ("new sessions", str(m.new_sessions)),
+    ]
 
 
 def _config(mode: Mode) -> types.LiveConnectConfig:
@@ -154,12 +199,39 @@ async def _backend(args: argparse.Namespace, printer: _Printer) -> AsyncIterator
         yield it
 
 
-async def _read_line(stdin: TextIO) -> str | None:
-    line = await asyncio.to_thread(stdin.readline)
-    return line.rstrip("\n") if line else None
+class _Lines:
+    """Lines typed by the user: prompt_toolkit at a terminal, else a daemon reader thread.
+
+    `None` is the end: end of input, Ctrl-D, or Ctrl-C at the prompt (which also sets
+    `interrupted`). A daemon thread never keeps the process alive on Ctrl-C.
+    """
+
+    def __init__(self, stdin: TextIO | None) -> None:
+        self.interrupted = False
+        self._prompt: PromptSession[str] | None = PromptSession() if stdin is None else None
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        if stdin is not None:
+            loop = asyncio.get_running_loop()
+            threading.Thread(target=self._read, args=(stdin, loop), daemon=True).start()
+
+    def _read(self, stdin: TextIO, loop: asyncio.AbstractEventLoop) -> None:
+        for line in stdin:
+            loop.call_soon_threadsafe(self._queue.put_nowait, line.rstrip("\n"))
+        loop.call_soon_threadsafe(self._queue.put_nowait, None)
+
+    async def next(self) -> str | None:
+        if self._prompt is None:
+            return await self._queue.get()
+        try:
+            return await self._prompt.prompt_async("you: ")
+        except EOFError:
+            return None
+        except KeyboardInterrupt:
+            self.interrupted = True
+            return None
 
 
-async def _chat(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
+async def _chat(args: argparse.Namespace, stdin: TextIO | None, out: TextIO, err: TextIO) -> int:
     printer = _Printer(out, err)
     mode: Mode = args.mode
     async with _backend(args, printer) as backing:
@@ -179,7 +251,7 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextI
             return 1
         pump = asyncio.create_task(_pump(session, printer))
         try:
-            return await _loop(session, emu, stdin, printer)
+            return await _loop(session, emu, _Lines(stdin), printer)
         finally:
             await session.close()
             await pump
@@ -204,12 +276,13 @@ async def _answered(session: LiveSession, timeout: float = 60.0) -> None:  # noq
 
 
 async def _loop(
-    session: LiveSession, emu: Emulator | None, stdin: TextIO, printer: _Printer
+    session: LiveSession, emu: Emulator | None, lines: _Lines, printer: _Printer
 ) -> int:
     while True:
-        if stdin.isatty():
-            printer.prompt()
-        line = await _read_line(stdin)
+        printer.end_turn()
+        line = await lines.next()
+        if lines.interrupted:
+            return 130  # Ctrl-C: at once, no waiting for a reply
         if line is None or line.strip() == "/quit":
             await _answered(session)
             return 0 if session.state.value not in ("failed",) else 1
@@ -223,7 +296,13 @@ async def _loop(
             await session.send_client_content(
                 turns=types.Content(role="user", parts=[types.Part(text=text)])
             )
-        except Exception as e:  # closed, buffer full: say so, keep the terminal
+        except SessionClosedError:
+            printer.note("not sent: the chat has ended (/quit to leave)")
+            continue
+        except BufferFullError:
+            printer.note("not sent: too much is waiting for the connection; try again shortly")
+            continue
+        except ValueError as e:  # a message this model does not take (see docs/session.md)
             printer.note(f"not sent: {e}")
             continue
         await _answered(session)
@@ -231,7 +310,7 @@ async def _loop(
 
 def _command(text: str, session: LiveSession, emu: Emulator | None, printer: _Printer) -> None:
     if text == "/metrics":
-        printer.note(str(session.metrics.to_dict()))
+        printer.table(metrics_rows(session.metrics))
         return
     if emu is None:
         printer.note("faults need the emulator (run with --emulator or without GEMINI_API_KEY)")
