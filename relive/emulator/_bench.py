@@ -22,6 +22,7 @@ from typing import Any
 
 import websockets
 
+from relive import _argtypes
 from relive.emulator._emulator import Emulator
 from relive.emulator._settings import EmulatorSettings
 
@@ -195,10 +196,11 @@ def register_bench(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "emulator", help="sessions held, new connections/s and messages/s of the emulator"
     )
-    p.add_argument("--sessions", type=int, default=1000, help="sessions held at once (1000)")
-    p.add_argument("--seconds", type=float, default=3.0, help="length of each rate run (3)")
-    p.add_argument("--concurrency", type=int, default=50, help="parallel connects (50)")
-    p.add_argument("--stream-sessions", type=int, default=32, help="sessions streaming (32)")
+    count, seconds = _argtypes.positive(int), _argtypes.positive(float)
+    p.add_argument("--sessions", type=count, default=1000, help="sessions held at once (1000)")
+    p.add_argument("--seconds", type=seconds, default=3.0, help="length of each rate run (3)")
+    p.add_argument("--concurrency", type=count, default=50, help="parallel connects (50)")
+    p.add_argument("--stream-sessions", type=count, default=32, help="sessions streaming (32)")
     p.add_argument("--tls", action="store_true", help="over wss:// (as the Python SDK needs)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_run)

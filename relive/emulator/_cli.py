@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import os
 import sys
 from typing import Any
 
+from relive import _argtypes
 from relive.emulator._control import check_token, is_loopback
 from relive.emulator._emulator import Emulator
 from relive.emulator._settings import EmulatorSettings
@@ -44,13 +44,18 @@ def register(subparsers: Any) -> None:
         help="let clients off loopback use /emulator/* with Authorization: Bearer TOKEN (24+ "
         "URL-safe chars; default $RELIVE_CONTROL_TOKEN; without one, control is loopback-only)",
     )
-    p.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    p.add_argument(
+        "--port", type=_argtypes.port, default=0, help="port, 0-65535 (default 0: a free one)"
+    )
     p.add_argument("--tls", action="store_true", help="serve wss:// with a local trustme CA")
-    p.add_argument("--ca-file", help="with --tls: write the CA certificate (PEM) here")
+    p.add_argument(
+        "--ca-file", metavar="FILE", help="with --tls: write the CA certificate (PEM) here"
+    )
     p.add_argument(
         "--api-key",
         action="append",
         dest="api_keys",
+        metavar="KEY",
         help="accept only this key (repeatable); default: any non-empty key",
     )
     defaults = EmulatorSettings()
@@ -59,7 +64,7 @@ def register(subparsers: Any) -> None:
         p.add_argument(
             "--" + f.name.replace("_", "-"),
             dest=f.name,
-            type=type(default),
+            type=_argtypes.non_negative(type(default)),
             default=None,
             metavar="N",
             help=f"{EmulatorSettings.help(f.name)} (default {default})",
@@ -68,8 +73,6 @@ def register(subparsers: Any) -> None:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    if args.ca_file and not args.tls:
-        raise SystemExit("--ca-file needs --tls")
     emu = Emulator(
         _settings_from(args),
         tls=args.tls,
@@ -98,9 +101,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         _settings_from(args)
         check_token(args.control_token)
+        if args.ca_file and not args.tls:
+            raise ValueError("--ca-file needs --tls")
     except ValueError as exc:
         print(f"relive emulator: {exc}", file=sys.stderr)
         return 2
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         asyncio.run(_serve(args))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"relive emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
     return 0
