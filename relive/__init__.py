@@ -19,6 +19,7 @@ import warnings
 from importlib.metadata import version as _version
 from typing import Any
 
+from relive import _logfilter
 from relive._clock import Clock, ManualClock, MonotonicClock
 from relive._errors import (
     EmulatorError,
@@ -53,6 +54,8 @@ from relive.session import (
     connect,
 )
 from relive.transcript import Transcript
+
+_logfilter.install()  # keys and handles stay out of websockets' and httpx's DEBUG logs too
 
 __version__ = _version("relive")
 

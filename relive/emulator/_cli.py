@@ -10,7 +10,8 @@ import sys
 from typing import Any
 
 from relive import _argtypes
-from relive.emulator._control import check_token, is_loopback
+from relive._net import is_loopback
+from relive.emulator._control import check_token
 from relive.emulator._emulator import Emulator
 from relive.emulator._settings import EmulatorSettings
 

@@ -13,7 +13,6 @@ carry it (`Authorization: Bearer TOKEN`); a request from a web page (`Origin`, o
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 import math
 import re
@@ -24,13 +23,14 @@ from urllib.parse import parse_qs
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
 
+from relive._net import is_loopback, parse_host
+
 if TYPE_CHECKING:
     from relive.emulator._emulator import Emulator
 
 _TRUE = {"1", "true", "yes", "on"}
 MIN_TOKEN_CHARS = 24  # 24 URL-safe characters: 144 bits, far past guessing
 _TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]+")
-_HOST = re.compile(r"(?P<name>\[[0-9a-fA-F:.]+\]|[^:\[\]]+)(?::[0-9]{1,5})?")
 
 
 def check_token(token: str | None) -> str | None:
@@ -43,22 +43,6 @@ def check_token(token: str | None) -> str | None:
             "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
     return token
-
-
-def is_loopback(host: str | None) -> bool:
-    """Whether `host` (an address or `localhost`, brackets allowed) is this machine only."""
-    if not host:
-        return False
-    name = host.strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped.is_loopback
-    return address.is_loopback
 
 
 def refusal(
@@ -83,8 +67,8 @@ def refusal(
     else:
         if not is_loopback(peer):
             return 403, "control answers loopback clients only (or start with a control token)"
-        host = _HOST.fullmatch(headers.get("host", ""))
-        if host is None or not is_loopback(host.group("name")):
+        host = parse_host(headers.get("host"))
+        if host is None or not is_loopback(host[0]):
             return 403, "control needs a loopback Host (127.0.0.1, [::1], localhost)"
     if path.startswith("/emulator/faults/") and method != "POST":
         return 405, "faults change state: use POST"

@@ -17,11 +17,12 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from relive._clock import Clock, ManualClock, MonotonicClock
+from relive._net import is_loopback
 from relive.emulator import _closes as closes
 from relive.emulator._closes import CloseReason
 from relive.emulator._codec import ProtocolError, decode
 from relive.emulator._connection import LiveConnection
-from relive.emulator._control import check_token, handle_control, is_loopback
+from relive.emulator._control import check_token, handle_control
 from relive.emulator._faults import (
     MAX_LATENCY,
     MAX_PING_DELAY,

@@ -12,11 +12,11 @@ from relive.emulator._states import Auth
 from relive.emulator._tokens import PREFIX as TOKEN_PREFIX
 
 _DEVELOPER = re.compile(
-    r"^/ws/google\.ai\.generativelanguage\.(v1alpha|v1beta|v1)\.GenerativeService\."
-    r"(BidiGenerateContent|BidiGenerateContentConstrained)$"
+    r"/ws/google\.ai\.generativelanguage\.(v1alpha|v1beta|v1)\.GenerativeService\."
+    r"(BidiGenerateContent|BidiGenerateContentConstrained)"
 )
 _VERTEX = re.compile(
-    r"^/ws/google\.cloud\.aiplatform\.(v1|v1beta1|v1alpha)\.LlmBidiService/BidiGenerateContent$"
+    r"/ws/google\.cloud\.aiplatform\.(v1|v1beta1|v1alpha)\.LlmBidiService/BidiGenerateContent"
 )
 
 
@@ -32,9 +32,9 @@ class Route:
 def match_route(target: str) -> Route | None:
     """The Live endpoint of a request target (path + query), or None. `//ws/...` is accepted."""
     path = "/" + target.partition("?")[0].lstrip("/")  # not urlsplit: `//ws` is no host
-    if m := _DEVELOPER.match(path):
+    if m := _DEVELOPER.fullmatch(path):
         return Route(m.group(1), m.group(2), vertex=False)
-    if m := _VERTEX.match(path):
+    if m := _VERTEX.fullmatch(path):
         return Route(m.group(1), "BidiGenerateContent", vertex=True)
     return None
 

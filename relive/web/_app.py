@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -25,6 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from relive._clock import Clock, MonotonicClock
 from relive.web import _panel as panel
 from relive.web import _protocol as protocol
+from relive.web._access import LOOPBACK_HOSTS, Access, Guard
 from relive.web._bridge import KEEP_RECENT, Opener, Outbox, PageSessions
 from relive.web._limits import Limits, SocketLimiter
 from relive.web._panel import FaultSwitch
@@ -33,16 +34,6 @@ from relive.web._registry import BusyError, ForbiddenError, PageRegistry
 
 log = logging.getLogger("relive.web")
 STATIC = Path(__file__).parent / "static"
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; connect-src 'self'; media-src 'self' blob:; "
-        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
 
 
 @dataclass(frozen=True)
@@ -53,9 +44,14 @@ class WebSettings:
     sweep_interval: float = 5.0
     hello_timeout: float = 10.0
     max_pages: int = 200
+    max_pages_per_client: int = 20  # per peer IP: one client cannot hold every slot
     keep_recent: int = KEEP_RECENT  # transcript turns sent verbatim; older ones as a summary
     limits: Limits = field(default_factory=Limits)
-    allowed_origins: frozenset[str] | None = None  # None: same origin as the Host header only
+    # Host names this server answers as (others: 421, socket refused): never the request's own.
+    allowed_hosts: frozenset[str] = LOOPBACK_HOSTS
+    # Origins whose pages may open the socket. None: http(s)://HOST:PORT with HOST in
+    # allowed_hosts and PORT the server's own.
+    allowed_origins: frozenset[str] | None = None
     model_name: str = ""  # shown on the page's badge
     emulator: bool = False  # the model is relive's emulator (the page says so)
     panel: bool = False  # show the resilience panel (its server faults need `faults`)
@@ -80,7 +76,9 @@ class WebBackend:
             ttl=self.settings.page_ttl,
             make_state=lambda page_id: PageSessions(page_id, opener, self.settings.keep_recent),
             max_pages=self.settings.max_pages,
+            max_pages_per_client=self.settings.max_pages_per_client,
         )
+        self.access = Access.of(self.settings.allowed_hosts, self.settings.allowed_origins)
         self._sockets: dict[str, WebSocket] = {}
 
     async def sweep_once(self) -> int:
@@ -89,7 +87,7 @@ class WebBackend:
         for entry in gone:
             log.info(
                 "page %s away for %.0f s: closing its sessions",
-                entry.page_id[:6],
+                entry.state.short,
                 self.settings.page_ttl,
             )
             await entry.state.close()
@@ -123,20 +121,16 @@ class WebBackend:
                 await ws.close(code=code, reason="server closed the socket")
         return len(sockets)
 
-    def origin_allowed(self, origin: str | None, host: str | None) -> bool:
-        if not origin:
-            return False
-        allowed = self.settings.allowed_origins
-        if allowed is not None:
-            return origin in allowed
-        parts = urlsplit(origin)
-        return parts.scheme in ("http", "https") and bool(host) and parts.netloc == host
-
     # -- one socket ------------------------------------------------------------------------------
 
     async def serve(self, ws: WebSocket) -> None:
-        if not self.origin_allowed(ws.headers.get("origin"), ws.headers.get("host")):
-            log.warning("refused a socket from origin %r", ws.headers.get("origin"))
+        server = ws.scope.get("server")
+        port = server[1] if server else None
+        origin = ws.headers.get("origin")
+        if not self.access.host_allowed(ws.headers.get("host")) or not (
+            self.access.origin_allowed(origin, port)
+        ):
+            log.warning("refused a socket from origin %r", (origin or "")[:80])
             await ws.close(code=1008, reason="origin not allowed")
             return
         await ws.accept()
@@ -146,7 +140,8 @@ class WebBackend:
             hello = protocol.parse(first, limits)
             if not isinstance(hello, protocol.Hello):
                 raise ProtocolError("bad_request", "the first message must be a hello")
-            attached = self.registry.attach(hello.page, hello.secret)
+            client = ws.client.host if ws.client else ""
+            attached = self.registry.attach(hello.page, hello.secret, client)
         except (TimeoutError, ProtocolError, KeyError, WebSocketDisconnect) as exc:
             text = exc.message if isinstance(exc, ProtocolError) else "expected a hello first"
             with contextlib.suppress(Exception):
@@ -182,12 +177,19 @@ class WebBackend:
         sender = asyncio.create_task(self._send(ws, outbox))
         try:
             await self._receive(ws, page, SocketLimiter(self.clock, limits), outbox)
+        except Exception as exc:  # one line, not a traceback a client could repeat at will
+            log.error(
+                "page %s: socket failed: %s", page.short, f"{type(exc).__name__}: {exc}"[:200]
+            )
+            outbox.finish(1011, "internal error")
         finally:
             page.detach(outbox)
             outbox.close()
             self.registry.detach(entry.page_id, attached.generation)
             if self._sockets.get(entry.page_id) is ws:
                 del self._sockets[entry.page_id]
+            if outbox.final is not None:  # let the last refusal and the close go out
+                await asyncio.wait([sender], timeout=2.0)
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await sender
@@ -201,7 +203,7 @@ class WebBackend:
         if outbox.overflowed.is_set():
             code, reason = 1013, "page too slow; reconnect"
         else:
-            code, reason = 1000, ""
+            code, reason = outbox.final or (1000, "")
         with contextlib.suppress(Exception):
             await ws.close(code=code, reason=reason)
 
@@ -237,8 +239,8 @@ class WebBackend:
                 if exc.code != "rate_limited":  # rate refusals were counted by the limiter
                     limiter.refused()
                 outbox.json(exc.to_json())
-                if limiter.exhausted:
-                    await ws.close(code=protocol.CLOSE_ABUSE, reason="too many refused messages")
+                if limiter.exhausted:  # the error above goes out first, then the close
+                    outbox.finish(protocol.CLOSE_ABUSE, "too many refused messages")
                     return
 
     async def _handle(self, page: PageSessions, msg: protocol.Message) -> None:
@@ -283,13 +285,13 @@ def create_app(backend: WebBackend) -> Starlette:
     """The ASGI app. `backend` decides how sessions are opened (emulator or Gemini)."""
 
     async def index(request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers=SECURITY_HEADERS)
+        return FileResponse(STATIC / "index.html")  # the Guard adds SECURITY_HEADERS
 
     async def favicon(request: Request) -> Response:
         return Response(status_code=204)
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"ok": True, "pages": len(backend.registry)})
+        return JSONResponse({"ok": True})  # no page count: that is nobody's business
 
     async def socket(ws: WebSocket) -> None:
         await backend.serve(ws)
@@ -313,6 +315,7 @@ def create_app(backend: WebBackend) -> Starlette:
             WebSocketRoute("/ws", socket),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
+        middleware=[Middleware(Guard, access=backend.access)],
         lifespan=lifespan,
     )
     app.state.backend = backend

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -55,6 +56,11 @@ Opener = Callable[[Mode, str], AbstractAsyncContextManager[LiveSession]]
 Outgoing = dict[str, Any] | bytes
 
 
+def owner_of(page_id: str) -> str:
+    """The session owner (and log name) of a page: a digest, so logs never show the page id."""
+    return "page-" + hashlib.sha256(page_id.encode()).hexdigest()[:24]
+
+
 class Outbox:
     """The sending side of one socket: JSON and audio frames, in order, bounded.
 
@@ -66,6 +72,7 @@ class Outbox:
         self.queue: asyncio.Queue[Outgoing | None] = asyncio.Queue(maxsize)
         self.overflowed = asyncio.Event()
         self.audio_dropped = 0
+        self.final: tuple[int, str] | None = None  # the close to send once the queue is out
 
     def json(self, obj: dict[str, Any]) -> None:
         if self.overflowed.is_set():
@@ -89,6 +96,12 @@ class Outbox:
         with contextlib.suppress(asyncio.QueueFull):
             self.queue.put_nowait(None)
 
+    def finish(self, code: int, reason: str) -> None:
+        """Send what is queued, then close the socket with `code` (a refusal the page must read
+        before the close, such as the `rate_limited` error before a 1008)."""
+        self.final = (code, reason)
+        self.close()
+
 
 class ModeSession:
     """The relive session of one page in one mode, run as a task that outlives sockets."""
@@ -109,7 +122,7 @@ class ModeSession:
 
     async def _run(self) -> None:
         try:
-            async with self.page.opener(self.mode, self.page.page_id) as session:
+            async with self.page.opener(self.mode, self.page.owner) as session:
                 self.session = session
                 self.ready.set()
                 async for event in session.events():
@@ -233,7 +246,8 @@ class PageSessions:
     def __init__(self, page_id: str, opener: Opener, keep_recent: int = KEEP_RECENT) -> None:
         self.keep_recent = keep_recent
         self.page_id = page_id
-        self.short = page_id[:6]
+        self.owner = owner_of(page_id)
+        self.short = self.owner.removeprefix("page-")[:8]
         self.opener = opener
         self.sessions: dict[Mode, ModeSession] = {}
         self.outbox: Outbox | None = None

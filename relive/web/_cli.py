@@ -15,6 +15,8 @@ from google import genai
 
 from relive import _argtypes
 from relive._app.backing import gemini_or_emulator
+from relive._net import is_loopback
+from relive.web._access import LOOPBACK_HOSTS
 from relive.web._app import WebBackend, WebSettings, create_app
 from relive.web._backend import EMULATOR_MODEL, GEMINI_MODEL, SessionSettings, make_opener
 from relive.web._panel import FaultSwitch
@@ -31,7 +33,20 @@ def register(subparsers: Any) -> None:
             "is set (the key stays on the server)."
         ),
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; anything else warns: other machines can "
+        "reach the demo and spend its key)",
+    )
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name the page may be opened as, besides 127.0.0.1, localhost and ::1 and "
+        "the --host address (repeatable; others are refused: DNS rebinding)",
+    )
     p.add_argument(
         "--port", type=_argtypes.port, default=0, help="port, 0-65535 (default 0: any free port)"
     )
@@ -114,12 +129,23 @@ async def _model(args: argparse.Namespace) -> AsyncIterator[_Model]:
 async def _demo(args: argparse.Namespace) -> None:
     async with _model(args) as model:
         emulator = model.faults is not None
+        hosts = {*LOOPBACK_HOSTS, *args.allow_host}
+        if args.host not in ("0.0.0.0", "::"):
+            hosts.add(args.host.strip("[]"))
         settings = WebSettings(
             page_ttl=args.page_ttl,
             model_name=model.name.removeprefix("models/"),
             emulator=emulator,
             panel=emulator if args.panel is None else args.panel,
+            allowed_hosts=frozenset(hosts),
         )
+        if not is_loopback(args.host):
+            print(
+                f"WARNING: relive demo listens on {args.host}, not loopback: other machines can "
+                "open the page and use its sessions (and the API key behind them)",
+                file=sys.stderr,
+                flush=True,
+            )
         opener = make_opener(model.client, model.settings)
         backend = WebBackend(opener, settings, faults=model.faults)
         async with serve(create_app(backend), args.host, args.port) as url:

@@ -42,7 +42,7 @@ MODES: tuple[Mode, ...] = ("call", "text")
 FaultName = Literal["goaway", "drop", "drop_page", "lose_session"]
 FAULTS: tuple[FaultName, ...] = ("goaway", "drop", "drop_page", "lose_session")
 
-PAGE_ID = re.compile(r"^[0-9a-f]{32,64}$")
+PAGE_ID = re.compile(r"[0-9a-f]{32,64}")  # use with fullmatch (`$` would take a final "\n")
 
 # Close codes the page understands (4000-4999 are the application's own).
 CLOSE_FORBIDDEN = 4403  # not this page's session: never retried
@@ -117,10 +117,12 @@ def parse(raw: str, limits: Limits) -> Message:
         raise ProtocolError("bad_request", "message is not valid JSON") from None
     if not isinstance(obj, dict):
         raise ProtocolError("bad_request", "message must be a JSON object")
+    if "\\u" in raw and not _proper_unicode(obj):
+        raise ProtocolError("bad_request", "message is not proper Unicode (a lone surrogate)")
     kind = obj.get("type")
     if kind == "hello":
         page, secret = obj.get("page"), obj.get("secret")
-        if not isinstance(page, str) or not PAGE_ID.match(page):
+        if not isinstance(page, str) or not PAGE_ID.fullmatch(page):
             raise ProtocolError("bad_request", "hello needs a page id of 32-64 lowercase hex chars")
         if secret is not None and (not isinstance(secret, str) or len(secret) > 128):
             raise ProtocolError("bad_request", "hello secret must be a string or null")
@@ -162,6 +164,15 @@ def _mode(obj: dict[str, Any]) -> Mode:
         if mode == name:
             return name
     raise ProtocolError("bad_request", 'mode must be "call" or "text"')
+
+
+def _proper_unicode(value: Any) -> bool:
+    """JSON can escape a lone surrogate (`"\\ud800"`); such a string cannot be sent on."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_audio(data: bytes, limits: Limits) -> None:

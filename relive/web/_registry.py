@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -38,6 +39,7 @@ class PageEntry(Generic[S]):
     attached: int = 0  # sockets currently attached (0 or 1; a new one replaces the old)
     detached_at: float | None = None
     generation: int = field(default=0)  # bumped on each attach: lets an old socket know it lost
+    client: str = ""  # who made the page (its IP): counted against `max_pages_per_client`
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class PageRegistry(Generic[S]):
         ttl: float,
         make_state: Callable[[str], S],
         max_pages: int = 200,
+        max_pages_per_client: int | None = None,
         token: Callable[[], str] = lambda: secrets.token_urlsafe(32),
     ) -> None:
         if ttl <= 0:
@@ -65,8 +68,10 @@ class PageRegistry(Generic[S]):
         self._ttl = ttl
         self._make_state = make_state
         self._max_pages = max_pages
+        self._per_client = max_pages if max_pages_per_client is None else max_pages_per_client
         self._token = token
         self._pages: dict[str, PageEntry[S]] = {}
+        self._by_client: Counter[str] = Counter()
 
     def __len__(self) -> int:
         return len(self._pages)
@@ -77,15 +82,24 @@ class PageRegistry(Generic[S]):
     def get(self, page_id: str) -> PageEntry[S] | None:
         return self._pages.get(page_id)
 
-    def attach(self, page_id: str, secret: str | None) -> Attached[S]:
-        """A socket says hello. Returns the entry, or raises `ForbiddenError` / `BusyError`."""
+    def attach(self, page_id: str, secret: str | None, client: str = "") -> Attached[S]:
+        """A socket says hello. Returns the entry, or raises `ForbiddenError` / `BusyError`.
+
+        A new page counts against its `client` (the peer's IP) too, so one client cannot hold
+        every slot.
+        """
         entry = self._pages.get(page_id)
         if entry is None:
             # Unknown id: a new page, or one swept while away (then it starts fresh).
             if len(self._pages) >= self._max_pages:
                 raise BusyError(f"too many pages ({self._max_pages}); try again later")
-            entry = PageEntry(page_id, self._token(), self._make_state(page_id))
+            if self._by_client[client] >= self._per_client:
+                raise BusyError(
+                    f"too many pages from one client ({self._per_client}); close some first"
+                )
+            entry = PageEntry(page_id, self._token(), self._make_state(page_id), client=client)
             self._pages[page_id] = entry
+            self._by_client[client] += 1
             fresh = True
         elif secret is None or not hmac.compare_digest(secret.encode(), entry.secret.encode()):
             raise ForbiddenError("this page id belongs to another page")
@@ -114,10 +128,18 @@ class PageRegistry(Generic[S]):
         ]
         for e in gone:
             del self._pages[e.page_id]
+            self._by_client[e.client] -= 1
+            if not self._by_client[e.client]:
+                del self._by_client[e.client]
         return gone
+
+    def pages_of(self, client: str) -> int:
+        """Pages `client` holds now (attached or away but not swept yet)."""
+        return self._by_client[client]
 
     def remove_all(self) -> list[PageEntry[S]]:
         """Forget every page (shutdown)."""
         entries = list(self._pages.values())
         self._pages.clear()
+        self._by_client.clear()
         return entries

@@ -96,3 +96,22 @@ def test_too_many_pages_is_refused() -> None:
 def test_ttl_must_be_positive() -> None:
     with pytest.raises(ValueError):
         make(ManualClock(), ttl=0)
+
+
+def test_one_client_holds_at_most_its_share() -> None:
+    clock = ManualClock()
+    reg = PageRegistry(
+        clock, ttl=60.0, make_state=lambda page_id: [page_id], max_pages=10, max_pages_per_client=2
+    )
+    first = reg.attach("1" * 32, None, client="10.0.0.1")
+    reg.attach("2" * 32, None, client="10.0.0.1")
+    with pytest.raises(BusyError, match="one client"):
+        reg.attach("3" * 32, None, client="10.0.0.1")
+    reg.attach("4" * 32, None, client="10.0.0.2")  # everyone else still gets in
+    again = reg.attach("1" * 32, first.entry.secret, client="10.0.0.1")  # coming back is not new
+    assert not again.fresh and reg.pages_of("10.0.0.1") == 2
+    reg.detach("1" * 32, again.generation)
+    clock.advance(60.0)
+    assert [e.page_id for e in reg.sweep()] == ["1" * 32]
+    assert reg.pages_of("10.0.0.1") == 1
+    reg.attach("3" * 32, None, client="10.0.0.1")  # the swept page freed its slot

@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from relive.emulator import Emulator
 from relive.web import SessionSettings, WebBackend, WebSettings, create_app, make_opener, serve
+from relive.web._bridge import owner_of
 from tests.web.conftest import Stack
 
 TIMEOUT = 5.0
@@ -118,7 +119,7 @@ async def test_no_handle_or_api_key_reaches_the_page(stack: Stack) -> None:
                 models = [t for t in msg.get("recent", []) if t["role"] == "model" and t["final"]]
                 if msg["type"] == "transcript" and len(models) == n:
                     break
-    handle = stack.handles.get(page, "text")
+    handle = stack.handles.get(owner_of(page), "text")
     assert handle, "the text session should hold a resumable handle by now"
     wire = "\n".join(frames)
     assert handle not in wire

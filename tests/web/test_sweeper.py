@@ -12,7 +12,7 @@ import pytest
 from relive import HandleStore, ManualClock
 from relive.emulator import Emulator
 from relive.web import SessionSettings, WebBackend, WebSettings, make_opener
-from relive.web._bridge import Outbox
+from relive.web._bridge import Outbox, owner_of
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ async def test_sweeper_closes_sessions_of_pages_gone_longer_than_ttl(emulator: E
     assert await backend.sweep_once() == 1
     assert not chat.alive
     assert page_id not in backend.registry
-    assert (page_id, "text") not in handles  # its handle is forgotten with it
+    assert (owner_of(page_id), "text") not in handles  # its handle is forgotten with it
     await emulator.wait_for(lambda s: s.open_connections == 0)
     await backend.close()
 
