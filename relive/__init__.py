@@ -8,6 +8,7 @@ Errors form one family (the tree is in `ReliveError`'s module, relive/_errors.py
 
     ReliveError
     ├── IllegalTransitionError
+    ├── MissingExtraError (also an ImportError)
     ├── SessionError: SessionFailedError, SessionClosedError, BufferFullError
     ├── EmulatorError
     └── WebError
@@ -24,6 +25,7 @@ from relive._clock import Clock, ManualClock, MonotonicClock
 from relive._errors import (
     EmulatorError,
     IllegalTransitionError,
+    MissingExtraError,
     ReliveError,
     SessionError,
     WebError,
@@ -92,6 +94,7 @@ __all__ = [
     "LiveSession",
     "ManualClock",
     "Metrics",
+    "MissingExtraError",
     "Mode",
     "MonotonicClock",
     "NewSession",

@@ -2,6 +2,7 @@
 
     ReliveError
     ├── IllegalTransitionError   a move a state table forbids: a bug in relive, never the server's
+    ├── MissingExtraError        a part's extra is not installed (also an ImportError)
     ├── SessionError             the session manager (`relive.connect`)
     │   ├── SessionFailedError   the session could not be (re)established (also a ConnectionError)
     │   ├── SessionClosedError   the session is closed or gave up: nothing more can be sent
@@ -28,6 +29,10 @@ class ReliveError(Exception):
 
 class IllegalTransitionError(ReliveError):
     """A move a state table does not allow: a bug in relive, never a server's fault."""
+
+
+class MissingExtraError(ReliveError, ImportError):
+    """A part was imported without its extra; the message names the extra to install."""
 
 
 class SessionError(ReliveError):

@@ -6,29 +6,50 @@ Each part registers its own subcommand (`register(subparsers)`) so this file sta
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
+
+from relive._errors import MissingExtraError
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `relive` parser, with a subcommand per part whose extra is installed."""
     parser = argparse.ArgumentParser(
         prog="relive",
         description="Resilient sessions for the Gemini Live API.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from relive.emulator import _cli as emulator_cli
-
-    emulator_cli.register(sub)
-    from relive.web import _cli as web_cli
-
-    web_cli.register(sub)
-    from relive.bench import _cli as bench_cli
-
-    bench_cli.register(sub)
-    from relive._app import chat as chat_cli
-
-    chat_cli.register(sub)
+    for command, module in _COMMANDS:
+        try:
+            cli = importlib.import_module(module)
+        except MissingExtraError as missing:
+            _unavailable(sub, command, str(missing))
+        else:
+            cli.register(sub)
     return parser
+
+
+# (command, module with its `register(subparsers)`), in --help order
+_COMMANDS = [
+    ("emulator", "relive.emulator._cli"),
+    ("demo", "relive.web._cli"),
+    ("bench", "relive.bench._cli"),
+    ("chat", "relive._app.chat"),
+]
+
+
+def _unavailable(sub: Any, command: str, why: str) -> None:
+    """A command whose extra is missing: it says which one, and fails."""
+    p: argparse.ArgumentParser = sub.add_parser(command, help=f"(unavailable: {why})")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    def run(args: argparse.Namespace) -> int:
+        print(f"relive {command}: {why}", file=sys.stderr)
+        return 2
+
+    p.set_defaults(handler=run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,14 +21,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, TextIO
 
 from google.genai import types
-from prompt_toolkit import PromptSession
-from prompt_toolkit.patch_stdout import patch_stdout
 
-from relive import _argtypes
-from relive._app.backing import Backing, gemini_or_emulator
-
-if TYPE_CHECKING:
-    from relive.emulator import Emulator
 import relive
 from relive import (
     BufferFullError,
@@ -38,7 +31,20 @@ from relive import (
     Mode,
     SessionClosedError,
     SessionFailedError,
+    _argtypes,
 )
+from relive._app.backing import Backing, gemini_or_emulator
+from relive._extras import require
+
+try:
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.patch_stdout import patch_stdout
+except ImportError:  # pragma: no cover - the one clear line naming the extra
+    require("relive chat", "chat")
+    raise
+
+if TYPE_CHECKING:
+    from relive.emulator import Emulator
 
 DEFAULT_MODEL = "gemini-live-2.5-flash-preview"
 HELP = "commands: /drop /goaway /expire (emulator faults), /metrics, /quit"

@@ -11,8 +11,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from relive.bench._report import Aim, Report
-from relive.bench._stats import Summary, percentile, summarize
+from relive._extras import require
+
+require("relive.bench", "bench")
+
+from relive.bench._report import Aim, Report  # noqa: E402
+from relive.bench._stats import Summary, percentile, summarize  # noqa: E402
 
 if TYPE_CHECKING:
     from relive.bench._chaos import run_chaos

@@ -8,13 +8,17 @@ See docs/emulator.md for every rule, its default and the real service's value. T
 the emulator's whole public surface; its underscored modules are free to change.
 """
 
-from relive._errors import EmulatorError
-from relive.emulator._closes import CloseReason
-from relive.emulator._emulator import Emulator, Faults
-from relive.emulator._handles import TokenFactory
-from relive.emulator._model import REPLY_FORMAT, REPLY_PATTERN
-from relive.emulator._settings import EmulatorSettings
-from relive.emulator._stats import EmulatorEvent, EmulatorStats
+from relive._extras import require
+
+require("relive.emulator", "emulator")
+
+from relive._errors import EmulatorError  # noqa: E402
+from relive.emulator._closes import CloseReason  # noqa: E402
+from relive.emulator._emulator import Emulator, Faults  # noqa: E402
+from relive.emulator._handles import TokenFactory  # noqa: E402
+from relive.emulator._model import REPLY_FORMAT, REPLY_PATTERN  # noqa: E402
+from relive.emulator._settings import EmulatorSettings  # noqa: E402
+from relive.emulator._stats import EmulatorEvent, EmulatorStats  # noqa: E402
 
 __all__ = [
     "REPLY_FORMAT",

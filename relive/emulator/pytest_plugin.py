@@ -11,12 +11,14 @@ Override `relive_emulator_settings` (or mark a test with
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from relive.emulator._emulator import Emulator
-from relive.emulator._settings import EmulatorSettings
+from relive._errors import MissingExtraError
+
+if TYPE_CHECKING:
+    from relive.emulator import Emulator, EmulatorSettings
 
 try:  # the plugin loads in every project that has relive installed: never break pytest
     import pytest_asyncio
@@ -37,6 +39,10 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def relive_emulator_settings() -> EmulatorSettings:
     """Settings for `relive_emulator`: fast defaults (short chunk pacing, no audio lag)."""
+    try:  # imported here: the plugin loads even where the emulator extra is not installed
+        from relive.emulator import EmulatorSettings
+    except MissingExtraError as missing:
+        pytest.fail(str(missing), pytrace=False)
     return EmulatorSettings(chunk_interval=0.005, turn_complete_lag_factor=0.0)
 
 
@@ -46,6 +52,8 @@ async def _running(
     marker = request.node.get_closest_marker("relive_emulator")
     overrides: dict[str, Any] = dict(marker.kwargs) if marker else {}
     options = {k: overrides.pop(k) for k in _OPTIONS if k in overrides}
+    from relive.emulator import Emulator
+
     async with Emulator(settings.replace(**overrides), **options) as emu:
         yield emu
 

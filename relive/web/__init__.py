@@ -5,12 +5,16 @@ it with uvicorn on 127.0.0.1; `relive demo` does both (see docs/web.md). The nam
 web part's whole public surface; its underscored modules are free to change.
 """
 
-from relive._errors import WebError
-from relive.web._app import WebBackend, WebSettings, create_app
-from relive.web._backend import SessionSettings, make_opener
-from relive.web._bridge import Opener
-from relive.web._limits import Limits
-from relive.web._server import Running, serve
+from relive._extras import require
+
+require("relive.web", "web")
+
+from relive._errors import WebError  # noqa: E402
+from relive.web._app import WebBackend, WebSettings, create_app  # noqa: E402
+from relive.web._backend import SessionSettings, make_opener  # noqa: E402
+from relive.web._bridge import Opener  # noqa: E402
+from relive.web._limits import Limits  # noqa: E402
+from relive.web._server import Running, serve  # noqa: E402
 
 __all__ = [
     "Limits",

@@ -1,0 +1,35 @@
+"""The optional parts and the extras that bring them, so a missing one is one clear line.
+
+`pip install relive` is the session manager alone (google-genai and what it needs); the
+emulator, the web demo, the benchmarks and the terminal chat each come with an extra:
+`relive[emulator]`, `relive[web]`, `relive[bench]`, `relive[chat]`, or `relive[all]`.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from relive._errors import MissingExtraError
+
+# extra -> the modules it brings that relive imports
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "emulator": ("trustme",),
+    "web": ("starlette", "uvicorn", "trustme"),
+    "bench": ("psutil", "matplotlib", "trustme"),
+    "chat": ("prompt_toolkit", "trustme"),
+}
+
+
+def require(part: str, extra: str) -> None:
+    """Raise `MissingExtraError` naming the extra when one of its modules cannot be imported."""
+    missing = []
+    for module in EXTRAS[extra]:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise MissingExtraError(
+            f"{part} needs the '{extra}' extra ({', '.join(missing)} not installed): "
+            f"pip install 'relive[{extra}]'"
+        )
