@@ -74,7 +74,9 @@ class WebBackend:
         self.registry: PageRegistry[PageSessions] = PageRegistry(
             self.clock,
             ttl=self.settings.page_ttl,
-            make_state=lambda page_id: PageSessions(page_id, opener, self.settings.keep_recent),
+            make_state=lambda page_id: PageSessions(
+                page_id, opener, self.settings.keep_recent, self.clock
+            ),
             max_pages=self.settings.max_pages,
             max_pages_per_client=self.settings.max_pages_per_client,
         )

@@ -2,7 +2,8 @@
 
 The sessions belong to the page, not to a socket: a socket that drops and comes back (same page id
 and secret) finds them running and gets a snapshot (status, condensed transcript). What the model
-says while no socket is attached lands in the transcript; its audio is not kept.
+says while no socket is attached lands in the transcript; its audio is kept a short while and sent
+after the snapshot when the page is back soon enough (`_away.AwayAudio` states the rule).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from google.genai import types
 
+from relive._clock import Clock, MonotonicClock
 from relive.session import BufferFullError, LiveSession, SessionClosedError
 from relive.session._events import (
     Connected,
@@ -28,6 +30,7 @@ from relive.session._events import (
     Resumed,
     ServerMessage,
 )
+from relive.web._away import AwayAudio
 from relive.web._protocol import Mode
 
 log = logging.getLogger("relive.web")
@@ -165,6 +168,8 @@ class ModeSession:
                 self.page.notice(self.mode, "reconnected", "info", "Reconnected")
             self._cause = None
         elif isinstance(event, NewSession):
+            if self.mode == "call":
+                self.page.away.clear()  # the old conversation's words no longer apply
             log.info(
                 "%s session of page %s: new session (%s)", self.mode, self.page.short, event.reason
             )
@@ -174,6 +179,8 @@ class ModeSession:
             log.info("%s session of page %s gave up: %s", self.mode, self.page.short, event.reason)
             self.page.notice(self.mode, "gave_up", "error", NOTICES["gave_up"][self.mode])
         elif isinstance(event, Interrupted):
+            if self.mode == "call":
+                self.page.away.clear()  # barge-in: the rest of that reply is not wanted
             self.page.emit({"type": "interrupted", "mode": self.mode})
 
     def _on_message(self, message: types.LiveServerMessage) -> None:
@@ -243,8 +250,15 @@ class ModeSession:
 class PageSessions:
     """Everything one page has on the server: its sessions and its current socket's outbox."""
 
-    def __init__(self, page_id: str, opener: Opener, keep_recent: int = KEEP_RECENT) -> None:
+    def __init__(
+        self,
+        page_id: str,
+        opener: Opener,
+        keep_recent: int = KEEP_RECENT,
+        clock: Clock | None = None,
+    ) -> None:
         self.keep_recent = keep_recent
+        self.away = AwayAudio(clock or MonotonicClock())  # call audio made with no socket
         self.page_id = page_id
         self.owner = owner_of(page_id)
         self.short = self.owner.removeprefix("page-")[:8]
@@ -261,6 +275,8 @@ class PageSessions:
     def emit_audio(self, data: bytes) -> None:
         if self.outbox is not None:
             self.outbox.audio(data)
+        else:
+            self.away.keep(data)
 
     def notice(self, mode: Mode, kind: str, level: str, text: str) -> None:
         self.emit({"type": "notice", "mode": mode, "kind": kind, "level": level, "text": text})
@@ -313,6 +329,16 @@ class PageSessions:
             self.emit({"type": "status", "mode": mode, "status": ms.status})
             self.send_transcript(mode)
             self.send_metrics(mode)
+        if len(self.away):  # what the model said meanwhile, if the page is back soon enough
+            frames = self.away.take()
+            for frame in frames if self.call() is not None else []:
+                outbox.audio(frame)
+            log.info(
+                "page %s back: %d bytes of call audio replayed, %d dropped as stale",
+                self.short,
+                sum(len(f) for f in frames),
+                self.away.counts.dropped_stale,
+            )
 
     def detach(self, outbox: Outbox) -> None:
         if self.outbox is outbox:
@@ -334,6 +360,7 @@ class PageSessions:
         return ms if ms is not None and ms.alive else None
 
     async def hangup(self) -> None:
+        self.away.clear()
         ms = self.sessions.pop("call", None)
         if ms is not None:
             await ms.close()
