@@ -8,6 +8,7 @@ from typing import Any
 from relive.emulator import _closes as closes
 from relive.emulator._codec import JsonDict, ProtocolError, parse_int
 from relive.emulator._settings import EmulatorSettings
+from relive.emulator._shapes import Thinking, instruction_tokens, thinking_of, tool_tokens
 from relive.emulator._tools import declared_functions
 
 MODALITIES = ("TEXT", "AUDIO")
@@ -30,6 +31,10 @@ class SessionConfig:
     interrupts: bool
     functions: dict[str, bool]  # declared function -> NON_BLOCKING
     vertex: bool = False
+    instruction_tokens: int = 0  # the system instruction's tokens (usageMetadata counts them)
+    tool_tokens: int = 0  # the tools' tokens
+    thinking: Thinking | None = None
+    vad_signals: bool = False  # explicitVadSignal: voice-activity messages are sent
 
 
 def _bad(reason: str) -> ProtocolError:
@@ -81,6 +86,7 @@ def parse_setup(body: JsonDict, settings: EmulatorSettings, vertex: bool) -> Ses
     if silence_ms <= 0:
         raise _bad("Invalid value at 'setup.realtime_input_config': silenceDurationMs must be > 0.")
     handling = rt.get("activityHandling") or "START_OF_ACTIVITY_INTERRUPTS"
+    per_token = settings.chars_per_text_token
     return SessionConfig(
         model=str(model),
         modality=modalities[0],
@@ -95,4 +101,8 @@ def parse_setup(body: JsonDict, settings: EmulatorSettings, vertex: bool) -> Ses
         interrupts=handling != "NO_INTERRUPTION",
         functions=declared_functions(body.get("tools")),
         vertex=vertex,
+        instruction_tokens=instruction_tokens(body.get("systemInstruction"), per_token),
+        tool_tokens=tool_tokens(body.get("tools"), per_token),
+        thinking=thinking_of(gen),
+        vad_signals=body.get("explicitVadSignal") is True,
     )

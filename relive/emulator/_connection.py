@@ -31,6 +31,14 @@ from relive.emulator._media import (
 )
 from relive.emulator._model import Conversation, reply_text, text_tokens
 from relive.emulator._settings import EmulatorSettings
+from relive.emulator._shapes import (
+    WAITING,
+    instruction_tokens,
+    session_label,
+    tool_tokens,
+    voice_activity,
+    waiting_for_more,
+)
 from relive.emulator._states import (
     ACCEPTS,
     BUSY,
@@ -276,7 +284,7 @@ class LiveConnection:
         assert self._deadline is not None
         self._goaway_lead = min(self.settings.goaway_lead, self._deadline - now)
         self._out.append(SetTimer("goaway", self._deadline - self._goaway_lead))
-        self._send({"setupComplete": {}})
+        self._send({"setupComplete": {"sessionId": session_label(self.session_id)}})
         self._resumption_update()
 
     def _admit_token(self, body: JsonDict) -> JsonDict:
@@ -378,6 +386,7 @@ class LiveConnection:
             events += self._vad.activity_end()
         for event in events:
             if isinstance(event, SpeechStart):
+                self._speech_started()
                 if self.turn in BUSY and self.config.interrupts:
                     self._interrupt()
             elif isinstance(event, SpeechEnd):
@@ -430,10 +439,17 @@ class LiveConnection:
         """Replace the system instruction and/or the tools, for the turns that follow."""
         assert self.config is not None
         changed = sorted(k for k in ("systemInstruction", "tools") if k in body)
+        per_token = self.settings.chars_per_text_token
+        if "systemInstruction" in body:
+            tokens = instruction_tokens(body["systemInstruction"], per_token)
+            self.config = dataclasses.replace(self.config, instruction_tokens=tokens)
         tools = body.get("tools")
         if isinstance(tools, dict):
-            functions = declared_functions(tools.get("tools"))
-            self.config = dataclasses.replace(self.config, functions=functions)
+            self.config = dataclasses.replace(
+                self.config,
+                functions=declared_functions(tools.get("tools")),
+                tool_tokens=tool_tokens(tools.get("tools"), per_token),
+            )
         self._emit("context_update", changed=changed)
 
     def _media(self, audio: float = 0.0, video: float = 0.0) -> None:
@@ -443,11 +459,25 @@ class LiveConnection:
         if self.config.compression is None:
             check_session_limit(self.conversation, self.settings)
 
+    def _speech_started(self) -> None:
+        """Voice-activity signals when asked for; the first piece of the input transcription."""
+        assert self.config is not None
+        if self.config.vad_signals:
+            for message in voice_activity(True, self.conversation.audio_seconds):
+                self._send(message)
+        if self.config.input_transcription:
+            self._send({"serverContent": {"inputTranscription": {"text": "[audio"}}})
+
     def _spoken_turn(self, seconds: float) -> None:
+        """The end of speech: the transcription's last piece (`finished`), then the turn."""
         assert self.config is not None
         text = f"[audio {seconds:.2f} s]"
+        if self.config.vad_signals:
+            for message in voice_activity(False, self.conversation.audio_seconds):
+                self._send(message)
         if self.config.input_transcription:
-            self._send({"serverContent": {"inputTranscription": {"text": text, "finished": True}}})
+            piece = {"text": f" {seconds:.2f} s]", "finished": True}
+            self._send({"serverContent": {"inputTranscription": piece}})
         self._user_turn(text, 0)
 
     # ----- turns ------------------------------------------------------------------------------
@@ -462,6 +492,10 @@ class LiveConnection:
         self._remember("user", text, tokens + self._pending_tokens)
         self._pending_tokens = 0
         n, k = self.conversation.user_turns, self.conversation.remembered
+        if waiting_for_more(text):  # the user trailed off: the model waits for the rest
+            self._send(WAITING)
+            self._emit("turn_complete", interrupted=False)
+            return
         try:
             calls = requested_calls(text, self.config.functions)
         except MalformedCall:
@@ -512,7 +546,9 @@ class LiveConnection:
     def _start_reply(self, text: str) -> None:
         assert self.config is not None
         self._go(TurnTrigger.REPLY)
-        plan = plan_reply(text, self.config, self.settings, self.conversation.tokens)
+        config = self.config
+        prompt = self.settings.preamble_tokens + config.instruction_tokens + config.tool_tokens
+        plan = plan_reply(text, config, self.settings, prompt + self.conversation.tokens)
         self._reply = _Reply(text, plan=plan, next=next(plan, None))
         self._resumption_update()
         self._out.append(SetTimer("step", self.clock.now() + self.settings.first_chunk_delay))

@@ -24,6 +24,8 @@ class EmulatorSettings:
     chars_per_text_token: float = 4.0
     audio_tokens_per_second: float = 32.0
     video_tokens_per_frame: float = 258.0
+    # Tokens of the model's hidden preamble, counted in every promptTokenCount.
+    preamble_tokens: int = 500
     # Session limits without contextWindowCompression, counted in media time.
     audio_session_limit: float = 900.0
     audio_video_session_limit: float = 120.0
@@ -86,6 +88,7 @@ HELP = {
     "chars_per_text_token": "characters of text per token",
     "audio_tokens_per_second": "tokens per second of audio (input and output)",
     "video_tokens_per_frame": "tokens per video frame",
+    "preamble_tokens": "tokens of the hidden preamble counted in every promptTokenCount",
     "audio_session_limit": "seconds of audio media time without compression",
     "audio_video_session_limit": "seconds of media time once video is sent, without compression",
     "default_trigger_fraction": "triggerTokens default, as a fraction of the context window",

@@ -303,10 +303,11 @@ def test_audio_turn_by_vad_with_transcriptions() -> None:
     )
     conn.clear()
     conn.send(_audio(1.2, 8000))
-    assert conn.sent == []  # still speaking
+    # Incremental input transcription: its first piece while the user still speaks.
+    assert conn.sent == [{"serverContent": {"inputTranscription": {"text": "[audio"}}}]
     conn.send(_audio(0.4, 0))
-    assert conn.sent[0] == {
-        "serverContent": {"inputTranscription": {"text": "[audio 1.20 s]", "finished": True}}
+    assert conn.sent[1] == {
+        "serverContent": {"inputTranscription": {"text": " 1.20 s]", "finished": True}}
     }
     conn.run_turn()
     parts = [
@@ -447,7 +448,7 @@ def test_legacy_media_chunks_count_as_audio() -> None:
         for m in conn.sent
         if "inputTranscription" in m.get("serverContent", {})
     ]
-    assert heard == ["[audio 0.60 s]"]
+    assert "".join(heard) == "[audio 0.60 s]"
     assert conn.machine.conversation.audio_seconds == pytest.approx(0.6)
 
 
@@ -543,7 +544,7 @@ def test_a_dropped_reply_never_completes_or_issues_a_handle() -> None:
 def test_client_content_without_turn_complete_waits_then_counts_once() -> None:
     conn = Service().connect().setup()
     conn.send({"clientContent": {"turns": [{"role": "user", "parts": [{"text": "one"}]}]}})
-    assert conn.sent[-1] == {"setupComplete": {}}  # nothing yet
+    assert list(conn.sent[-1]) == ["setupComplete"]  # nothing yet
     conn.send({"clientContent": {"turns": [{"parts": [{"text": "two"}]}], "turnComplete": True}})
     conn.run_turn()
     assert conn.text() == "You said: one two. (turn 1, remembers 1)"
@@ -557,7 +558,7 @@ def test_history_prefill_is_context_and_counts_without_a_reply() -> None:
     ]
     conn.send({"clientContent": {"turns": history}})
     conn.send({"clientContent": {"turns": [{"role": "model", "parts": [{"text": "seeded"}]}]}})
-    assert conn.sent[-1] == {"setupComplete": {}}  # context only: no reply
+    assert list(conn.sent[-1]) == ["setupComplete"]  # context only: no reply
     assert conn.machine.conversation.user_turns == 1
     conn.send({"clientContent": {"turns": [{"parts": [{"text": "two"}]}], "turnComplete": True}})
     conn.run_turn()

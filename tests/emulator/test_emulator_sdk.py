@@ -75,7 +75,7 @@ async def test_audio_turn_with_transcriptions(relive_emulator: Emulator) -> None
         for m in reply.messages
         if m.server_content and m.server_content.input_transcription
     ]
-    assert heard == ["[audio 0.80 s]"]
+    assert heard == ["[audio", " 0.80 s]"]  # incremental: a piece at speech start
     said = "".join(
         m.server_content.output_transcription.text or ""
         for m in reply.messages
