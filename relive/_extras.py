@@ -13,10 +13,10 @@ from relive._errors import MissingExtraError
 
 # extra -> the modules it brings that relive imports
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "emulator": ("trustme",),
-    "web": ("starlette", "uvicorn", "trustme"),
-    "bench": ("psutil", "matplotlib", "trustme"),
-    "chat": ("prompt_toolkit", "trustme"),
+    "emulator": ("trustme", "numpy"),
+    "web": ("starlette", "uvicorn", "trustme", "numpy"),
+    "bench": ("psutil", "matplotlib", "trustme", "numpy"),
+    "chat": ("prompt_toolkit", "trustme", "numpy"),
 }
 
 

@@ -1,7 +1,11 @@
 """Resumption handles: unguessable tokens bound to an API key, each a snapshot of a session.
 
 A handle stays valid while its session has an open connection and for `ttl` seconds after the
-session's last connection ends. Resuming from an older handle restores that older state.
+session's last connection ends. Resuming from an older handle restores that older state. Each
+handle holds a snapshot of its conversation, so a session keeps only its newest
+`kept_per_session` handles; an older one is refused as not found, like a stale handle on the
+real service (keeping all of them grew with the square of the turns: 10 MiB per session at
+1,000 turns).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ def key_digest(api_key: str) -> str:
 class _Session:
     open_connections: int = 0
     last_closed_at: float | None = None
-    handles: list[str] = field(default_factory=list)
+    handles: deque[str] = field(default_factory=deque)  # oldest first
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class HandleRegistry:
     clock: Clock
     ttl: float
     token_factory: TokenFactory = default_token
+    kept_per_session: int = 32
     _sessions: dict[str, _Session] = field(default_factory=dict)
     _handles: dict[str, _Handle] = field(default_factory=dict)
     _serial: int = 0
@@ -95,7 +100,10 @@ class HandleRegistry:
             raise ValueError("token factory returned a reused or too short token")
         self._serial += 1
         self._handles[token] = _Handle(session_id, key_digest(api_key), snapshot, self._serial)
-        self._sessions[session_id].handles.append(token)
+        kept = self._sessions[session_id].handles
+        kept.append(token)
+        while len(kept) > max(1, self.kept_per_session):
+            self._handles.pop(kept.popleft(), None)
         return token
 
     def resolve(self, token: str, api_key: str) -> tuple[str, Conversation]:

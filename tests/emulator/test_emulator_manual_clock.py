@@ -7,6 +7,8 @@ from google.genai import errors
 
 from relive import ManualClock
 from relive.emulator import Emulator, EmulatorSettings
+from relive.emulator._handles import HandleRegistry, HandleRejectedError
+from relive.emulator._model import Conversation
 from tests.emulator.sdk_helpers import MODEL, next_handle, next_message, resumable_config, say
 
 INSTANT = EmulatorSettings(chunk_interval=0.0, turn_complete_lag_factor=0.0)  # real defaults else
@@ -47,3 +49,28 @@ async def test_handle_ttl_two_hours_after_the_session_ends() -> None:
             async with client.aio.live.connect(model=MODEL, config=resumable_config(handle)):
                 pass
         assert expired.value.code == 1007 and "expired" in str(expired.value)
+
+
+def test_a_session_keeps_only_its_newest_handles() -> None:
+    """Each handle holds a snapshot: a session keeps its newest `kept_per_session`, whatever
+    the turns; an older one is refused as not found."""
+    clock = ManualClock()
+    tokens = (f"handle-{n:04d}-0123456789abcdef" for n in range(10_000))
+    registry = HandleRegistry(
+        clock, ttl=100.0, token_factory=lambda: next(tokens), kept_per_session=4
+    )
+    session = registry.new_session()
+    registry.attach(session)
+    issued = [registry.issue(session, "key", Conversation()) for _ in range(10)]
+    assert registry.handle_count == 4
+    registry.detach(session)
+    for old in issued[:6]:
+        with pytest.raises(HandleRejectedError) as refused:
+            registry.resolve(old, "key")
+        assert refused.value.kind == "invalid"
+    assert [registry.resolve(t, "key")[0] for t in issued[6:]] == [session] * 4
+    other = registry.new_session()
+    registry.attach(other)
+    for _ in range(1000):
+        registry.issue(other, "key", Conversation())
+    assert registry.handle_count == 4 + 4
