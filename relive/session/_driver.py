@@ -2,8 +2,9 @@
 
 Plumbing only. One runner task opens and closes connections in the order the machine asks
 (always closing the old one before opening the next: the service refuses a resumption while the
-old connection is open) and fires the machine's timers. Per live connection, a receiver task
-feeds server messages in and a sender task sends journal entries out, in order.
+old connection is open) and fires the machine's timers; it wakes only for those, not per message.
+Per live connection, a receiver task feeds server messages in and a sender task sends journal
+entries out, in order, through the lean hot path (`_wire`) where the SDK session allows it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from relive.session import _config as session_config
 from relive.session import _events as ev
 from relive.session import _inputs as inputs
 from relive.session import _models as models
+from relive.session import _wire as wire
 from relive.session._failures import Failure
 from relive.session._handles import HandleStore
 from relive.session._machine import SessionMachine
@@ -75,6 +77,7 @@ class _Conn:
     conn_id: int
     cm: contextlib.AbstractAsyncContextManager[Any]
     sdk: Any  # google.genai.live.AsyncSession
+    lean: bool = False  # frames go straight to (and come from) the SDK session's socket
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -118,6 +121,7 @@ class LiveSession:
         self._events: asyncio.Queue[object] = asyncio.Queue()
         self._todo: deque[Connect | Disconnect] = deque()
         self._wake = asyncio.Event()
+        self._sleeping_until: float | None = None  # the deadline the runner sleeps to
         self._send_wake = asyncio.Event()
         self._conn: _Conn | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -300,12 +304,17 @@ class LiveSession:
     # -- the machine's actions -----------------------------------------------------------------
 
     def _apply(self, actions: list[Action]) -> None:
+        wake = False
         for action in actions:
             if isinstance(action, Emit):
                 self._emit(action.event)
             else:
                 self._todo.append(action)
-        self._wake.set()
+                wake = True
+        # The runner sleeps until the machine's deadline: wake it only for a connect or
+        # disconnect to do or a deadline that moved, not for every message.
+        if wake or self._machine.deadline != self._sleeping_until:
+            self._wake.set()
 
     def _emit(self, event: ev.Event) -> None:
         self._events.put_nowait(event)
@@ -332,7 +341,7 @@ class LiveSession:
                         await self._connect(action)
                     continue
                 self._wake.clear()
-                deadline = self._machine.deadline
+                deadline = self._sleeping_until = self._machine.deadline
                 timeout = None if deadline is None else max(0.0, deadline - self._clock.now())
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(timeout):
@@ -364,7 +373,7 @@ class LiveSession:
             return
         finally:
             self._connecting = False
-        conn = _Conn(action.conn_id, cm, sdk)
+        conn = _Conn(action.conn_id, cm, sdk, lean=wire.supported(sdk, self._client.vertexai))
         self._conn = conn
         self._apply(self._machine.opened(action.conn_id))
         if sdk.setup_complete is not None:
@@ -393,6 +402,14 @@ class LiveSession:
 
     async def _receive(self, conn: _Conn) -> None:
         try:
+            if conn.lean:
+                ws = wire.socket(conn.sdk)
+                while True:
+                    try:
+                        raw = await ws.recv(decode=False)
+                    except websockets.ConnectionClosed as closed:
+                        raise wire.closed_error(closed) from closed
+                    self._apply(self._machine.server_message(conn.conn_id, wire.parse(raw)))
             while True:
                 async for message in conn.sdk.receive():
                     self._apply(self._machine.server_message(conn.conn_id, message))
@@ -404,12 +421,17 @@ class LiveSession:
         self._apply(self._machine.closed(conn.conn_id, failure))
 
     async def _send(self, conn: _Conn) -> None:
+        ws = wire.socket(conn.sdk) if conn.lean else None
         history = self._machine.take_history(conn.conn_id)
         if history:
             try:
                 # 3.x: initial history ends with turnComplete (it starts no model call).
                 done = self._initial_history
-                await conn.sdk.send_client_content(turns=history, turn_complete=done)
+                frame = wire.client_content(history, done) if ws is not None else None
+                if frame is not None and ws is not None:
+                    await ws.send(frame)
+                else:
+                    await conn.sdk.send_client_content(turns=history, turn_complete=done)
             except (websockets.ConnectionClosed, errors.APIError, OSError):
                 return  # the receiver reports the close; the history is sent again next time
         while True:
@@ -419,7 +441,12 @@ class LiveSession:
                 await self._send_wake.wait()
                 continue
             try:
-                await getattr(conn.sdk, entry.method)(**entry.kwargs)
+                if ws is not None and entry.frame is None:
+                    entry.frame = wire.frame(entry.method, entry.kwargs) or ""
+                if ws is not None and entry.frame:
+                    await ws.send(entry.frame)
+                else:
+                    await getattr(conn.sdk, entry.method)(**entry.kwargs)
             except (websockets.ConnectionClosed, errors.APIError, OSError):
                 return  # the receiver reports the close; the entry is replayed
             except Exception:
