@@ -20,12 +20,14 @@ from relive.bench._stats import Summary, percentile, summarize  # noqa: E402
 
 if TYPE_CHECKING:
     from relive.bench._chaos import run_chaos
+    from relive.bench._cpu import run_cpu
     from relive.bench._overhead import run_overhead
     from relive.bench._reconnect import run_reconnect
     from relive.bench._scale import run_scale
 
 _RUNS = {
     "run_chaos": "relive.bench._chaos",
+    "run_cpu": "relive.bench._cpu",
     "run_overhead": "relive.bench._overhead",
     "run_reconnect": "relive.bench._reconnect",
     "run_scale": "relive.bench._scale",
@@ -45,6 +47,7 @@ __all__ = [
     "Summary",
     "percentile",
     "run_chaos",
+    "run_cpu",
     "run_overhead",
     "run_reconnect",
     "run_scale",

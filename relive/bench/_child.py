@@ -12,6 +12,7 @@ import os
 from multiprocessing.connection import Connection
 from typing import Any
 
+from relive import _loop
 from relive.emulator import Emulator, EmulatorSettings, EmulatorStats
 
 ASK_TIMEOUT = 120.0
@@ -41,7 +42,7 @@ def _serve(conn: Connection, settings: EmulatorSettings) -> None:
                     conn.send(emu.stats.to_json())
                     return
 
-    asyncio.run(main())
+    _loop.run(main())  # uvloop when installed, like the client side
 
 
 class EmulatorProcess:

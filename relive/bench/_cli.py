@@ -1,4 +1,4 @@
-"""`relive bench reconnect|overhead|scale|chaos|emulator`: sizes as flags, a table or `--json`.
+"""`relive bench reconnect|overhead|cpu|scale|chaos|emulator`: sizes as flags, a table or `--json`.
 
 `emulator` is registered by `relive.emulator._bench` (the emulator measured on its own).
 
@@ -10,14 +10,13 @@ could not finish (the reason is printed).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import random
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from relive import _argtypes
+from relive import _argtypes, _loop
 from relive.bench._report import Report
 
 log = logging.getLogger("relive.bench")
@@ -59,6 +58,15 @@ def register(subparsers: Any) -> None:
     _common(p)
     p.set_defaults(handler=_run_overhead)
 
+    p = sub.add_parser(
+        "cpu", help="relive vs raw SDK: CPU time per message in the client and the emulator"
+    )
+    p.add_argument("--turns", type=_positive_int, default=200, help="text turns per block (200)")
+    p.add_argument("--chunks", type=_positive_int, default=2000, help="audio chunks per block")
+    p.add_argument("--rounds", type=_positive_int, default=3, help="alternating blocks (3)")
+    _common(p)
+    p.set_defaults(handler=_run_cpu)
+
     p = sub.add_parser("scale", help="concurrent call sessions streaming real-time audio")
     p.add_argument("--sessions", type=_positive_int, default=100, help="sessions (100)")
     p.add_argument("--hold", type=_positive_float, default=5.0, help="seconds held (5)")
@@ -97,6 +105,12 @@ def register(subparsers: Any) -> None:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--loop",
+        choices=_loop.LOOPS,
+        default="auto",
+        help="event loop: uvloop when installed (auto), or force one",
+    )
 
 
 def _emit(report: Report, as_json: bool) -> int:
@@ -106,7 +120,7 @@ def _emit(report: Report, as_json: bool) -> int:
 
 def _run(args: argparse.Namespace, make: Callable[[], Coroutine[Any, Any, Report]]) -> int:
     try:
-        report = asyncio.run(make())
+        report = _loop.run(make(), loop=args.loop)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -151,6 +165,12 @@ def _run_overhead(args: argparse.Namespace) -> int:
     return _run(
         args, lambda: run_overhead(turns=args.turns, chunks=args.chunks, rounds=args.rounds)
     )
+
+
+def _run_cpu(args: argparse.Namespace) -> int:
+    from relive.bench._cpu import run_cpu
+
+    return _run(args, lambda: run_cpu(turns=args.turns, chunks=args.chunks, rounds=args.rounds))
 
 
 def _run_scale(args: argparse.Namespace) -> int:

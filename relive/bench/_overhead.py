@@ -99,7 +99,7 @@ class _Figures:
 
 
 @contextlib.asynccontextmanager
-async def _open(
+async def open_side(
     kind: str, client: genai.Client, config: types.LiveConnectConfig
 ) -> AsyncIterator[_Side]:
     if kind == "raw":
@@ -132,7 +132,7 @@ async def run_overhead(
             order = ("raw", "relive") if r % 2 == 0 else ("relive", "raw")
             for kind in order:
                 fig = figures[kind]
-                async with _open(kind, client, config) as side:
+                async with open_side(kind, client, config) as side:
                     await side.turn("warm up")
                     start = clock.now()
                     for i in range(turns):

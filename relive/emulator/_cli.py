@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import os
 import sys
 from typing import Any
 
-from relive import _argtypes
+from relive import _argtypes, _loop
 from relive._net import is_loopback
 from relive.emulator._control import check_token
 from relive.emulator._emulator import Emulator
@@ -108,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"relive emulator: {exc}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(_serve(args))
+        _loop.run(_serve(args))
     except KeyboardInterrupt:
         pass
     except OSError as exc:

@@ -45,9 +45,22 @@ def test_overhead_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert "relive/raw" in out and "audio chunks/s (flood)" in out
 
 
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_cpu_json_on_either_loop(loop: str, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["bench", "cpu", "--turns", "3", "--chunks", "10", "--rounds", "1", "--loop", loop]
+    code = main([*argv, "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0  # the CPU aims are soft
+    assert doc["params"]["loop"] == loop and doc["params"]["load_1m"] >= 0
+    for side in ("raw", "relive"):
+        assert len(doc["figures"][side]["text_client_us"]) == 1
+        assert doc["figures"][side]["audio_client_us"][0] > 0
+
+
 @pytest.mark.parametrize(
     "argv",
     [
+        ["bench", "cpu", "--loop", "trio"],
         ["bench", "chaos", "--sessions", "0"],
         ["bench", "chaos", "--fault-rate", "1.5"],
         ["bench", "chaos", "--faults", "drop,meteor"],
@@ -68,7 +81,7 @@ def test_every_bench_subcommand_is_registered(capsys: pytest.CaptureFixture[str]
         main(["bench", "--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for name in ("reconnect", "overhead", "scale", "chaos", "emulator"):
+    for name in ("reconnect", "overhead", "cpu", "scale", "chaos", "emulator"):
         assert name in out
 
 
