@@ -14,13 +14,16 @@ from typing import Protocol, runtime_checkable
 class Clock(Protocol):
     """A source of monotonic time in seconds."""
 
-    def now(self) -> float: ...
+    def now(self) -> float:
+        """The current time in seconds (monotonic: only differences mean anything)."""
+        ...
 
 
 class MonotonicClock:
     """The real clock: `time.monotonic()`."""
 
     def now(self) -> float:
+        """`time.monotonic()`."""
         return time.monotonic()
 
 
@@ -31,6 +34,7 @@ class ManualClock:
         self._now = start
 
     def now(self) -> float:
+        """The time the test has set or advanced to."""
         return self._now
 
     def advance(self, seconds: float) -> float:

@@ -53,6 +53,7 @@ def _unavailable(sub: Any, command: str, why: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run `relive` with `argv` (default: the command line); returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = args.handler

@@ -89,3 +89,28 @@ def test_the_version_is_the_installed_packages() -> None:
     from importlib.metadata import version
 
     assert relive.__version__ == version("relive")
+
+
+def undocumented(module: object) -> list[str]:
+    """Public names of `module` (and their public members) without a docstring of their own."""
+    missing = []
+    for name in module.__all__:  # type: ignore[attr-defined]
+        obj = getattr(module, name)
+        if not (inspect.isclass(obj) or inspect.isfunction(obj)):
+            continue  # constants and type aliases are described where they are listed
+        if not (obj.__doc__ or "").strip():
+            missing.append(name)
+        if inspect.isclass(obj) and not issubclass(obj, BaseException):
+            for member, value in vars(obj).items():
+                if member.startswith("_") or (
+                    not callable(value) and not isinstance(value, property)
+                ):
+                    continue
+                if not (getattr(value, "__doc__", None) or "").strip():
+                    missing.append(f"{name}.{member}")
+    return missing
+
+
+@pytest.mark.parametrize("module", PUBLIC, ids=lambda m: m.__name__)
+def test_every_public_name_and_member_has_a_docstring(module: object) -> None:
+    assert undocumented(module) == []

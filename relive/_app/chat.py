@@ -124,16 +124,9 @@ class _Printer:
             self.mid_line = False
 
     def event(self, event: relive.Event) -> None:
+        """Model words to stdout; lifecycle events as one plain line each."""
         if isinstance(event, relive.ServerMessage):
-            content = event.message.server_content
-            if content is None:
-                return
-            if content.output_transcription and content.output_transcription.text:
-                self.text(content.output_transcription.text)
-            elif content.model_turn:
-                for part in content.model_turn.parts or []:
-                    if part.text and not part.thought:
-                        self.text(part.text)
+            self.server_content(event.message.server_content)
         elif isinstance(event, relive.TurnComplete):
             self.end_turn()
         elif isinstance(event, relive.Interrupted):
@@ -150,6 +143,17 @@ class _Printer:
             self.note(event.notice)
         elif isinstance(event, relive.GaveUp):
             self.note("could not reconnect, so the chat has ended")
+
+    def server_content(self, content: types.LiveServerContent | None) -> None:
+        """The model's words: the transcription of its speech, or its text parts."""
+        if content is None:
+            return
+        if content.output_transcription and content.output_transcription.text:
+            self.text(content.output_transcription.text)
+        elif content.model_turn:
+            for part in content.model_turn.parts or []:
+                if part.text and not part.thought:
+                    self.text(part.text)
 
     def table(self, rows: list[tuple[str, str]]) -> None:
         """A small two-column table on stderr (e.g. /metrics)."""

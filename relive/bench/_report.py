@@ -24,6 +24,7 @@ class Aim:
     hard: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        """The aim as a JSON-ready dict."""
         return {
             "name": self.name,
             "target": self.target,
@@ -82,6 +83,7 @@ class Report:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as a JSON-ready dict."""
         return {
             "title": self.title,
             "params": self.params,
@@ -98,6 +100,7 @@ class Report:
         }
 
     def to_json(self) -> str:
+        """The report as JSON text."""
         return json.dumps(self.to_dict(), indent=2, allow_nan=False)
 
 

@@ -40,6 +40,7 @@ class Summary:
     max: float
 
     def to_dict(self) -> dict[str, float | int]:
+        """The summary as a JSON-ready dict."""
         return asdict(self)
 
     def scaled(self, factor: float) -> Summary:

@@ -204,15 +204,3 @@ def register_bench(subparsers: Any) -> None:
     p.add_argument("--tls", action="store_true", help="over wss:// (as the Python SDK needs)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_run)
-
-
-def main() -> None:
-    """`python -m relive.emulator._bench` until the lead wires `relive bench emulator`."""
-    parser = argparse.ArgumentParser(prog="relive bench")
-    register_bench(parser.add_subparsers(dest="bench_command", required=True))
-    args = parser.parse_args()
-    raise SystemExit(args.handler(args))
-
-
-if __name__ == "__main__":
-    main()

@@ -16,7 +16,7 @@ import hmac
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -24,9 +24,10 @@ from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
 
 from relive._net import is_loopback, parse_host
+from relive.emulator._faults import FAULT_ALIASES, FaultName
 
 if TYPE_CHECKING:
-    from relive.emulator._emulator import Emulator
+    from relive.emulator._emulator import Emulator, Faults
 
 _TRUE = {"1", "true", "yes", "on"}
 MIN_TOKEN_CHARS = 24  # 24 URL-safe characters: 144 bits, far past guessing
@@ -93,44 +94,86 @@ def _seconds(params: dict[str, str], name: str) -> float:
     return value
 
 
-def _fault(emu: Emulator, name: str, params: dict[str, str]) -> dict[str, Any]:
-    faults = emu.faults
-    if name == "drop":
-        return {"dropped": faults.drop()}
-    if name == "drop_mid_turn":
-        faults.drop_mid_turn()
-        return {"armed": "drop_mid_turn"}
-    if name == "goaway_now":
-        left = _seconds(params, "time_left") if "time_left" in params else None
-        return {"sent": faults.goaway_now(left)}
-    if name == "silent_after_goaway":
-        on = params.get("on", "true").lower() in _TRUE
-        faults.silent_after_goaway(on)
-        return {"silent_after_goaway": on}
-    if name == "close":
-        code = params.get("code", "1011")
-        if not re.fullmatch(r"[0-9]{4}", code) or not 1000 <= int(code) <= 4999:
-            raise ValueError(f"close code {code[:8]!r} is not a code from 1000 to 4999")
-        if int(code) in (1005, 1006, 1015):
-            raise ValueError(f"close code {code} cannot be sent in a close frame")
-        reason = params.get("reason", "Internal error encountered.")
-        return {"closed": faults.close(int(code), reason)}
-    if name == "refuse_next_resumption":
-        faults.refuse_next_resumption()
-        return {"armed": "refuse_next_resumption"}
-    if name == "expire_all_handles":
-        faults.expire_all_handles()
-        return {"expired": True}
-    if name in ("latency", "set_latency"):
-        faults.set_latency(_seconds(params, "seconds"))
-        return {"latency": emu.plan.latency}
-    if name in ("ping_delay", "set_ping_delay"):
-        faults.set_ping_delay(_seconds(params, "seconds"))
-        return {"ping_delay": emu.plan.ping_delay}
-    if name == "reset":
-        faults.reset()
-        return {"reset": True}
-    raise LookupError(name)
+Params = dict[str, str]
+
+
+def _close(emu: Emulator, params: Params) -> dict[str, Any]:
+    code = params.get("code", "1011")
+    if not re.fullmatch(r"[0-9]{4}", code) or not 1000 <= int(code) <= 4999:
+        raise ValueError(f"close code {code[:8]!r} is not a code from 1000 to 4999")
+    if int(code) in (1005, 1006, 1015):
+        raise ValueError(f"close code {code} cannot be sent in a close frame")
+    reason = params.get("reason", "Internal error encountered.")
+    return {"closed": emu.faults.close(int(code), reason)}
+
+
+def _goaway_now(emu: Emulator, params: Params) -> dict[str, Any]:
+    left = _seconds(params, "time_left") if "time_left" in params else None
+    return {"sent": emu.faults.goaway_now(left)}
+
+
+def _silent_after_goaway(emu: Emulator, params: Params) -> dict[str, Any]:
+    on = params.get("on", "true").lower() in _TRUE
+    emu.faults.silent_after_goaway(on)
+    return {"silent_after_goaway": on}
+
+
+def _latency(emu: Emulator, params: Params) -> dict[str, Any]:
+    emu.faults.set_latency(_seconds(params, "seconds"))
+    return {"latency": emu.plan.latency}
+
+
+def _ping_delay(emu: Emulator, params: Params) -> dict[str, Any]:
+    emu.faults.set_ping_delay(_seconds(params, "seconds"))
+    return {"ping_delay": emu.plan.ping_delay}
+
+
+def _armed(name: FaultName, arm: Callable[[Faults], None]) -> Callable[[Emulator, Params], Any]:
+    def fault(emu: Emulator, params: Params) -> dict[str, Any]:
+        arm(emu.faults)
+        return {"armed": name.value}
+
+    return fault
+
+
+def _drop(emu: Emulator, params: Params) -> dict[str, Any]:
+    return {"dropped": emu.faults.drop()}
+
+
+def _expire_all_handles(emu: Emulator, params: Params) -> dict[str, Any]:
+    emu.faults.expire_all_handles()
+    return {"expired": True}
+
+
+def _reset(emu: Emulator, params: Params) -> dict[str, Any]:
+    emu.faults.reset()
+    return {"reset": True}
+
+
+# One handler per fault name: a name not here is 404, a handler's KeyError/ValueError is 400.
+FAULTS: dict[FaultName, Callable[[Emulator, Params], dict[str, Any]]] = {
+    FaultName.DROP: _drop,
+    FaultName.DROP_MID_TURN: _armed(FaultName.DROP_MID_TURN, lambda f: f.drop_mid_turn()),
+    FaultName.GOAWAY_NOW: _goaway_now,
+    FaultName.SILENT_AFTER_GOAWAY: _silent_after_goaway,
+    FaultName.CLOSE: _close,
+    FaultName.REFUSE_NEXT_RESUMPTION: _armed(
+        FaultName.REFUSE_NEXT_RESUMPTION, lambda f: f.refuse_next_resumption()
+    ),
+    FaultName.EXPIRE_ALL_HANDLES: _expire_all_handles,
+    FaultName.LATENCY: _latency,
+    FaultName.PING_DELAY: _ping_delay,
+    FaultName.RESET: _reset,
+}
+
+
+def _fault_name(name: str) -> FaultName | None:
+    if name in FAULT_ALIASES:
+        return FAULT_ALIASES[name]
+    try:
+        return FaultName(name)
+    except ValueError:
+        return None
 
 
 def handle_control(emu: Emulator, connection: ServerConnection, request: Request) -> Response:
@@ -162,10 +205,13 @@ def handle_control(emu: Emulator, connection: ServerConnection, request: Request
         return _json(connection, 200, {"events": events, "last_seq": emu.log.last_seq})
     if path.startswith("/emulator/faults/"):
         name = path.removeprefix("/emulator/faults/")
-        try:
-            return _json(connection, 200, _fault(emu, name, params))
-        except LookupError:
+        fault = _fault_name(name)
+        if fault is None:
             return _json(connection, 404, {"error": f"unknown fault {name[:40]!r}"})
-        except (KeyError, ValueError) as exc:
+        try:
+            return _json(connection, 200, FAULTS[fault](emu, params))
+        except KeyError as exc:
+            return _json(connection, 400, {"error": f"bad parameters for {name}: {exc} missing"})
+        except ValueError as exc:
             return _json(connection, 400, {"error": f"bad parameters for {name}: {exc}"})
     return _json(connection, 404, {"error": f"unknown control path {path[:80]}"})

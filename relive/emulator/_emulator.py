@@ -148,6 +148,7 @@ class Emulator:
     # ----- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> Emulator:
+        """Bind and start serving; returns the emulator (port 0 becomes a free port)."""
         if not is_loopback(self.host):
             log.warning(
                 "relive emulator: listening on %s, not loopback: anyone who can reach this "
@@ -172,6 +173,7 @@ class Emulator:
         return self
 
     async def stop(self) -> None:
+        """Close every connection and stop serving."""
         if self._server is not None:
             self._server.close(close_connections=True)
             await self._server.wait_closed()
@@ -189,6 +191,7 @@ class Emulator:
         await self.stop()
 
     async def serve_forever(self) -> None:
+        """Serve until cancelled (the `relive emulator` command)."""
         assert self._server is not None
         await self._server.serve_forever()
 
@@ -196,6 +199,7 @@ class Emulator:
 
     @property
     def port(self) -> int:
+        """The port it listens on (known once started)."""
         if self._server is None:
             raise RuntimeError("the emulator is not running (use `async with Emulator(...)`)")
         sock = next(iter(self._server.sockets))
@@ -211,10 +215,12 @@ class Emulator:
 
     @property
     def ws_url(self) -> str:
+        """The WebSocket base URL (wss:// with TLS, ws:// without)."""
         return self.url.replace("http", "ws", 1)
 
     @property
     def ca_pem_path(self) -> Path | None:
+        """The test CA's PEM file that clients trust (None without TLS)."""
         return self._tls.ca_pem_path if self._tls else None
 
     def ssl_context(self) -> ssl.SSLContext:
@@ -251,10 +257,12 @@ class Emulator:
 
     @property
     def stats(self) -> EmulatorStats:
+        """Counters so far: sessions, connections, handles, faults."""
         return self.log.stats
 
     @property
     def events(self) -> list[EmulatorEvent]:
+        """Everything that happened, in order (goaway, resumed, closes...)."""
         return self.log.events
 
     async def wait_for(

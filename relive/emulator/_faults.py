@@ -6,8 +6,29 @@ server driver through `Faults`; the flags here are read by the state machines an
 
 from __future__ import annotations
 
+import enum
 import math
 from dataclasses import dataclass
+
+
+class FaultName(enum.StrEnum):
+    """The faults the control endpoint takes (`POST /emulator/faults/NAME`): one vocabulary."""
+
+    DROP = "drop"
+    DROP_MID_TURN = "drop_mid_turn"
+    GOAWAY_NOW = "goaway_now"
+    SILENT_AFTER_GOAWAY = "silent_after_goaway"
+    CLOSE = "close"
+    REFUSE_NEXT_RESUMPTION = "refuse_next_resumption"
+    EXPIRE_ALL_HANDLES = "expire_all_handles"
+    LATENCY = "latency"
+    PING_DELAY = "ping_delay"
+    RESET = "reset"
+
+
+# Older spellings the control endpoint still takes.
+FAULT_ALIASES = {"set_latency": FaultName.LATENCY, "set_ping_delay": FaultName.PING_DELAY}
+
 
 # Bounds of the timed faults: a latency of `inf` (or 1e308) would freeze every connection.
 MAX_LATENCY = 60.0

@@ -41,6 +41,7 @@ class EmulatorStats:
     messages_sent: int = 0
 
     def to_json(self) -> dict[str, Any]:
+        """The counters as a JSON-ready dict."""
         data = asdict(self)
         data["rejected_handles"] = dict(self.rejected_handles)
         data["closes"] = {str(k): v for k, v in self.closes.items()}

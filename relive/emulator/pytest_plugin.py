@@ -29,6 +29,7 @@ _OPTIONS = ("tls", "api_keys")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Register the `relive_emulator` marker."""
     config.addinivalue_line(
         "markers",
         "relive_emulator(**settings): settings (and tls=, api_keys=) for the relive_emulator "

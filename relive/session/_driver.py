@@ -139,14 +139,17 @@ class LiveSession:
 
     @property
     def transcript(self) -> Transcript:
+        """The conversation as people read it (user and model turns)."""
         return self._machine.transcript
 
     @property
     def metrics(self) -> Metrics:
+        """Counters and times: connections, reconnects, downtime, replayed messages."""
         return self._machine.metrics
 
     @property
     def state(self) -> State:
+        """Where the session is: connecting, live, draining, resuming, backing off, failed..."""
         return self._machine.state
 
     @property

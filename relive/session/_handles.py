@@ -32,9 +32,11 @@ class HandleStore:
         self._transcripts: dict[tuple[str, str], Transcript] = {}
 
     def get(self, owner: str, mode: str) -> str | None:
+        """The newest resumable handle for (owner, mode), or None."""
         return self._handles.get((owner, mode))
 
     def put(self, owner: str, mode: str, handle: str) -> None:
+        """Keep `handle` as the newest for (owner, mode)."""
         if not handle:
             raise ValueError("an empty handle cannot be stored")
         self._handles[(owner, mode)] = handle
@@ -51,6 +53,7 @@ class HandleStore:
         return self._transcripts.get((owner, mode))
 
     def keep_transcript(self, owner: str, mode: str, transcript: Transcript) -> None:
+        """Keep the conversation's transcript with its handle, for a later `connect`."""
         self._transcripts[(owner, mode)] = transcript
 
     def __len__(self) -> int:

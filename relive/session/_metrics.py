@@ -24,6 +24,7 @@ class Metrics:
     gave_up: int = 0
 
     def to_dict(self) -> dict[str, Any]:
+        """The counters as a JSON-ready dict."""
         return {
             "connections": self.connections,
             "connect_attempts": self.connect_attempts,

@@ -15,6 +15,8 @@ from relive.session import _events as ev
 
 
 class State(enum.Enum):
+    """Where a session is; `LiveSession.state` reads it."""
+
     CONNECTING = "connecting"  # opening a connection for a new conversation
     LIVE = "live"
     DRAINING = "draining"  # goAway received: waiting for a safe point before the deadline

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 class Summarizer(Protocol):
     """Folds `turns` (oldest first) into a summary that extends `previous`."""
 
-    def summarize(self, turns: Sequence[Turn], *, previous: str) -> str: ...
+    def summarize(self, turns: Sequence[Turn], *, previous: str) -> str:
+        """A short text covering `previous` and `turns`, to stand in for them."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Condensed:
     recent: list[Turn] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The condensed view as a JSON-ready dict."""
         return {
             "summary": self.summary,
             "folded_turns": self.folded_turns,
@@ -60,6 +63,7 @@ class ExtractiveSummarizer:
         self.words = words
 
     def summarize(self, turns: Sequence[Turn], *, previous: str) -> str:
+        """`previous` plus the first `words` words of each user turn, the newest `max_topics`."""
         topics = [t for t in previous.split("; ") if t] if previous else []
         for turn in turns:
             if turn.role != "user" or not turn.text.strip():

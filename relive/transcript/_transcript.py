@@ -34,6 +34,7 @@ class Turn:
     final: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        """The turn as a JSON-ready dict."""
         return {
             "role": self.role,
             "text": self.text,
@@ -112,6 +113,7 @@ class Transcript:
         )
 
     def to_dicts(self) -> list[dict[str, Any]]:
+        """The turns as JSON-ready dicts."""
         return [t.to_dict() for t in self._turns]
 
     # -- writing ---------------------------------------------------------------------------------

@@ -96,11 +96,13 @@ class WebBackend:
         return len(gone)
 
     async def run_sweeper(self) -> None:
+        """Forget pages gone for longer than `page_ttl`, until cancelled."""
         while True:
             await asyncio.sleep(self.settings.sweep_interval)
             await self.sweep_once()
 
     async def close(self) -> None:
+        """Close every page's sessions."""
         for entry in self.registry.remove_all():
             await entry.state.close()
 
@@ -126,6 +128,7 @@ class WebBackend:
     # -- one socket ------------------------------------------------------------------------------
 
     async def serve(self, ws: WebSocket) -> None:
+        """Serve one browser socket: hello first, then the page's messages."""
         server = ws.scope.get("server")
         port = server[1] if server else None
         origin = ws.headers.get("origin")

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -120,42 +121,63 @@ def parse(raw: str, limits: Limits) -> Message:
     if "\\u" in raw and not _proper_unicode(obj):
         raise ProtocolError("bad_request", "message is not proper Unicode (a lone surrogate)")
     kind = obj.get("type")
-    if kind == "hello":
-        page, secret = obj.get("page"), obj.get("secret")
-        if not isinstance(page, str) or not PAGE_ID.fullmatch(page):
-            raise ProtocolError("bad_request", "hello needs a page id of 32-64 lowercase hex chars")
-        if secret is not None and (not isinstance(secret, str) or len(secret) > 128):
-            raise ProtocolError("bad_request", "hello secret must be a string or null")
-        return Hello(page, secret)
-    if kind == "start":
-        if obj.get("mode") != "call":
-            raise ProtocolError("bad_request", 'start needs "mode": "call"')
-        return Start("call")
-    if kind == "text":
-        text = obj.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise ProtocolError("bad_request", "text needs a non-empty string")
-        if len(text) > limits.max_text_chars:
-            raise ProtocolError(
-                "too_large", f"message too long (limit {limits.max_text_chars} characters)"
-            )
-        return Text(text.strip())
-    if kind == "mute":
-        muted = obj.get("muted")
-        if not isinstance(muted, bool):
-            raise ProtocolError("bad_request", "mute needs a boolean 'muted'")
-        return Mute(muted)
-    if kind == "hangup":
-        return Hangup()
-    if kind == "history":
-        return History(_mode(obj))
-    if kind == "fault":
-        fault = obj.get("fault")
-        for name in FAULTS:
-            if fault == name:
-                return Fault(_mode(obj), name)
-        raise ProtocolError("bad_request", f"fault must be one of {', '.join(FAULTS)}")
-    raise ProtocolError("bad_request", f"unknown message type {kind!r}")
+    reader = _READERS.get(kind) if isinstance(kind, str) else None
+    if reader is None:
+        raise ProtocolError("bad_request", f"unknown message type {kind!r}")
+    return reader(obj, limits)
+
+
+def _hello(obj: dict[str, Any], limits: Limits) -> Hello:
+    page, secret = obj.get("page"), obj.get("secret")
+    if not isinstance(page, str) or not PAGE_ID.fullmatch(page):
+        raise ProtocolError("bad_request", "hello needs a page id of 32-64 lowercase hex chars")
+    if secret is not None and (not isinstance(secret, str) or len(secret) > 128):
+        raise ProtocolError("bad_request", "hello secret must be a string or null")
+    return Hello(page, secret)
+
+
+def _start(obj: dict[str, Any], limits: Limits) -> Start:
+    if obj.get("mode") != "call":
+        raise ProtocolError("bad_request", 'start needs "mode": "call"')
+    return Start("call")
+
+
+def _text(obj: dict[str, Any], limits: Limits) -> Text:
+    text = obj.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ProtocolError("bad_request", "text needs a non-empty string")
+    if len(text) > limits.max_text_chars:
+        raise ProtocolError(
+            "too_large", f"message too long (limit {limits.max_text_chars} characters)"
+        )
+    return Text(text.strip())
+
+
+def _mute(obj: dict[str, Any], limits: Limits) -> Mute:
+    muted = obj.get("muted")
+    if not isinstance(muted, bool):
+        raise ProtocolError("bad_request", "mute needs a boolean 'muted'")
+    return Mute(muted)
+
+
+def _fault(obj: dict[str, Any], limits: Limits) -> Fault:
+    fault = obj.get("fault")
+    for name in FAULTS:
+        if fault == name:
+            return Fault(_mode(obj), name)
+    raise ProtocolError("bad_request", f"fault must be one of {', '.join(FAULTS)}")
+
+
+# One reader per message type the page may send.
+_READERS: dict[str, Callable[[dict[str, Any], Limits], Message]] = {
+    "hello": _hello,
+    "start": _start,
+    "text": _text,
+    "mute": _mute,
+    "hangup": lambda obj, limits: Hangup(),
+    "history": lambda obj, limits: History(_mode(obj)),
+    "fault": _fault,
+}
 
 
 def _mode(obj: dict[str, Any]) -> Mode:

@@ -24,6 +24,7 @@ class Running(str):
     task: asyncio.Task[None]
 
     async def wait(self) -> None:
+        """Return when the server stops."""
         await asyncio.shield(self.task)
 
 

@@ -4,6 +4,7 @@ page, bounded numbers; and a bind beyond loopback is announced loudly."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import subprocess
@@ -141,3 +142,18 @@ def test_cli_refuses_a_short_control_token() -> None:
     assert done.returncode == 2
     assert "at least 24" in done.stderr
     assert "short" not in done.stderr.replace("--control-token", "")  # the token is not echoed
+
+
+@pytest.mark.relive_emulator(tls=False)
+async def test_a_known_fault_without_its_parameter_is_400_and_an_unknown_fault_404(
+    relive_emulator: Emulator,
+) -> None:
+    base = relive_emulator.url + "/emulator/faults"
+    for fault in ("latency", "set_latency", "ping_delay"):
+        status, body = await _call(f"{base}/{fault}")
+        assert status == 400, (fault, body)
+        assert "'seconds' missing" in json.loads(body)["error"]
+    status, body = await _call(base + "/no_such_fault")
+    assert status == 404 and "unknown fault" in json.loads(body)["error"]
+    assert (await _call(base + "/set_latency?seconds=0.5"))[0] == 200
+    assert relive_emulator.plan.latency == 0.5

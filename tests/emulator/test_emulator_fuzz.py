@@ -82,10 +82,17 @@ def test_random_sessions_keep_the_rules(
     conn.advance(10.0)  # every connection ends: at its deadline at the latest
     assert conn.closed is not None
     assert conn.machine.state is State.CLOSED
-    # Rules over the whole trace: a resumable handle only between turns; a reply or tool call
-    # starts with a non-resumable update and ends with turnComplete; goAway before the close.
+    assert_trace_keeps_the_rules(conn.sent, resumption)
+    if conn.closed.reason == "Deadline expired before operation could complete.":
+        assert any("goAway" in m for m in conn.sent), "deadline close without a goAway"
+    assert conn.machine.turn in (TurnState.IDLE, TurnState.GENERATING, TurnState.TOOL_CALL)
+
+
+def assert_trace_keeps_the_rules(sent: list[dict[str, Any]], resumption: bool) -> None:
+    """A resumable handle only between turns; a reply or tool call starts with a non-resumable
+    update and ends with turnComplete."""
     busy = False
-    for message in conn.sent:
+    for message in sent:
         assert len(message) in (1, 2)
         update = message.get("sessionResumptionUpdate")
         content = message.get("serverContent", {})
@@ -100,6 +107,3 @@ def test_random_sessions_keep_the_rules(
             assert busy, "reply without a non-resumable update first"
         if content.get("turnComplete"):
             busy = False
-    if conn.closed.reason == "Deadline expired before operation could complete.":
-        assert any("goAway" in m for m in conn.sent), "deadline close without a goAway"
-    assert conn.machine.turn in (TurnState.IDLE, TurnState.GENERATING, TurnState.TOOL_CALL)

@@ -12,6 +12,7 @@ import asyncio
 import os
 import random
 import time
+from collections.abc import Callable
 
 from google.genai import types
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 import relive as rs
 from relive import GaveUp, NewSession
-from relive.emulator import Emulator, EmulatorSettings
+from relive.emulator import Emulator, EmulatorSettings, Faults
 from tests.session.helpers import MODEL, WEATHER_TOOLS, Chat
 
 FAULTS = [
@@ -41,6 +42,27 @@ FILLER = " ".join(f"w{i}" for i in range(12))
 def streaming(chat: Chat) -> bool:
     turns = chat.session.transcript.turns
     return bool(turns) and turns[-1].role == "model" and not turns[-1].final
+
+
+def refused_then_dropped(faults: Faults) -> int:
+    faults.refuse_next_resumption()
+    return faults.drop()
+
+
+def expired_then_dropped(faults: Faults) -> int:
+    faults.expire_all_handles()
+    return faults.drop()
+
+
+# Faults applied before the turn is said, by name.
+BEFORE_THE_TURN: dict[str, Callable[[Faults, random.Random], object]] = {
+    "drop_mid_turn": lambda f, rng: f.drop_mid_turn(),
+    "drop_idle": lambda f, rng: f.drop(),
+    "goaway_idle": lambda f, rng: f.goaway_now(time_left=rng.choice([0.05, 0.5])),
+    "close_1011": lambda f, rng: f.close(1011, "Internal error encountered."),
+    "refuse_resumption": lambda f, rng: refused_then_dropped(f),
+    "expire_handles": lambda f, rng: expired_then_dropped(f),
+}
 
 
 async def run_schedule(seed: int, log: list[str]) -> None:
@@ -86,20 +108,8 @@ async def run_schedule(seed: int, log: list[str]) -> None:
             log.append(f"turn {i}: {fault}")
             new_sessions = len(chat.of(NewSession))
             faults = emu.faults
-            if fault == "drop_mid_turn":
-                faults.drop_mid_turn()
-            elif fault == "drop_idle":
-                faults.drop()
-            elif fault == "goaway_idle":
-                faults.goaway_now(time_left=rng.choice([0.05, 0.5]))
-            elif fault == "close_1011":
-                faults.close(1011, "Internal error encountered.")
-            elif fault == "refuse_resumption":
-                faults.refuse_next_resumption()
-                faults.drop()
-            elif fault == "expire_handles":
-                faults.expire_all_handles()
-                faults.drop()
+            if fault in BEFORE_THE_TURN:
+                BEFORE_THE_TURN[fault](faults, rng)
             await chat.say(text)
             if fault in ("goaway_mid_turn", "silent_goaway"):
                 if fault == "silent_goaway":

@@ -227,6 +227,22 @@ ACTIONS = st.one_of(
 )
 
 
+def user_turn(h: Harness, kind: str, n: int) -> str:
+    """Send the user's turn number `n` as `kind` says; returns its text as answered."""
+    if kind == "say_in_parts":
+        text = f"p{n}"
+        for part, last in ((f"{text}a", False), (f"{text}b", True)):
+            turn = types.Content(role="user", parts=[types.Part(text=part)])
+            h.machine.submit(inputs.client_content(turn, last))
+            h.pump()
+            if h.machine.rng.random() < 0.5:
+                h.drop()  # between the parts, or right after the last
+        return f"{text}a {text}b"
+    text = f"w{n}" if kind == "ask_weather" else f"t{n}"
+    h.machine.submit(inputs.client_content({"role": "user", "parts": [{"text": text}]}, True))
+    return text
+
+
 @settings(
     max_examples=int(os.environ.get("RELIVE_SIM_EXAMPLES", "400")),
     deadline=None,
@@ -240,27 +256,8 @@ def test_every_turn_answered_exactly_once_under_any_schedule(
     said: list[str] = []
     for action in script:
         kind = action[0]
-        if kind == "say":
-            text = f"t{len(said)}"
-            said.append(text)
-            h.machine.submit(
-                inputs.client_content({"role": "user", "parts": [{"text": text}]}, True)
-            )
-        elif kind == "say_in_parts":
-            text = f"p{len(said)}"
-            said.append(f"{text}a {text}b")
-            for part, last in ((f"{text}a", False), (f"{text}b", True)):
-                turn = types.Content(role="user", parts=[types.Part(text=part)])
-                h.machine.submit(inputs.client_content(turn, last))
-                h.pump()
-                if h.machine.rng.random() < 0.5:
-                    h.drop()  # between the parts, or right after the last
-        elif kind == "ask_weather":
-            text = f"w{len(said)}"
-            said.append(text)
-            h.machine.submit(
-                inputs.client_content({"role": "user", "parts": [{"text": text}]}, True)
-            )
+        if kind in ("say", "say_in_parts", "ask_weather"):
+            said.append(user_turn(h, str(kind), len(said)))
         elif kind == "answer_tools":
             h.answer_tools()
         elif kind == "step":
