@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from relive.web import WebBackend, WebSettings, create_app, serve
 from tests.web.conftest import CHROMIUM, Stack
 
 pytestmark = [
@@ -294,3 +295,61 @@ async def test_tabs_are_proper_tabs(page: Page, device: str) -> None:
     await press(page, device, "#tab-text")
     await expect(page.locator("#status-call .label")).to_have_text("live")
     await expect(page.locator("#status-text .label")).to_have_text("not started")
+
+
+async def test_turns_the_page_never_saw_fold_and_expand(page: Page, device: str) -> None:
+    """The page's own transcript code (static/transcript.js) in the browser, fed by hand."""
+    result = await page.evaluate(
+        """async () => {
+          const { TranscriptView } = await import('/static/transcript.js');
+          const list = document.createElement('ol');
+          document.body.append(list);
+          let asked = 0;
+          const view = new TranscriptView(list, document.createElement('p'), () => asked++);
+          const turn = (role, text, final = true) => ({ role, text, interrupted: false, final });
+          const texts = () => [...list.querySelectorAll('.turn')].map((li) => li.textContent);
+          // A page back after missing turns 0-2: they fold into one line.
+          view.update({ folded_turns: 3, summary: 'alpha; beta', recent: [
+            turn('model', 'm1'), turn('user', 'u2', false)] });
+          const folded = list.querySelector('.earlier summary').textContent;
+          const streaming = list.lastChild;
+          const hidden = streaming.getAttribute('aria-hidden');
+          view.update({ folded_turns: 3, summary: 'alpha; beta', recent: [
+            turn('model', 'm1'), turn('user', 'u2 done')] });
+          const last = list.lastChild;
+          const replaced = last !== streaming && !last.hasAttribute('aria-hidden');
+          const details = list.querySelector('.earlier details');
+          const toggled = new Promise((ok) => details.addEventListener('toggle', ok));
+          details.open = true;
+          await toggled;
+          view.fill({ folded_turns: 0, summary: '', turns: [
+            turn('user', 'u0'), turn('model', 'm0'), turn('user', 'u1'),
+            turn('model', 'm1'), turn('user', 'u2 done')] });
+          const result = { folded, hidden, replaced, asked, after: texts(),
+                           earlier: list.querySelectorAll('.earlier').length };
+          list.remove();
+          return result;
+        }"""
+    )
+    assert result["folded"] == "Earlier: 3 turns"
+    assert result["hidden"] == "true" and result["replaced"] is True  # announced once, when final
+    assert result["asked"] == 1  # opening the fold asked the backend for the history
+    assert result["after"] == ["u0", "m0", "u1", "m1", "u2 done"] and result["earlier"] == 0
+
+
+async def test_no_panel_and_no_badge_unless_the_backend_says_so(
+    stack: Stack, browser: Browser, device: str, artifacts: Path
+) -> None:
+    backend = WebBackend(stack.backend.opener, WebSettings())  # an app embedding the backend
+    async with serve(create_app(backend)) as url:
+        context = await browser.new_context(**VIEWPORTS[device])  # type: ignore[arg-type]
+        page = await context.new_page()
+        await page.goto(url + "/")
+        await expect(page.locator("body")).to_have_attribute("data-socket", "open")
+        await expect(page.locator("#resilience")).to_be_hidden()
+        await expect(page.locator("#model-badge")).to_be_hidden()
+        await expect(page.locator("#hint-call .emu-only")).to_be_hidden()
+        await fits(page)
+        await shot(page, artifacts, device, "no-panel")
+        await context.close()
+        await backend.close()

@@ -164,8 +164,8 @@ function onWelcome(msg) {
   body.dataset.panel = msg.panel ? "on" : "off";
   $("resilience").hidden = !msg.panel;
   const badge = $("model-badge");
-  badge.hidden = !msg.model;
-  if (msg.model) {
+  badge.hidden = !msg.model || !(msg.model.emulator || msg.model.name);
+  if (!badge.hidden) {
     badge.textContent = msg.model.emulator ? "emulator" : `Gemini · ${msg.model.name}`;
     badge.classList.toggle("real", !msg.model.emulator);
     badge.title = msg.model.emulator
