@@ -69,3 +69,12 @@ async def next_handle(session: AsyncSession) -> str:
         update = message.session_resumption_update
         if update is not None and update.resumable and update.new_handle:
             return update.new_handle
+
+
+async def next_tool_call(session: AsyncSession) -> types.FunctionCall:
+    """Read until a `toolCall` arrives; return its first function call."""
+    message = await next_message(session)
+    while message.tool_call is None:
+        message = await next_message(session)
+    assert message.tool_call.function_calls
+    return message.tool_call.function_calls[0]

@@ -16,6 +16,7 @@ from tests.emulator.sdk_helpers import (
     MODEL,
     next_handle,
     next_message,
+    next_tool_call,
     read_turn,
     resumable_config,
     say,
@@ -218,11 +219,7 @@ async def test_tool_call_round_trip(relive_emulator: Emulator) -> None:
         model=MODEL, config=text_config(tools=[tool])
     ) as s:
         await s.send_realtime_input(text="what's the weather in Lisbon")
-        message = await next_message(s)
-        while message.tool_call is None:
-            message = await next_message(s)
-        assert message.tool_call.function_calls
-        call = message.tool_call.function_calls[0]
+        call = await next_tool_call(s)
         assert call.name == "get_weather" and call.args == {"city": "Lisbon"}
         await s.send_tool_response(
             function_responses=[

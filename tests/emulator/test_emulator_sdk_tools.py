@@ -6,7 +6,7 @@ from __future__ import annotations
 from google.genai import types
 
 from relive.emulator import Emulator
-from tests.emulator.sdk_helpers import MODEL, next_message, read_turn, say, text_config
+from tests.emulator.sdk_helpers import MODEL, next_tool_call, read_turn, say, text_config
 
 
 def _decl(name: str, non_blocking: bool = False) -> types.FunctionDeclaration:
@@ -19,11 +19,7 @@ async def test_non_blocking_call_and_its_scheduled_results(relive_emulator: Emul
     config = text_config(tools=[tool])
     async with relive_emulator.client().aio.live.connect(model=MODEL, config=config) as s:
         await s.send_realtime_input(text='call search with {"q": "otters"}')
-        message = await next_message(s)
-        while message.tool_call is None:
-            message = await next_message(s)
-        assert message.tool_call.function_calls
-        call = message.tool_call.function_calls[0]
+        call = await next_tool_call(s)
         assert call.name == "search" and call.args == {"q": "otters"}
         # The conversation goes on while the call runs: a reply, then another turn.
         reply = await read_turn(s)
@@ -59,10 +55,6 @@ async def test_send_context_update_replaces_tools(relive_emulator: Emulator) -> 
         )
         assert (await say(s, "call lights")).text == "You said: call lights. (turn 1, remembers 1)"
         await s.send_realtime_input(text="call music")
-        message = await next_message(s)
-        while message.tool_call is None:
-            message = await next_message(s)
-        assert message.tool_call.function_calls
-        assert message.tool_call.function_calls[0].name == "music"
+        assert (await next_tool_call(s)).name == "music"
     event = await relive_emulator.wait_event("context_update")
     assert event.data["changed"] == ["systemInstruction", "tools"]

@@ -3,17 +3,10 @@
 // NODE_EXTRA_CA_CERTS pointing at the emulator's CA)
 // Prints one JSON line per observation ({"event": ...}); pytest checks them.
 import { GoogleGenAI, Modality } from "@google/genai";
+import { args, deadline, report } from "./observe.mjs";
 
-const baseUrl = process.argv[2];
-if (!baseUrl) {
-  console.error("usage: node emulator_smoke.mjs BASE_URL");
-  process.exit(2);
-}
-const report = (event, data = {}) => console.log(JSON.stringify({ event, ...data }));
-const deadline = setTimeout(() => {
-  report("timeout");
-  process.exit(3);
-}, 10_000);
+const [baseUrl] = args("node emulator_smoke.mjs BASE_URL", 1);
+const timer = deadline();
 
 const ai = new GoogleGenAI({
   apiKey: "js-test-key",
@@ -64,5 +57,5 @@ session.sendClientContent({ turns: "hello from js", turnComplete: true });
 await turnComplete;
 await goAway;
 await closedP;
-clearTimeout(deadline);
+clearTimeout(timer);
 report("done", { handles });

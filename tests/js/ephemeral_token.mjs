@@ -5,17 +5,10 @@
 // Prints one JSON line per observation ({"event": ...}); pytest checks them. The token itself
 // is never printed.
 import { GoogleGenAI, Modality } from "@google/genai";
+import { args, deadline, report } from "./observe.mjs";
 
-const [baseUrl, serverKey] = process.argv.slice(2);
-if (!baseUrl || !serverKey) {
-  console.error("usage: node ephemeral_token.mjs BASE_URL SERVER_KEY");
-  process.exit(2);
-}
-const report = (event, data = {}) => console.log(JSON.stringify({ event, ...data }));
-const deadline = setTimeout(() => {
-  report("timeout");
-  process.exit(3);
-}, 10_000);
+const [baseUrl, serverKey] = args("node ephemeral_token.mjs BASE_URL SERVER_KEY", 2);
+const timer = deadline();
 const model = "gemini-live-2.5-flash-preview";
 const httpOptions = { baseUrl, apiVersion: "v1alpha" };
 
@@ -69,5 +62,5 @@ const refusal = await second.connecting.then(
   (e) => String(e?.message ?? e),
 );
 report("refused", { ...(await second.close), connect: refusal });
-clearTimeout(deadline);
+clearTimeout(timer);
 report("done");
