@@ -7,6 +7,7 @@ loop: an app's sessions run on whatever loop the app runs.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal, TypeVar
 
@@ -33,3 +34,15 @@ def run(main: Coroutine[Any, Any, T], *, loop: LoopName = "auto") -> T:
     """`asyncio.run(main)` on the chosen loop."""
     with asyncio.Runner(loop_factory=factory(loop)) as runner:
         return runner.run(main)
+
+
+def serve(command: str, host: str, port: int, main: Coroutine[Any, Any, None]) -> int:
+    """Run a server command until Ctrl-C: exit status 0, or 1 with one line if it cannot bind."""
+    try:
+        run(main)
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"relive {command}: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        return 1
+    return 0

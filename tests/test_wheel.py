@@ -8,8 +8,6 @@ editable relive stays out of sight). It runs from an empty directory, never the 
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import sysconfig
@@ -17,6 +15,8 @@ import urllib.request
 import venv
 import zipfile
 from pathlib import Path
+
+from tests.web.run_demo import demo
 
 ROOT = Path(__file__).resolve().parents[1]
 STATIC = ["index.html", "style.css", "app.js", "transcript.js", "toasts.js", "player.js"]
@@ -53,29 +53,9 @@ def test_the_wheel_installs_and_serves_the_demo(tmp_path: Path) -> None:
     )
     assert where.startswith(str(site)), where  # the wheel's relive, not the checkout's
 
-    env = {k: v for k, v in os.environ.items() if k != "GEMINI_API_KEY"}
-    with subprocess.Popen(
-        [env_dir / "bin" / "relive", "demo"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as demo:
-        assert demo.stdout is not None
-        try:
-            for line in demo.stdout:
-                if line.startswith("relive demo: open "):
-                    url = line.split()[3].rstrip("/")
-                    break
-            else:
-                raise AssertionError(demo.stderr.read() if demo.stderr else "no URL printed")
-            for name in STATIC:
-                with urllib.request.urlopen(f"{url}/static/{name}", timeout=10) as response:
-                    assert response.status == 200 and response.read()
-            with urllib.request.urlopen(f"{url}/", timeout=10) as response:
-                assert b"Try to break it" in response.read()
-        finally:
-            demo.send_signal(signal.SIGINT)
-            _, err = demo.communicate(timeout=20)
-        assert demo.returncode == 0, err
+    with demo(command=[env_dir / "bin" / "relive"], cwd=tmp_path) as (url, _):
+        for name in STATIC:
+            with urllib.request.urlopen(f"{url}/static/{name}", timeout=10) as response:
+                assert response.status == 200 and response.read()
+        with urllib.request.urlopen(f"{url}/", timeout=10) as response:
+            assert b"Try to break it" in response.read()

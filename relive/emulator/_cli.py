@@ -106,11 +106,4 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"relive emulator: {exc}", file=sys.stderr)
         return 2
-    try:
-        _loop.run(_serve(args))
-    except KeyboardInterrupt:
-        pass
-    except OSError as exc:
-        print(f"relive emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return _loop.serve("emulator", args.host, args.port, _serve(args))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import sys
@@ -13,7 +12,7 @@ from typing import Any
 
 from google import genai
 
-from relive import _argtypes
+from relive import _argtypes, _loop
 from relive._app.backing import gemini_or_emulator
 from relive._net import is_loopback
 from relive.web._access import LOOPBACK_HOSTS
@@ -84,14 +83,7 @@ def run(args: argparse.Namespace) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s %(message)s",
     )
-    try:
-        asyncio.run(_demo(args))
-    except KeyboardInterrupt:
-        pass
-    except OSError as exc:
-        print(f"relive demo: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return _loop.serve("demo", args.host, args.port, _demo(args))  # uvloop when installed
 
 
 @dataclass

@@ -7,45 +7,14 @@ Real Gemini is never reached: a page's welcome comes before any session is opene
 from __future__ import annotations
 
 import json
-import os
-import signal
 import ssl
-import subprocess
-import sys
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from websockets.sync.client import connect
 from websockets.typing import Origin
 
-
-@contextmanager
-def demo(*args: str, key: str | None = None) -> Iterator[tuple[str, list[str]]]:
-    """Run `relive demo ARGS`; yields its URL and the lines it printed before it."""
-    env = {k: v for k, v in os.environ.items() if k != "GEMINI_API_KEY"}
-    if key:
-        env["GEMINI_API_KEY"] = key
-    with subprocess.Popen(
-        [sys.executable, "-m", "relive.cli", "demo", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    ) as proc:
-        assert proc.stdout is not None
-        lines = []
-        for line in proc.stdout:
-            lines.append(line.rstrip("\n"))
-            if line.startswith("relive demo: open "):
-                break
-        try:
-            yield lines[-1].split()[3].rstrip("/"), lines
-        finally:
-            proc.send_signal(signal.SIGINT)
-            proc.communicate(timeout=20)
-        assert proc.returncode == 0
+from tests.web.run_demo import demo
 
 
 def welcome(url: str) -> dict[str, Any]:

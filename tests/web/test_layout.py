@@ -118,8 +118,11 @@ async def axe(page: Page) -> list[dict[str, Any]]:
     return result
 
 
-async def readout(page: Page, name: str) -> str:
-    return (await page.locator(f"#m-{name}").inner_text()).strip()
+async def checked(page: Page, artifacts: Path, device: str, name: str) -> None:
+    """A state worth a screenshot: it fits, axe finds nothing serious, and it is saved."""
+    await fits(page)
+    assert await axe(page) == []
+    await shot(page, artifacts, device, name)
 
 
 async def test_first_load_says_what_to_do(page: Page, device: str, artifacts: Path) -> None:
@@ -127,9 +130,7 @@ async def test_first_load_says_what_to_do(page: Page, device: str, artifacts: Pa
     await expect(page.locator("#hint-call")).to_be_visible()
     await expect(page.locator("#hint-call")).to_contain_text("hears sound, not words")
     await expect(page.locator("#resilience")).to_be_visible()
-    await fits(page)
-    assert await axe(page) == []
-    await shot(page, artifacts, device, "first-load")
+    await checked(page, artifacts, device, "first-load")
 
 
 async def test_resilience_panel_buttons_each_do_what_they_say(
@@ -141,9 +142,7 @@ async def test_resilience_panel_buttons_each_do_what_they_say(
     await expect(model.first).to_contain_text("(turn 1")
     await expect(page.locator("#hint-call")).to_be_hidden()
     await expect(page.locator("#m-connections")).to_have_text("1")
-    await fits(page)
-    assert await axe(page) == []
-    await shot(page, artifacts, device, "panel-call-live")
+    await checked(page, artifacts, device, "panel-call-live")
 
     # goAway: the server announces its close; relive moves over, no toast, the readout counts it.
     await press(page, device, "[data-fault=goaway]")
@@ -183,9 +182,7 @@ async def test_resilience_panel_buttons_each_do_what_they_say(
     )
     await expect(page.locator("#m-new-sessions")).to_have_text("1")
     await expect(page.locator("#transcript-call .turn")).to_have_count(0)
-    await fits(page)
-    assert await axe(page) == []
-    await shot(page, artifacts, device, "panel-after-lost-session")
+    await checked(page, artifacts, device, "panel-after-lost-session")
     await press(page, device, "#call-mute")
     await expect(model.first).to_contain_text("(turn 1")
     assert stack.emulator.stats.sessions == 2
@@ -242,9 +239,7 @@ async def test_chat_keeps_every_turn_and_follows_the_newest(
     assert box is not None and panel is not None
     assert box["x"] >= panel["x"] and box["x"] + box["width"] <= panel["x"] + panel["width"]
     await expect(replies.last).to_be_in_viewport()
-    await fits(page)
-    assert await axe(page) == []
-    await shot(page, artifacts, device, "chat-long-word")
+    await checked(page, artifacts, device, "chat-long-word")
 
 
 async def test_toasts_stay_clear_of_the_composer_and_can_be_dismissed(
@@ -262,9 +257,7 @@ async def test_toasts_stay_clear_of_the_composer_and_can_be_dismissed(
     await page.press("#text-input", "Enter")
     await expect(page.locator(".toast")).to_have_count(2)
     await expect(page.locator("#toasts")).to_have_attribute("aria-live", "polite")
-    await fits(page)
-    assert await axe(page) == []
-    await shot(page, artifacts, device, "toasts-over-chat")
+    await checked(page, artifacts, device, "toasts-over-chat")
     # Keyboard: the Dismiss button is reachable and Escape closes a focused toast too.
     await page.locator(".toast button").first.focus()
     await page.keyboard.press("Enter")
