@@ -36,10 +36,15 @@ from relive.session._handles import HandleStore
 from relive.session._machine import SessionMachine
 from relive.session._metrics import Metrics
 from relive.session._policy import Mode, Policy
+from relive.session._queue import EventQueue
 from relive.session._states import Action, Connect, Disconnect, Emit, SessionClosedError, State
 from relive.transcript import Transcript
 
 log = logging.getLogger("relive.session")
+
+# While sending, a WebSocket ping goes behind the messages at most this often: its round trip
+# is how long a send takes to reach the server, which the in-flight rule follows.
+PROBE_EVERY = 0.5
 
 _END = object()
 
@@ -118,7 +123,7 @@ class LiveSession:
             transcript=transcript,
             rules=self._rules,
         )
-        self._events: asyncio.Queue[object] = asyncio.Queue()
+        self._events = EventQueue(self.policy.max_queued_events)
         self._todo: deque[Connect | Disconnect] = deque()
         self._wake = asyncio.Event()
         self._sleeping_until: float | None = None  # the deadline the runner sleeps to
@@ -277,7 +282,7 @@ class LiveSession:
         while True:
             item = await self._events.get()
             if item is _END:
-                self._events.put_nowait(_END)  # let other readers end too
+                self._events.put(_END)  # let other readers end too
                 return
             yield cast(ev.Event, item)
 
@@ -320,7 +325,9 @@ class LiveSession:
             self._wake.set()
 
     def _emit(self, event: ev.Event) -> None:
-        self._events.put_nowait(event)
+        self._events.put(event)
+        if self._events.dropped != self._machine.metrics.events_dropped:
+            self._machine.metrics.events_dropped = self._events.dropped
         if isinstance(event, ev.GenerationComplete | ev.TurnComplete | ev.Interrupted | ev.GaveUp):
             self._run_generation_callbacks()
         if self._ready is not None and not self._ready.done():
@@ -356,7 +363,7 @@ class LiveSession:
             self._emit(ev.GaveUp(reason=f"internal error in the session manager: {exc!r}"))
         finally:
             await self._disconnect(None)
-            self._events.put_nowait(_END)
+            self._events.put(_END)
             if self._ready is not None and not self._ready.done():
                 self._ready.set_exception(SessionFailedError("the session was closed"))
 
@@ -425,6 +432,7 @@ class LiveSession:
 
     async def _send(self, conn: _Conn) -> None:
         ws = wire.socket(conn.sdk) if conn.lean else None
+        probe_at = 0.0
         history = self._machine.take_history(conn.conn_id)
         if history:
             try:
@@ -450,8 +458,22 @@ class LiveSession:
                     await ws.send(entry.frame)
                 else:
                     await getattr(conn.sdk, entry.method)(**entry.kwargs)
+                if ws is not None and self._clock.now() >= probe_at:
+                    probe_at = self._clock.now() + PROBE_EVERY
+                    await self._probe(conn.conn_id, ws)
             except (websockets.ConnectionClosed, errors.APIError, OSError):
                 return  # the receiver reports the close; the entry is replayed
             except Exception:
                 log.exception("the SDK refused client message #%d (%s)", entry.index, entry.kind)
                 self._machine.journal.discard(entry.index)
+
+    async def _probe(self, conn_id: int, ws: Any) -> None:
+        """Ping behind what was just sent; its round trip is the delay of sends right now."""
+        sent_at = self._clock.now()
+        pong: asyncio.Future[float] = await ws.ping()
+
+        def measured(done: asyncio.Future[float]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                self._machine.send_delay(conn_id, self._clock.now() - sent_at)
+
+        pong.add_done_callback(measured)

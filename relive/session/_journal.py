@@ -4,7 +4,9 @@ Every client message gets an index, in the order the app sent it. An entry is *s
 server cannot need it again: its turn was answered, or a resumable handle was issued after it (a
 handle is a snapshot of the state when it was issued). Settled entries are forgotten; the rest
 are replayed, in order, on the next connection. Memory stays bounded: media chunks beyond the
-bound are dropped oldest first (and counted); a text turn beyond it is refused.
+bound are dropped oldest first (and counted); a text turn beyond it is refused. Media already
+sent is kept only up to `replay_media_bytes`, newest first: a reconnect never replays more, so a
+long call with no answered turn (minutes of streamed silence) holds seconds of audio, not all.
 """
 
 from __future__ import annotations
@@ -56,8 +58,13 @@ class Entry:
 class Journal:
     """Numbered client messages from the oldest unsettled one on."""
 
-    def __init__(self, *, max_entries: int, max_bytes: int) -> None:
+    def __init__(
+        self, *, max_entries: int, max_bytes: int, replay_media_bytes: int | None = None
+    ) -> None:
         self._entries: deque[Entry] = deque()
+        self._replay_media_bytes = replay_media_bytes
+        self._sent_media: deque[Entry] = deque()  # media sent since the last rewind, in order
+        self._sent_media_bytes = 0
         self._bytes = 0
         self._max_entries = max_entries
         self._max_bytes = max_bytes
@@ -123,7 +130,23 @@ class Journal:
         entry = self._entries[position]
         self.cursor = entry.index + 1
         self.highest_sent = max(self.highest_sent, entry.index)
+        if entry.media and self._replay_media_bytes is not None:
+            self._keep_replayable(entry, self._replay_media_bytes)
         return entry
+
+    def _keep_replayable(self, sent: Entry, budget: int) -> None:
+        """Forget sent media beyond what a rewind would replay (oldest first)."""
+        self._sent_media.append(sent)
+        self._sent_media_bytes += sent.size
+        while self._sent_media_bytes > budget:
+            old = self._sent_media.popleft()
+            self._sent_media_bytes -= old.size
+            if old.index <= self.settled:
+                continue  # settled since: already forgotten
+            position = bisect.bisect_left(self._entries, old.index, key=lambda e: e.index)
+            if position < len(self._entries) and self._entries[position] is old:
+                del self._entries[position]
+                self._bytes -= old.size
 
     def rewind(self, max_media_bytes: int | None = None) -> list[Entry]:
         """A new connection: send again everything not settled. Returns what will be replayed.
@@ -134,6 +157,8 @@ class Journal:
         chunks (minutes of silence, say) are forgotten.
         """
         self.cursor = self.settled + 1
+        self._sent_media.clear()  # counted again as they are replayed
+        self._sent_media_bytes = 0
         stale = [e for e in self._entries if e.method == "send_tool_response"]
         if max_media_bytes is not None:
             budget = max_media_bytes

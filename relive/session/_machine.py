@@ -21,6 +21,7 @@ from relive._errors import IllegalTransitionError
 from relive.session import _events as ev
 from relive.session._failures import Failure, classify
 from relive.session._handles import HandleStore, redact
+from relive.session._herd import herd_for
 from relive.session._journal import Entry, Journal
 from relive.session._metrics import Metrics
 from relive.session._models import GEMINI_2, ModelRules
@@ -49,6 +50,9 @@ T = Trigger
 # Bounds of the estimated time a client message may still be on its way to the server.
 MIN_IN_FLIGHT = 0.005
 MAX_IN_FLIGHT = 1.0
+# The in-flight window is this many times the longest recent round trip of a send.
+IN_FLIGHT_FACTOR = 2.0
+SEND_DELAY_SAMPLES = 8
 
 
 @dataclass
@@ -67,6 +71,8 @@ class _Conn:
     # arrives (a handle is a snapshot of what the server had *received*).
     recent_sends: deque[tuple[float, int]] = field(default_factory=deque)
     in_flight: float = MIN_IN_FLIGHT  # estimated time a message may still be on its way
+    # Measured round trips of sends on it (the driver's pings behind them), newest last.
+    send_delays: deque[float] = field(default_factory=lambda: deque(maxlen=SEND_DELAY_SAMPLES))
     stable: bool = False  # it completed a turn: the outage is over
     handle_stale: bool = False  # a turn completed after the newest handle
     reconnect_by: float | None = None  # draining: reconnect no later than this
@@ -120,7 +126,11 @@ class SessionMachine:
         self.transcript = transcript
         handles.keep_transcript(owner, mode, transcript)
         self.metrics = Metrics()
-        self.journal = Journal(max_entries=policy.max_buffered, max_bytes=policy.max_buffered_bytes)
+        self.journal = Journal(
+            max_entries=policy.max_buffered,
+            max_bytes=policy.max_buffered_bytes,
+            replay_media_bytes=policy.max_replay_media_bytes,
+        )
         self._state = State.CONNECTING
         self.started = False
         self._conn = _Conn()
@@ -243,6 +253,16 @@ class SessionMachine:
                 conn.sent_offset += 1
         return entry
 
+    def send_delay(self, conn_id: int, seconds: float) -> None:
+        """A message sent on `conn_id` took `seconds` to reach the server and come back
+        acknowledged: the in-flight window follows the longest of the recent ones."""
+        if conn_id != self.conn_id or self.policy.in_flight_margin is not None:
+            return
+        conn = self._conn
+        conn.send_delays.append(max(0.0, seconds))
+        window = IN_FLIGHT_FACTOR * max(conn.send_delays)
+        conn.in_flight = min(MAX_IN_FLIGHT, max(MIN_IN_FLIGHT, window))
+
     def close(self) -> list[Action]:
         if self.state is S.CLOSED:
             return []
@@ -266,7 +286,8 @@ class SessionMachine:
         resumed = conn.handle is not None
         self._go(T.OPENED)
         now = self.clock.now()
-        # Connect + setup takes several round trips; a third of it bounds one from above.
+        # Connect + setup takes several round trips; a third of it bounds one from above until
+        # the driver measures the sends themselves (`send_delay`).
         margin = self.policy.in_flight_margin
         if margin is None:
             margin = (now - conn.started_at) / 3
@@ -316,13 +337,27 @@ class SessionMachine:
             now = self.clock.now()
             out = [*self._end_answered_turn(), Emit(ev.Reconnecting(reason=why, cause="drop"))]
             if self._conn.stable or now - self._conn.opened_at >= self.policy.stable_after:
-                return [*out, *self._reconnect("drop")]
+                jitter = self._mass_drop_jitter(now)
+                if jitter <= 0:
+                    return [*out, *self._reconnect("drop")]
+                # Many sessions dropped at once: this one's first retry waits its turn.
+                out += self._leave_live("drop")
+                self._outage = _Outage(started=now)
+                self._go(T.BACK_OFF)
+                self._timer_at = now + jitter
+                return out
             # Lost right after it came up: part of the same outage, so back off (no tight loop).
             out += self._leave_live("drop")
             return [*out, *self._after_failure(failure, saw_traffic=self._conn.saw_traffic)]
         if self.state is S.DRAINING:
             return self._reconnect("goaway")
         return []
+
+    def _mass_drop_jitter(self, now: float) -> float:
+        """A random delay before the first retry, wider the more sessions just dropped."""
+        peers = herd_for(self.clock).note_drop(id(self), now) - 1
+        spread = min(self.policy.drop_jitter_max, peers * self.policy.drop_jitter_step)
+        return self.rng.uniform(0.0, spread) if spread > 0 else 0.0
 
     def _after_failure(self, failure: Failure, *, saw_traffic: bool) -> list[Action]:
         with_handle = self._conn.handle is not None

@@ -21,6 +21,7 @@ class Metrics:
     restored_exchanges: int = 0  # answered exchanges re-sent as history (the handle lacked them)
     buffered: int = 0  # client messages that arrived while no connection was live
     dropped_from_buffer: int = 0  # media chunks dropped because the buffer was full
+    events_dropped: int = 0  # events the app did not read in time (Policy.max_queued_events)
     gave_up: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -36,5 +37,6 @@ class Metrics:
             "restored_exchanges": self.restored_exchanges,
             "buffered": self.buffered,
             "dropped_from_buffer": self.dropped_from_buffer,
+            "events_dropped": self.events_dropped,
             "gave_up": self.gave_up,
         }

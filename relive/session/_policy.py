@@ -18,7 +18,10 @@ class Policy:
     - `on_rejected_handle`: when the server refuses a resumption handle (invalid, expired,
       refused), start a new session with a notice ("new_session", the default in both modes) or
       end with `GaveUp` ("give_up").
-    - Backoff after an unexpected drop: the first retry is immediate, then
+    - Backoff after an unexpected drop: the first retry is immediate (unless many sessions of
+      the process dropped at once: then it waits a random `drop_jitter_step` per session that
+      dropped in the last half second, at most `drop_jitter_max`, so a mass drop does not
+      reconnect every session in the same millisecond), then
       `backoff_initial * backoff_multiplier**n`, capped at `backoff_max`, each delay drawn
       uniformly from [delay/2, delay] (jitter). The manager gives up once an outage has lasted
       `give_up_after` seconds.
@@ -46,10 +49,15 @@ class Policy:
       resumptions have been refused this long, the manager starts a new session seeded with
       the condensed transcript and says so with `NewSession` (or gives up, if
       `on_rejected_handle` is "give_up"), rather than keep the user waiting.
+    - `max_queued_events`: events the app has not read yet are kept up to this many; past it the
+      oldest raw `ServerMessage` is dropped (its words are in the transcript), then the oldest
+      per-turn marker, never a lifecycle event; `metrics.events_dropped` counts them.
     - `in_flight_margin`: without `lastConsumedClientMessageIndex`, a resumable handle is taken
       to hold what was sent up to this long before it arrived; later messages may have crossed
-      it on the way and are replayed on a resume. None (the default) estimates it per connection
-      as a third of its connect + setup time (5 ms to 1 s).
+      it on the way and are replayed on a resume. None (the default) follows the measured delay
+      of sends: twice the longest of the last 8 round trips of a WebSocket ping the driver sends
+      behind the messages (at most every 0.5 s while sending), 5 ms to 1 s; a third of the
+      connect + setup time until the first one comes back.
     """
 
     on_rejected_handle: OnRejectedHandle = "new_session"
@@ -68,6 +76,9 @@ class Policy:
     resume_refused_for: float = 10.0
     goaway_drain_window: float = 60.0
     in_flight_margin: float | None = None
+    max_queued_events: int = 10_000
+    drop_jitter_step: float = 0.002
+    drop_jitter_max: float = 1.0
 
     def __post_init__(self) -> None:
         if self.on_rejected_handle not in ("new_session", "give_up"):
@@ -92,6 +103,10 @@ class Policy:
             raise ValueError(f"goaway_margin must be >= 0, got {self.goaway_margin}")
         if self.max_buffered < 1 or self.max_buffered_bytes < 1:
             raise ValueError("max_buffered and max_buffered_bytes must be at least 1")
+        if self.drop_jitter_step < 0 or self.drop_jitter_max < 0:
+            raise ValueError("drop_jitter_step and drop_jitter_max must be >= 0")
+        if self.max_queued_events < 1:
+            raise ValueError(f"max_queued_events must be at least 1, got {self.max_queued_events}")
 
     def backoff_delay(self, attempt: int, rng: random.Random) -> float:
         """The wait before retry number `attempt` (1-based) after a failed connect."""
