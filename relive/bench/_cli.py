@@ -17,6 +17,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from relive import _argtypes, _loop
+from relive.bench._repeat import summarize_runs
 from relive.bench._report import Report
 
 log = logging.getLogger("relive.bench")
@@ -47,6 +48,12 @@ def register(subparsers: Any) -> None:
         help="20 ms chunks on each connection (5)",
     )
     p.add_argument("--seed", type=int, default=0, help="random phase of the faults (0)")
+    p.add_argument(
+        "--hog",
+        type=_argtypes.non_negative(int),
+        default=0,
+        help="busy processes spinning beside the run, to measure under CPU load (0)",
+    )
     p.add_argument("--plot", metavar="FILE", help="write a PNG of the downtime distributions")
     _common(p)
     p.set_defaults(handler=_run_reconnect)
@@ -106,6 +113,13 @@ def register(subparsers: Any) -> None:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument(
+        "--repeat",
+        type=_positive_int,
+        default=1,
+        metavar="K",
+        help="run K times; print each figure's min, median and max over the runs (1)",
+    )
+    p.add_argument(
         "--loop",
         choices=_loop.LOOPS,
         default="auto",
@@ -120,7 +134,8 @@ def _emit(report: Report, as_json: bool) -> int:
 
 def _run(args: argparse.Namespace, make: Callable[[], Coroutine[Any, Any, Report]]) -> int:
     try:
-        report = _loop.run(make(), loop=args.loop)
+        reports = [_loop.run(make(), loop=args.loop) for _ in range(args.repeat)]
+        report = reports[0] if len(reports) == 1 else summarize_runs(reports)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -152,6 +167,7 @@ def _run_reconnect(args: argparse.Namespace) -> int:
             chunks_between=args.chunks_between,
             seed=args.seed,
             plot=args.plot,
+            hog=args.hog,
         ),
     )
     if args.plot and code == 0 and not args.json:

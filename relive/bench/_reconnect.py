@@ -28,6 +28,7 @@ from relive.bench._common import (
     raw_connect_setup,
     user_turn,
 )
+from relive.bench._hog import CpuHog
 from relive.bench._pacing import AudioPacer
 from relive.bench._report import Aim, Report, Section
 from relive.bench._stats import Summary, ratio, summarize
@@ -124,11 +125,13 @@ async def run_reconnect(
     seed: int = 0,
     plot: str | None = None,
     clock: Clock | None = None,
+    hog: int = 0,
 ) -> Report:
     """Measure `planned` goAway and `unplanned` drop reconnects against `baseline` raw setups.
 
     Each connection carries a user turn and then `chunks_between` audio chunks (20 ms each)
-    before it is cut, so audio is always flowing when a reconnect starts.
+    before it is cut, so audio is always flowing when a reconnect starts. `hog` busy processes
+    spin beside the run (`CpuHog`).
     """
     if min(planned, unplanned, baseline) < 1:
         raise ValueError("planned, unplanned and baseline must each be at least 1")
@@ -136,6 +139,27 @@ async def run_reconnect(
         raise ValueError(f"chunks_between must be >= 0, got {chunks_between}")
     clock = clock or MonotonicClock()
     rng = random.Random(seed)
+    with CpuHog(hog):
+        report_args = await _measure(planned, unplanned, baseline, chunks_between, rng, clock)
+    return _report(
+        planned=planned,
+        unplanned=unplanned,
+        chunks_between=chunks_between,
+        seed=seed,
+        hog=hog,
+        plot=plot,
+        **report_args,
+    )
+
+
+async def _measure(
+    planned: int,
+    unplanned: int,
+    baseline: int,
+    chunks_between: int,
+    rng: random.Random,
+    clock: Clock,
+) -> dict[str, Any]:
     raw_ms: list[float] = []
     schedule = _schedule(planned, unplanned)
     async with Emulator(BENCH_SETTINGS) as emu:
@@ -175,20 +199,15 @@ async def run_reconnect(
             new_sessions = sum(1 for s in run.watch.seen if isinstance(s.event, NewSession))
             metrics = session.metrics.to_dict()
             await run.watch.aclose()
-    return _report(
-        planned=planned,
-        unplanned=unplanned,
-        chunks_between=chunks_between,
-        seed=seed,
-        raw_ms=raw_ms,
-        run=run,
-        audio=delivery(sent, tap.received()),
-        reordered_on_a_connection=tap.out_of_order_within_connections(),
-        held_chunks=held,
-        new_sessions=new_sessions,
-        metrics=metrics,
-        plot=plot,
-    )
+    return {
+        "raw_ms": raw_ms,
+        "run": run,
+        "audio": delivery(sent, tap.received()),
+        "reordered_on_a_connection": tap.out_of_order_within_connections(),
+        "held_chunks": held,
+        "new_sessions": new_sessions,
+        "metrics": metrics,
+    }
 
 
 def _audio_in_session(emu: Emulator) -> int:
@@ -205,6 +224,7 @@ def _report(
     unplanned: int,
     chunks_between: int,
     seed: int,
+    hog: int,
     raw_ms: list[float],
     run: _Run,
     audio: dict[str, int],
@@ -295,6 +315,7 @@ def _report(
             "baseline": len(raw_ms),
             "chunks_between": chunks_between,
             "seed": seed,
+            "hog": hog,
             "load_1m": machine_load(),
         },
         headers=["downtime", "n", "p50 ms", "p95 ms", "p99 ms", "max ms", "x raw p50"],

@@ -242,12 +242,20 @@ def _report(
 ) -> Report:
     held = max(0, live - counts["gave_up"])
     in_hold = ratio(consumed, produced)
+    # What reached the server in the hold, against what real time would have produced in it:
+    # the audio the far end actually got in time (sustained alone counts what the app sent).
+    delivered_rt = sustained * in_hold
     late_p99_ms = percentile(late, 99) * 1000 if late else 0.0
-    real_time = sustained >= 0.99 and in_hold >= 0.99 and late_p99_ms <= 100
+    real_time = delivered_rt >= 0.99 and late_p99_ms <= 100
     n = max(1, sessions - failed)
     rows: list[list[Any]] = [
         ["CPU, share of one core", me.cpu_share, them.cpu_share],
         ["CPU per session (% of a core)", 100 * me.cpu_share / n, 100 * them.cpu_share / n],
+        [
+            "CPU per message (µs)",
+            1e6 * ratio(me.cpu_s, produced),
+            1e6 * ratio(them.cpu_s, consumed),
+        ],
         ["RSS at the end (MiB)", me.rss_end_bytes / MIB, them.rss_end_bytes / MIB],
         [
             "RSS per session (KiB)",
@@ -263,6 +271,7 @@ def _report(
         ["gave up", counts["gave_up"]],
         ["connect phase (s)", connect_s],
         ["real time sustained (ticks done / due)", sustained],
+        ["real time delivered (received by the emulator in the hold / due)", delivered_rt],
         ["ticker lateness p50 (ms)", percentile(late, 50) * 1000 if late else 0.0],
         ["ticker lateness p99 (ms)", late_p99_ms],
         ["messages produced by the app", produced],
@@ -294,17 +303,20 @@ def _report(
             "produced": produced,
             "sustained": sustained,
             "consumed_in_hold_ratio": in_hold,
+            "delivered_real_time": delivered_rt,
             "real_time": real_time,
             "delivered": delivered,
             "drain_s": drain_s,
             "late_ms": {p: (percentile(late, p) * 1000 if late else 0.0) for p in (50, 95, 99)},
             "client": {
                 "cpu_share": me.cpu_share,
+                "cpu_per_message_us": 1e6 * ratio(me.cpu_s, produced),
                 "rss_end_bytes": me.rss_end_bytes,
                 "rss_idle_bytes": idle_rss[0],
             },
             "emulator": {
                 "cpu_share": them.cpu_share,
+                "cpu_per_message_us": 1e6 * ratio(them.cpu_s, consumed),
                 "rss_end_bytes": them.rss_end_bytes,
                 "rss_idle_bytes": idle_rss[1],
             },
@@ -313,7 +325,7 @@ def _report(
         aims=[
             Aim("call sessions live in one process", ">= 500", float(held), held >= 500),
             Aim(
-                "real time kept (sustained and consumed >= 0.99, ticks <= 100 ms late at p99)",
+                "real time kept (delivered >= 0.99, ticks <= 100 ms late at p99)",
                 "yes",
                 float(real_time),
                 real_time,
