@@ -3,8 +3,9 @@
 Plumbing only. One runner task opens and closes connections in the order the machine asks
 (always closing the old one before opening the next: the service refuses a resumption while the
 old connection is open) and fires the machine's timers; it wakes only for those, not per message.
-Per live connection, a receiver task feeds server messages in and a sender task sends journal
-entries out, in order, through the lean hot path (`_wire`) where the SDK session allows it.
+Per live connection, a `Link` (`_link.py`) runs a receiver task feeding server messages in and
+a sender task sending journal entries out, in order, through the lean hot path (`_wire`) where
+the SDK session allows it.
 """
 
 from __future__ import annotations
@@ -16,13 +17,11 @@ import logging
 import random
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, cast
 
-import websockets
 from google import genai
-from google.genai import errors, types
+from google.genai import types
 
 from relive._clock import Clock, MonotonicClock
 from relive._errors import SessionError
@@ -31,8 +30,9 @@ from relive.session import _events as ev
 from relive.session import _inputs as inputs
 from relive.session import _models as models
 from relive.session import _wire as wire
-from relive.session._failures import Failure
+from relive.session._batch import AudioBatcher
 from relive.session._handles import HandleStore
+from relive.session._link import Link, failure_from
 from relive.session._machine import SessionMachine
 from relive.session._metrics import Metrics
 from relive.session._policy import Mode, Policy
@@ -41,10 +41,6 @@ from relive.session._states import Action, Connect, Disconnect, Emit, SessionClo
 from relive.transcript import Transcript
 
 log = logging.getLogger("relive.session")
-
-# While sending, a WebSocket ping goes behind the messages at most this often: its round trip
-# is how long a send takes to reach the server, which the in-flight rule follows.
-PROBE_EVERY = 0.5
 
 _END = object()
 
@@ -56,34 +52,6 @@ class SessionFailedError(SessionError, ConnectionError):
         super().__init__(reason)
         self.reason = reason
         self.undelivered = undelivered or []
-
-
-def failure_from(exc: BaseException) -> Failure:
-    """Turn whatever the SDK or the network raised into a `Failure` the machine can judge."""
-    if isinstance(exc, errors.APIError):
-        details = exc.details if isinstance(exc.details, str) else (exc.message or str(exc))
-        return Failure(reason=details, code=exc.code)
-    if isinstance(exc, websockets.InvalidStatus):
-        return Failure(reason=str(exc), http_status=exc.response.status_code)
-    if isinstance(exc, websockets.ConnectionClosed):
-        frame = exc.rcvd or exc.sent
-        return Failure(
-            reason=frame.reason if frame else str(exc), code=frame.code if frame else 1006
-        )
-    if isinstance(exc, TimeoutError):
-        return Failure(reason="timed out connecting to the server")
-    if isinstance(exc, OSError):
-        return Failure(reason=f"network error: {exc}")
-    return Failure(reason=f"{type(exc).__name__}: {exc}")
-
-
-@dataclass
-class _Conn:
-    conn_id: int
-    cm: contextlib.AbstractAsyncContextManager[Any]
-    sdk: Any  # google.genai.live.AsyncSession
-    lean: bool = False  # frames go straight to (and come from) the SDK session's socket
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
 class LiveSession:
@@ -128,11 +96,14 @@ class LiveSession:
         self._wake = asyncio.Event()
         self._sleeping_until: float | None = None  # the deadline the runner sleeps to
         self._send_wake = asyncio.Event()
-        self._conn: _Conn | None = None
+        self._conn: Link | None = None
         self._runner: asyncio.Task[None] | None = None
         self._connecting = False
         self._ready: asyncio.Future[None] | None = None
         self._on_generation_done: list[Callable[[], Any]] = []
+        batch_ms = self.policy.audio_batch_ms
+        self._batcher = AudioBatcher(batch_ms) if batch_ms else None
+        self._batch_timer: asyncio.TimerHandle | None = None
         self._callback_tasks: set[asyncio.Task[Any]] = set()
 
     @property
@@ -194,6 +165,7 @@ class LiveSession:
         if self._runner is None:
             return
         if self._machine.state is not State.CLOSED:
+            self._flush_audio()
             self._apply(self._machine.close())
         if self._connecting:
             self._runner.cancel()  # do not wait out a connect attempt nobody needs now
@@ -233,7 +205,24 @@ class LiveSession:
         activity_start: types.ActivityStartOrDict | None = None,
         activity_end: types.ActivityEndOrDict | None = None,
     ) -> None:
-        """Realtime input (exactly one argument), like the SDK's; delivered in order."""
+        """Realtime input (exactly one argument), like the SDK's; delivered in order.
+
+        With `Policy.audio_batch_ms`, PCM audio chunks are joined up to that much audio first.
+        """
+        batcher = self._batcher
+        if (
+            batcher is not None
+            and batcher.joinable(audio)
+            and not any((media, audio_stream_end, video, text, activity_start, activity_end))
+        ):
+            self._check_started()
+            assert isinstance(audio, types.Blob)
+            for blob in batcher.add(audio):
+                self._submit(inputs.realtime_input({"audio": blob}))
+            if batcher.pending and self._batch_timer is None:
+                delay = batcher.batch_ms / 1000
+                self._batch_timer = asyncio.get_running_loop().call_later(delay, self._flush_audio)
+            return
         self._submit(
             inputs.realtime_input(
                 {
@@ -267,13 +256,28 @@ class LiveSession:
         """Update instructions/tools mid-session, like the SDK's; a new session keeps them."""
         self._submit(inputs.context_update(system_instruction, tools))
 
-    def _submit(self, entry: Any) -> None:
+    def _check_started(self) -> None:
         if self._runner is None:
             raise SessionClosedError(
                 "the session is not started: use `async with relive.connect(...)`"
             )
+
+    def _submit(self, entry: Any) -> None:
+        self._check_started()
+        if self._batcher is not None and self._batcher.pending:
+            self._flush_audio()  # joined audio goes before whatever comes after it
         self._apply(self._machine.submit(entry))
         self._send_wake.set()
+
+    def _flush_audio(self) -> None:
+        """Send the audio batch so far (full, timed out, or something else is being sent)."""
+        if self._batch_timer is not None:
+            self._batch_timer.cancel()
+            self._batch_timer = None
+        if self._batcher is not None:
+            for blob in self._batcher.flush():
+                self._apply(self._machine.submit(inputs.realtime_input({"audio": blob})))
+            self._send_wake.set()
 
     # -- receiving -----------------------------------------------------------------------------
 
@@ -383,15 +387,25 @@ class LiveSession:
             return
         finally:
             self._connecting = False
-        conn = _Conn(action.conn_id, cm, sdk, lean=wire.supported(sdk, self._client.vertexai))
+        conn = Link(
+            action.conn_id,
+            cm,
+            sdk,
+            lean=wire.supported(sdk, self._client.vertexai),
+            machine=self._machine,
+            apply=self._apply,
+            send_wake=self._send_wake,
+            clock=self._clock,
+            initial_history=self._initial_history,
+        )
         self._conn = conn
         self._apply(self._machine.opened(action.conn_id))
         if sdk.setup_complete is not None:
             setup = types.LiveServerMessage(setup_complete=sdk.setup_complete)
             self._apply(self._machine.server_message(conn.conn_id, setup))
         conn.tasks = [
-            asyncio.create_task(self._receive(conn), name=f"relive-recv-{conn.conn_id}"),
-            asyncio.create_task(self._send(conn), name=f"relive-send-{conn.conn_id}"),
+            asyncio.create_task(conn.receive(), name=f"relive-recv-{conn.conn_id}"),
+            asyncio.create_task(conn.send(), name=f"relive-send-{conn.conn_id}"),
         ]
         self._send_wake.set()
 
@@ -409,71 +423,3 @@ class LiveSession:
                 await conn.cm.__aexit__(None, None, None)
         except Exception as exc:  # the socket is going anyway
             log.debug("closing connection %d: %r", conn.conn_id, exc)
-
-    async def _receive(self, conn: _Conn) -> None:
-        try:
-            if conn.lean:
-                ws = wire.socket(conn.sdk)
-                while True:
-                    try:
-                        raw = await ws.recv(decode=False)
-                    except websockets.ConnectionClosed as closed:
-                        raise wire.closed_error(closed) from closed
-                    self._apply(self._machine.server_message(conn.conn_id, wire.parse(raw)))
-            while True:
-                async for message in conn.sdk.receive():
-                    self._apply(self._machine.server_message(conn.conn_id, message))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            failure = failure_from(exc)
-        log.info("connection %d ended: %s", conn.conn_id, failure.describe())
-        self._apply(self._machine.closed(conn.conn_id, failure))
-
-    async def _send(self, conn: _Conn) -> None:
-        ws = wire.socket(conn.sdk) if conn.lean else None
-        probe_at = 0.0
-        history = self._machine.take_history(conn.conn_id)
-        if history:
-            try:
-                # 3.x: initial history ends with turnComplete (it starts no model call).
-                done = self._initial_history
-                frame = wire.client_content(history, done) if ws is not None else None
-                if frame is not None and ws is not None:
-                    await ws.send(frame)
-                else:
-                    await conn.sdk.send_client_content(turns=history, turn_complete=done)
-            except (websockets.ConnectionClosed, errors.APIError, OSError):
-                return  # the receiver reports the close; the history is sent again next time
-        while True:
-            entry = self._machine.take_next(conn.conn_id)
-            if entry is None:
-                self._send_wake.clear()
-                await self._send_wake.wait()
-                continue
-            try:
-                if ws is not None and entry.frame is None:
-                    entry.frame = wire.frame(entry.method, entry.kwargs) or ""
-                if ws is not None and entry.frame:
-                    await ws.send(entry.frame)
-                else:
-                    await getattr(conn.sdk, entry.method)(**entry.kwargs)
-                if ws is not None and self._clock.now() >= probe_at:
-                    probe_at = self._clock.now() + PROBE_EVERY
-                    await self._probe(conn.conn_id, ws)
-            except (websockets.ConnectionClosed, errors.APIError, OSError):
-                return  # the receiver reports the close; the entry is replayed
-            except Exception:
-                log.exception("the SDK refused client message #%d (%s)", entry.index, entry.kind)
-                self._machine.journal.discard(entry.index)
-
-    async def _probe(self, conn_id: int, ws: Any) -> None:
-        """Ping behind what was just sent; its round trip is the delay of sends right now."""
-        sent_at = self._clock.now()
-        pong: asyncio.Future[float] = await ws.ping()
-
-        def measured(done: asyncio.Future[float]) -> None:
-            if not done.cancelled() and done.exception() is None:
-                self._machine.send_delay(conn_id, self._clock.now() - sent_at)
-
-        pong.add_done_callback(measured)

@@ -49,6 +49,8 @@ class Policy:
       resumptions have been refused this long, the manager starts a new session seeded with
       the condensed transcript and says so with `NewSession` (or gives up, if
       `on_rejected_handle` is "give_up"), rather than keep the user waiting.
+    - `audio_batch_ms`: 0 (off) or join PCM audio chunks up to this many ms before sending
+      (fewer messages, up to that much added latency on a batch's first chunk).
     - `max_queued_events`: events the app has not read yet are kept up to this many; past it the
       oldest raw `ServerMessage` is dropped (its words are in the transcript), then the oldest
       per-turn marker, never a lifecycle event; `metrics.events_dropped` counts them.
@@ -77,6 +79,7 @@ class Policy:
     goaway_drain_window: float = 60.0
     in_flight_margin: float | None = None
     max_queued_events: int = 10_000
+    audio_batch_ms: int = 0
     drop_jitter_step: float = 0.002
     drop_jitter_max: float = 1.0
 
@@ -86,27 +89,14 @@ class Policy:
                 f"on_rejected_handle must be 'new_session' or 'give_up', "
                 f"got {self.on_rejected_handle!r}"
             )
-        if self.stable_after < 0:
-            raise ValueError(f"stable_after must be >= 0, got {self.stable_after}")
-        for name in ("backoff_initial", "backoff_max", "give_up_after", "connect_timeout"):
+        for name in _POSITIVE:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.backoff_multiplier < 1:
-            raise ValueError(f"backoff_multiplier must be >= 1, got {self.backoff_multiplier}")
+        for name, least in _AT_LEAST.items():
+            if getattr(self, name) < least:
+                raise ValueError(f"{name} must be >= {least}, got {getattr(self, name)}")
         if self.in_flight_margin is not None and self.in_flight_margin < 0:
             raise ValueError(f"in_flight_margin must be >= 0, got {self.in_flight_margin}")
-        if self.goaway_drain_window <= 0:
-            raise ValueError(f"goaway_drain_window must be > 0, got {self.goaway_drain_window}")
-        if self.resume_refused_for < 0:
-            raise ValueError(f"resume_refused_for must be >= 0, got {self.resume_refused_for}")
-        if self.goaway_margin < 0:
-            raise ValueError(f"goaway_margin must be >= 0, got {self.goaway_margin}")
-        if self.max_buffered < 1 or self.max_buffered_bytes < 1:
-            raise ValueError("max_buffered and max_buffered_bytes must be at least 1")
-        if self.drop_jitter_step < 0 or self.drop_jitter_max < 0:
-            raise ValueError("drop_jitter_step and drop_jitter_max must be >= 0")
-        if self.max_queued_events < 1:
-            raise ValueError(f"max_queued_events must be at least 1, got {self.max_queued_events}")
 
     def backoff_delay(self, attempt: int, rng: random.Random) -> float:
         """The wait before retry number `attempt` (1-based) after a failed connect."""
@@ -116,3 +106,24 @@ class Policy:
     def replace(self, **changes: object) -> Policy:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+_POSITIVE = (
+    "backoff_initial",
+    "backoff_max",
+    "give_up_after",
+    "connect_timeout",
+    "goaway_drain_window",
+)
+_AT_LEAST = {  # the least each may be
+    "stable_after": 0,
+    "resume_refused_for": 0,
+    "goaway_margin": 0,
+    "drop_jitter_step": 0,
+    "drop_jitter_max": 0,
+    "backoff_multiplier": 1,
+    "max_buffered": 1,
+    "max_buffered_bytes": 1,
+    "max_queued_events": 1,
+    "audio_batch_ms": 0,
+}

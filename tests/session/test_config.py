@@ -11,8 +11,8 @@ from websockets.frames import Close
 
 from relive import CompressionWarning, Policy
 from relive.session import _config as session_config
-from relive.session._driver import failure_from
 from relive.session._failures import Failure, classify
+from relive.session._link import failure_from
 
 
 def test_sliding_window_and_resumption_are_on_by_default() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from google.genai import types
 
 import relive as rs
@@ -56,3 +57,17 @@ def test_drop_order_raw_messages_then_turn_markers_never_lifecycle() -> None:
     assert kinds == ["Connected", "Reconnecting", "Resumed"]
     queue.put(rs.Resumed(downtime_s=0.2))  # only lifecycle events left: kept, over the limit
     assert len(queue) == 4 and queue.dropped == 3
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"max_queued_events": 0},
+        {"audio_batch_ms": -1},
+        {"drop_jitter_step": -0.1},
+        {"drop_jitter_max": -1.0},
+    ],
+)
+def test_policy_refuses_bad_bounds(bad: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        rs.Policy(**bad)  # type: ignore[arg-type]

@@ -1,0 +1,140 @@
+"""One live connection's two tasks: the receiver feeds server frames to the machine, the
+sender writes journal entries out, in order (through the lean path of `_wire` where it can).
+
+The sender also pings behind what it sends, at most every `PROBE_EVERY` seconds: the round trip
+is how long a send takes to reach the server right now, which the in-flight rule follows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import websockets
+from google.genai import errors
+
+from relive._clock import Clock
+from relive.session import _wire as wire
+from relive.session._failures import Failure
+from relive.session._machine import SessionMachine
+from relive.session._states import Action
+
+log = logging.getLogger("relive.session")
+
+PROBE_EVERY = 0.5
+
+
+def failure_from(exc: BaseException) -> Failure:
+    """Turn whatever the SDK or the network raised into a `Failure` the machine can judge."""
+    if isinstance(exc, errors.APIError):
+        details = exc.details if isinstance(exc.details, str) else (exc.message or str(exc))
+        return Failure(reason=details, code=exc.code)
+    if isinstance(exc, websockets.InvalidStatus):
+        return Failure(reason=str(exc), http_status=exc.response.status_code)
+    if isinstance(exc, websockets.ConnectionClosed):
+        frame = exc.rcvd or exc.sent
+        return Failure(
+            reason=frame.reason if frame else str(exc), code=frame.code if frame else 1006
+        )
+    if isinstance(exc, TimeoutError):
+        return Failure(reason="timed out connecting to the server")
+    if isinstance(exc, OSError):
+        return Failure(reason=f"network error: {exc}")
+    return Failure(reason=f"{type(exc).__name__}: {exc}")
+
+
+@dataclass
+class _Conn:
+    conn_id: int
+    cm: contextlib.AbstractAsyncContextManager[Any]
+    sdk: Any  # google.genai.live.AsyncSession
+    lean: bool = False  # frames go straight to (and come from) the SDK session's socket
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+@dataclass
+class Link:
+    """A live connection and what its tasks need from the session."""
+
+    conn_id: int
+    cm: contextlib.AbstractAsyncContextManager[Any]
+    sdk: Any  # google.genai.live.AsyncSession
+    lean: bool  # frames go straight to (and come from) the SDK session's socket
+    machine: SessionMachine
+    apply: Callable[[list[Action]], None]
+    send_wake: asyncio.Event
+    clock: Clock
+    initial_history: bool  # 3.x: history goes as initial history, ending with turnComplete
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def receive(self) -> None:
+        try:
+            if self.lean:
+                ws = wire.socket(self.sdk)
+                while True:
+                    try:
+                        raw = await ws.recv(decode=False)
+                    except websockets.ConnectionClosed as closed:
+                        raise wire.closed_error(closed) from closed
+                    self.apply(self.machine.server_message(self.conn_id, wire.parse(raw)))
+            while True:
+                async for message in self.sdk.receive():
+                    self.apply(self.machine.server_message(self.conn_id, message))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failure = failure_from(exc)
+        log.info("connection %d ended: %s", self.conn_id, failure.describe())
+        self.apply(self.machine.closed(self.conn_id, failure))
+
+    async def send(self) -> None:
+        ws = wire.socket(self.sdk) if self.lean else None
+        probe_at = 0.0
+        history = self.machine.take_history(self.conn_id)
+        if history:
+            try:
+                # 3.x: initial history ends with turnComplete (it starts no model call).
+                done = self.initial_history
+                frame = wire.client_content(history, done) if ws is not None else None
+                if frame is not None and ws is not None:
+                    await ws.send(frame)
+                else:
+                    await self.sdk.send_client_content(turns=history, turn_complete=done)
+            except (websockets.ConnectionClosed, errors.APIError, OSError):
+                return  # the receiver reports the close; the history is sent again next time
+        while True:
+            entry = self.machine.take_next(self.conn_id)
+            if entry is None:
+                self.send_wake.clear()
+                await self.send_wake.wait()
+                continue
+            try:
+                if ws is not None and entry.frame is None:
+                    entry.frame = wire.frame(entry.method, entry.kwargs) or ""
+                if ws is not None and entry.frame:
+                    await ws.send(entry.frame)
+                else:
+                    await getattr(self.sdk, entry.method)(**entry.kwargs)
+                if ws is not None and self.clock.now() >= probe_at:
+                    probe_at = self.clock.now() + PROBE_EVERY
+                    await self._probe(ws)
+            except (websockets.ConnectionClosed, errors.APIError, OSError):
+                return  # the receiver reports the close; the entry is replayed
+            except Exception:
+                log.exception("the SDK refused client message #%d (%s)", entry.index, entry.kind)
+                self.machine.journal.discard(entry.index)
+
+    async def _probe(self, ws: Any) -> None:
+        """Ping behind what was just sent; its round trip is the delay of sends right now."""
+        sent_at = self.clock.now()
+        pong: asyncio.Future[float] = await ws.ping()
+
+        def measured(done: asyncio.Future[float]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                self.machine.send_delay(self.conn_id, self.clock.now() - sent_at)
+
+        pong.add_done_callback(measured)
