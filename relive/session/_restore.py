@@ -63,13 +63,21 @@ class RestoreLog:
     def seed(self, condensed: Condensed, *, unanswered: list[str]) -> None:
         """Send `condensed` as history first thing on the next fresh connection.
 
-        Trailing user turns in `unanswered` are left out: the journal sends them again as
-        turns to be answered.
+        User turns in `unanswered` (matched from the newest) are left out with the model's
+        cut answer to them: the journal sends them again, to be answered whole.
         """
         recent = list(condensed.recent)
         pending = list(unanswered)
-        while recent and recent[-1].role == "user" and recent[-1].text in pending:
-            pending.remove(recent.pop().text)
+        left_out: set[int] = set()
+        for i in range(len(recent) - 1, -1, -1):
+            if recent[i].role == "user" and recent[i].text in pending:
+                pending.remove(recent[i].text)
+                left_out.add(i)
+                j = i + 1
+                while j < len(recent) and recent[j].role == "model":
+                    left_out.add(j)  # part of an answer the replay will give again
+                    j += 1
+        recent = [t for i, t in enumerate(recent) if i not in left_out]
         contents = []
         if condensed.summary:
             earlier = f"(Earlier in this conversation: {condensed.summary})"

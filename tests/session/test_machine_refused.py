@@ -280,3 +280,21 @@ def test_the_3_1_idle_abort_of_a_resumed_connection_is_a_reconnect() -> None:
     acts = m.closed(2, Failure("The operation was aborted.", code=1008))
     assert Connect(3, "h1") in acts and m.metrics.new_sessions == 0
     assert [type(e) for e in emitted(acts)] == [Reconnecting]
+
+
+def test_a_seed_leaves_out_a_turn_cut_mid_answer_and_its_partial_answer() -> None:
+    m, _ = make()
+    m.rules = GEMINI_31
+    live(m)
+    say(m, "one")
+    sent_texts(m)
+    m.server_message(1, handle("h1"))
+    answer(m, "You said: one.", None)
+    say(m, "long one")
+    sent_texts(m)
+    m.server_message(1, text_chunk("You said: lo"))  # cut here
+    acts = m.closed(1, DROP)
+    assert any(isinstance(e, NewSession) and e.seeded for e in emitted(acts))
+    m.opened(2)
+    assert history_texts(m.take_history(2)) == [("user", "one"), ("model", "You said: one.")]
+    assert sent_texts(m) == ["long one"]
