@@ -26,7 +26,7 @@ from relive.session._journal import Entry, Journal
 from relive.session._metrics import Metrics
 from relive.session._models import GEMINI_2, ModelRules
 from relive.session._policy import Mode, Policy
-from relive.session._restore import RestoreLog
+from relive.session._restore import SEED_TURNS, RestoreLog
 from relive.session._states import (
     EVENT_TRIGGERED_TRANSITIONS,
     NO_HANDLE_REASON,
@@ -406,7 +406,8 @@ class SessionMachine:
         self._outage = _Outage(started=self.clock.now())
         self._flush_user_text()
         self.restore.seed(
-            self.transcript.condensed(), unanswered=self.journal.unanswered_turn_texts()
+            self.transcript.condensed(keep_recent=SEED_TURNS),
+            unanswered=self.journal.unanswered_turn_texts(),
         )
         self._go(T.NEW_SESSION)
         notice = ev.NewSession(reason=why, notice=NOTICES[self.mode], seeded=True)

@@ -20,6 +20,8 @@ from relive.transcript import Condensed, Transcript, Turn
 
 # At most this many answered exchanges are kept (normally 0 or 1 are waiting).
 MAX_RESTORED_EXCHANGES = 16
+# A seeded new session gets this many recent turns verbatim; older ones only as a summary.
+SEED_TURNS = 50
 # Stands for the user's words when a spoken turn came without an input transcription.
 UNTRANSCRIBED = "[the user spoke]"
 
