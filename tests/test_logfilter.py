@@ -18,11 +18,12 @@ async def _handle_of(emu: Emulator, key: str, handle: str | None = None) -> str:
     async with emu.client(api_key=key).aio.live.connect(
         model=MODEL, config=resumable_config(handle)
     ) as session:
-        async for message in session.receive():
-            update = message.session_resumption_update
-            if update is not None and update.new_handle:
-                return update.new_handle
-    raise AssertionError("no handle was issued")
+        await session.send_realtime_input(text="hi")  # 2.x models send a handle after a turn
+        while True:
+            async for message in session.receive():
+                update = message.session_resumption_update
+                if update is not None and update.new_handle:
+                    return update.new_handle
 
 
 async def test_debug_logs_hold_no_key_and_no_handle(

@@ -16,7 +16,7 @@ from google.genai import types
 from relive._clock import Clock
 from relive.emulator import EmulatorSettings
 
-MODEL = "gemini-live-bench"
+MODEL = "gemini-live-2.5-flash-preview"
 API_KEY = "bench-key"
 
 BENCH_SETTINGS = EmulatorSettings(

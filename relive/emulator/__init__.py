@@ -2,7 +2,7 @@
 
     async with Emulator(EmulatorSettings(connection_lifetime=2.0, goaway_lead=1.0)) as emu:
         client = emu.client()
-        async with client.aio.live.connect(model="gemini-live", config=...) as session: ...
+        async with client.aio.live.connect(model=MODEL, config=...) as session: ...
 
 See docs/emulator.md for every rule, its default and the real service's value. The names here are
 the emulator's whole public surface; its underscored modules are free to change.

@@ -28,7 +28,12 @@ from relive.emulator._settings import EmulatorSettings
 
 PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=bench"
 SETUP = json.dumps(
-    {"setup": {"model": "models/bench", "generationConfig": {"responseModalities": ["TEXT"]}}}
+    {
+        "setup": {
+            "model": "models/gemini-live-2.5-flash-preview",
+            "generationConfig": {"responseModalities": ["TEXT"]},
+        }
+    }
 )
 SILENCE = json.dumps(
     {

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import os
 import sys
+import typing
 from typing import Any
 
 from relive import _argtypes, _loop
@@ -22,6 +23,14 @@ def _settings_from(args: argparse.Namespace) -> EmulatorSettings:
         if value is not None:
             changes[f.name] = value
     return EmulatorSettings(**changes)
+
+
+def _arg_type(hint: Any) -> type:
+    """The command-line type of a setting (`float | None` -> float)."""
+    for kind in (int, float, str):
+        if hint is kind or kind in typing.get_args(hint):
+            return kind
+    raise TypeError(f"no command-line type for {hint!r}")
 
 
 def register(subparsers: Any) -> None:
@@ -58,16 +67,29 @@ def register(subparsers: Any) -> None:
         metavar="KEY",
         help="accept only this key (repeatable); default: any non-empty key",
     )
+    p.add_argument(
+        "--lenient",
+        dest="strict",
+        action="store_false",
+        default=None,
+        help="accept any model and any field the emulator can read (default: strict, as the "
+        "real API)",
+    )
     defaults = EmulatorSettings()
+    hints = typing.get_type_hints(EmulatorSettings)
     for f in dataclasses.fields(EmulatorSettings):
+        if f.name == "strict":
+            continue
         default = getattr(defaults, f.name)
+        kind = _arg_type(hints[f.name])
+        shown = "the model profile's" if default is None or default == "" else default
         p.add_argument(
             "--" + f.name.replace("_", "-"),
             dest=f.name,
-            type=_argtypes.non_negative(type(default)),
+            type=_argtypes.non_negative(kind) if kind is not str else str,
             default=None,
-            metavar="N",
-            help=f"{EmulatorSettings.help(f.name)} (default {default})",
+            metavar="S" if kind is str else "N",
+            help=f"{EmulatorSettings.help(f.name)} (default {shown})",
         )
     p.set_defaults(handler=run)
 

@@ -1,4 +1,4 @@
-"""What a `setup` message asks for, checked and with defaults filled in."""
+"""What a `setup` message asks for, checked (per model and API version) with defaults filled in."""
 
 from __future__ import annotations
 
@@ -7,11 +7,23 @@ from typing import Any
 
 from relive.emulator import _closes as closes
 from relive.emulator._codec import JsonDict, ProtocolError, parse_int
+from relive.emulator._profiles import (
+    HALF_CASCADE,
+    ModelProfile,
+    Rules,
+    profile_for,
+    profile_named,
+    rules_for,
+)
+from relive.emulator._profiles import model_id as profile_model_id
 from relive.emulator._settings import EmulatorSettings
 from relive.emulator._shapes import Thinking, instruction_tokens, thinking_of, tool_tokens
+from relive.emulator._states import Auth
 from relive.emulator._tools import declared_functions
 
 MODALITIES = ("TEXT", "AUDIO")
+# Fields the Developer API has only in v1alpha: (where, name) as the parser reports them.
+V1ALPHA_ONLY = (("setup", "proactivity"), ("setup.generation_config", "enableAffectiveDialog"))
 
 
 @dataclass(frozen=True)
@@ -30,11 +42,17 @@ class SessionConfig:
     silence_ms: int
     interrupts: bool
     functions: dict[str, bool]  # declared function -> NON_BLOCKING
+    rules: Rules
     vertex: bool = False
     instruction_tokens: int = 0  # the system instruction's tokens (usageMetadata counts them)
     tool_tokens: int = 0  # the tools' tokens
     thinking: Thinking | None = None
     vad_signals: bool = False  # explicitVadSignal: voice-activity messages are sent
+    history_in_client_content: bool = False  # historyConfig.initialHistoryInClientContent
+
+    @property
+    def profile(self) -> ModelProfile:
+        return self.rules.profile
 
 
 def _bad(reason: str) -> ProtocolError:
@@ -62,11 +80,47 @@ def _compression(raw: Any, settings: EmulatorSettings) -> tuple[int, int] | None
     return trigger, target
 
 
-def parse_setup(body: JsonDict, settings: EmulatorSettings, vertex: bool) -> SessionConfig:
+def _version_fields(body: JsonDict, auth: Auth) -> None:
+    """v1alpha-only fields sent to another Developer API version: the parser does not know them."""
+    if auth.vertex or auth.api_version == "v1alpha":
+        return
+    for where, name in V1ALPHA_ONLY:
+        node = body if where == "setup" else body.get("generationConfig")
+        if isinstance(node, dict) and name in node:
+            raise ProtocolError(closes.unknown_field(name, where))
+
+
+def _profile(model: str, settings: EmulatorSettings, auth: Auth) -> ModelProfile:
+    profile = profile_for(model)
+    if profile is not None:
+        return profile
+    if settings.unknown_model_profile:
+        return profile_named(settings.unknown_model_profile)
+    if not settings.strict:
+        return HALF_CASCADE  # takes TEXT and AUDIO, as the emulator always did
+    raise ProtocolError(closes.model_not_found(model, auth.api_version))
+
+
+def _model_rules(body: JsonDict, profile: ModelProfile, model: str, modality: str) -> None:
+    """What this model family refuses (strict mode)."""
+    if modality not in profile.modalities:
+        raise ProtocolError(closes.modality_unsupported(modality, model))
+    gen = body.get("generationConfig") or {}
+    if not profile.native_audio_features and (
+        "proactivity" in body or "enableAffectiveDialog" in gen
+    ):
+        raise ProtocolError(closes.INVALID_REQUEST)
+
+
+def parse_setup(body: JsonDict, settings: EmulatorSettings, auth: Auth) -> SessionConfig:
     """Check a setup body and return what it asks for; `ProtocolError` when it is wrong."""
+    vertex = auth.vertex
+    if settings.strict:
+        _version_fields(body, auth)
     model = body.get("model")
     if not model:
         raise _bad("Invalid value at 'setup.model': a model name is required.")
+    profile = _profile(str(model), settings, auth)
     gen = body.get("generationConfig") or {}
     modalities = gen.get("responseModalities") or ["AUDIO"]
     if len(modalities) != 1 or modalities[0] not in MODALITIES:
@@ -74,6 +128,8 @@ def parse_setup(body: JsonDict, settings: EmulatorSettings, vertex: bool) -> Ses
             "Invalid value at 'setup.generation_config.response_modalities': exactly one of "
             f"TEXT or AUDIO is supported (got {modalities})."
         )
+    if settings.strict:
+        _model_rules(body, profile, profile_model_id(str(model)), modalities[0])
     resumption = body.get("sessionResumption")
     handle = None
     transparent = False
@@ -105,4 +161,8 @@ def parse_setup(body: JsonDict, settings: EmulatorSettings, vertex: bool) -> Ses
         tool_tokens=tool_tokens(body.get("tools"), per_token),
         thinking=thinking_of(gen),
         vad_signals=body.get("explicitVadSignal") is True,
+        rules=rules_for(profile, settings),
+        history_in_client_content=bool(
+            (body.get("historyConfig") or {}).get("initialHistoryInClientContent")
+        ),
     )

@@ -30,6 +30,7 @@ from relive.emulator._media import (
     media_tokens,
 )
 from relive.emulator._model import Conversation, reply_text, text_tokens
+from relive.emulator._profiles import PRE_SETUP, FirstHandle, Handles, rules_for
 from relive.emulator._settings import EmulatorSettings
 from relive.emulator._shapes import (
     WAITING,
@@ -74,6 +75,18 @@ log = logging.getLogger("relive.emulator")
 # Moves are logged below DEBUG: a bench serves thousands of connections, and a malformed frame
 # is worth one DEBUG line, not one per move (enable with `log.setLevel(TRACE)`).
 TRACE = 5
+
+MEDIA_CHUNKS_DEPRECATED = (
+    "realtime_input.media_chunks is deprecated. Use audio, video, or text instead."
+)
+ACTIVITY_END_AUTOMATIC = (
+    "Invalid client message: activityEnd requires automatic activity detection to be disabled "
+    "in setup.realtimeInputConfig."
+)
+AUDIO_OUTSIDE_ACTIVITY = (
+    "Invalid client message: with automatic activity detection disabled, audio must come "
+    "between activityStart and activityEnd."
+)
 
 
 @dataclasses.dataclass
@@ -120,8 +133,14 @@ class LiveConnection:
         self._pending_user: list[str] = []
         self._pending_tokens = 0
         self._vad: VoiceDetector | None = None
+        self.rules = rules_for(PRE_SETUP, settings)  # until setup names the model
+        self._opened_at: float | None = None
         self._deadline: float | None = None
-        self._goaway_lead = settings.goaway_lead
+        self._goaway_lead = self.rules.goaway_lead
+        self._went_away = False
+        self._last_handle_at: float | None = None
+        self._hold = 0.0  # silent-drop fault: the server holds the dead socket this long
+        self._history_open = True  # 3.1: clientContent history only before any realtimeInput
         self._out: list[Action] = []
         self._handlers = {
             "clientContent": self._on_client_content,
@@ -179,8 +198,15 @@ class LiveConnection:
         return self._flush()
 
     def _start_clock(self) -> None:
-        self._deadline = self.clock.now() + self.settings.connection_lifetime
+        if self._opened_at is None:
+            self._opened_at = self.clock.now()
+        self._deadline = self._opened_at + self.rules.connection_lifetime
         self._out.append(SetTimer("deadline", self._deadline))
+
+    def _touch(self) -> None:
+        """Client input: the idle abort (3.1) counts from here."""
+        if self.rules.idle_timeout is not None:
+            self._out.append(SetTimer("idle", self.clock.now() + self.rules.idle_timeout))
 
     def receive(self, message: ClientMessage | ProtocolError) -> list[Action]:
         """One client frame, already decoded (or the reason it could not be)."""
@@ -201,6 +227,7 @@ class LiveConnection:
                 self._on_setup(message.body)
             else:
                 self.consumed += 1
+                self._touch()
                 self._handlers[message.kind](message.body)
         except ProtocolError as exc:
             return self._close(exc.close)
@@ -215,7 +242,12 @@ class LiveConnection:
                 self._go_away(self._goaway_lead, move_deadline=False)
             elif name == "deadline":
                 self._emit("deadline")
-                return self._close(closes.DEADLINE)
+                return self._close(
+                    self.rules.deadline_close if self._went_away else closes.DEADLINE
+                )
+            elif name == "idle":
+                self._emit("idle_abort")
+                return self._close(closes.IDLE_ABORTED)
             elif name == "step":
                 self._step()
             elif name == "token_expiry":
@@ -231,7 +263,7 @@ class LiveConnection:
     def go_away_now(self, time_left: float | None) -> list[Action]:
         """Fault: send goAway now; the deadline moves to now + time_left."""
         if self.state in (State.OPEN, State.GOING_AWAY):
-            self._go_away(self.settings.goaway_lead if time_left is None else time_left)
+            self._go_away(self.rules.goaway_lead if time_left is None else time_left)
         return self._flush()
 
     def close_now(self, close: CloseReason) -> list[Action]:
@@ -246,10 +278,14 @@ class LiveConnection:
         self._go(Trigger.LOST)
         return self._flush()
 
+    def hold_on_drop(self, seconds: float) -> None:
+        """Fault: when this socket dies, the server keeps holding it for `seconds`."""
+        self._hold = max(0.0, seconds)
+
     def _release(self) -> None:
-        """From the close on, the session is free to resume elsewhere."""
+        """From the close on, the session is free to resume elsewhere (after a hold, if any)."""
         if self.session_id is not None:
-            self.registry.detach(self.session_id)
+            self.registry.detach(self.session_id, self.conversation, self._hold)
             self.session_id = None
 
     # ----- setup, resumption, lifetime ------------------------------------------------------
@@ -258,7 +294,7 @@ class LiveConnection:
         self._out.append(CancelTimer("setup"))
         if self.auth.ephemeral:
             body = self._admit_token(body)
-        config = parse_setup(body, self.settings, self.auth.vertex)
+        config = parse_setup(body, self.settings, self.auth)
         api_key = self._owner
         if config.handle is not None:
             try:
@@ -274,18 +310,19 @@ class LiveConnection:
             self._emit("session_started")
         self.registry.attach(self.session_id)
         self.config = config
+        self.rules = config.rules
         self._go(Trigger.SETUP)
         self._vad = VoiceDetector(
             self.settings.vad_energy_threshold, config.silence_ms, config.automatic_vad
         )
         now = self.clock.now()
-        if self._deadline is None:
-            self._start_clock()
+        self._start_clock()  # the model's lifetime, counted from the socket's opening
         assert self._deadline is not None
-        self._goaway_lead = min(self.settings.goaway_lead, self._deadline - now)
+        self._goaway_lead = min(self.rules.goaway_lead, self._deadline - now)
         self._out.append(SetTimer("goaway", self._deadline - self._goaway_lead))
+        self._touch()
         self._send({"setupComplete": {"sessionId": session_label(self.session_id)}})
-        self._resumption_update()
+        self._resumption_update("setup")
 
     def _admit_token(self, body: JsonDict) -> JsonDict:
         """An ephemeral token's checks (a use spent, unless resuming) and its constraints."""
@@ -310,26 +347,51 @@ class LiveConnection:
             self._deadline = self.clock.now() + max(0.0, time_left)
             self._out.append(SetTimer("deadline", self._deadline))
         self._send({"goAway": {"timeLeft": format_duration(time_left)}})
+        self._went_away = True
         self._go(Trigger.GOAWAY)
         self._emit("goaway", time_left=time_left)
 
-    def _resumption_update(self) -> None:
-        if self.config is None or not self.config.resumption or self.session_id is None:
+    def _resumption_update(self, event: str) -> None:
+        """A handle, if the profile sends one at this `event` (setup, turn, input)."""
+        config = self.config
+        if config is None or self.session_id is None:
             return
-        update: JsonDict
+        handles = self.rules.handles
+        if handles is Handles.STREAMING:  # 3.1: while input streams, asked for or not
+            last, now = self._last_handle_at, self.clock.now()
+            if event == "input" and (last is None or now - last >= self.rules.handle_interval):
+                self._issue_handle(live=False)
+            return
+        if not config.resumption or event == "input":
+            return
+        if handles is Handles.ONCE:  # 3.8: one handle right after setup, naming the latest state
+            if event == "setup":
+                self._issue_handle(live=True)
+            return
+        if event == "setup" and self.rules.first_handle is FirstHandle.FIRST_TURN:
+            return
         if self.turn is TurnState.IDLE:
-            handle = self.registry.issue(self.session_id, self._owner, self.conversation)
-            update = {"newHandle": handle, "resumable": True}
-            self._emit("handle_issued")
-            if self.config.transparent:
-                update["lastConsumedClientMessageIndex"] = str(self.consumed)
+            self._issue_handle(live=False)
         else:
-            update = {"newHandle": "", "resumable": False}
+            self._send({"sessionResumptionUpdate": {"newHandle": "", "resumable": False}})
+
+    def _issue_handle(self, live: bool) -> None:
+        assert self.config is not None and self.session_id is not None
+        handle = self.registry.issue(self.session_id, self._owner, self.conversation, live=live)
+        update: JsonDict = {"newHandle": handle, "resumable": True}
+        if self.config.transparent:
+            update["lastConsumedClientMessageIndex"] = str(self.consumed)
+        self._last_handle_at = self.clock.now()
+        self._emit("handle_issued")
         self._send({"sessionResumptionUpdate": update})
 
     # ----- client input ---------------------------------------------------------------------
 
     def _on_client_content(self, body: JsonDict) -> None:
+        assert self.config is not None
+        history_only = self.settings.strict and self.config.profile.client_content_history_only
+        if history_only and not (self.config.history_in_client_content and self._history_open):
+            raise ProtocolError(closes.INVALID_REQUEST)  # 3.1: text goes in realtimeInput
         for content in body.get("turns") or []:
             if not isinstance(content, dict):
                 raise ProtocolError(closes.invalid("Invalid value at 'client_content.turns'."))
@@ -344,7 +406,10 @@ class LiveConnection:
                 self._remember("model", text, self._text_tokens(text))
             else:
                 self._pending_user.append(text)
-        if body.get("turnComplete"):
+        if history_only:  # initial history: taken into the context, never answered
+            if user_text := self._take_pending_user():
+                self._remember("user", user_text, self._text_tokens(user_text))
+        elif body.get("turnComplete"):
             user_text = self._take_pending_user()
             self._user_turn(user_text, self._text_tokens(user_text))
 
@@ -357,22 +422,25 @@ class LiveConnection:
     def _text_tokens(self, text: str) -> int:
         return text_tokens(text, self.settings.chars_per_text_token)
 
+    def _check_realtime_input(self, body: JsonDict) -> None:
+        """Strict: what the model or the activity-detection mode refuses (1007)."""
+        assert self._vad is not None and self.config is not None
+        if "mediaChunks" in body and not self.config.profile.media_chunks:
+            raise ProtocolError(closes.invalid(MEDIA_CHUNKS_DEPRECATED))
+        if self.config.automatic_vad:
+            if "activityEnd" in body:
+                raise ProtocolError(closes.invalid(ACTIVITY_END_AUTOMATIC))
+        elif ("audio" in body or "mediaChunks" in body) and not (
+            self._vad.in_speech or "activityStart" in body
+        ):
+            raise ProtocolError(closes.invalid(AUDIO_OUTSIDE_ACTIVITY))
+
     def _on_realtime_input(self, body: JsonDict) -> None:
         assert self._vad is not None and self.config is not None
-        events: list[VadEvent] = []
-        blobs = [("audio", body["audio"])] if "audio" in body else []
-        blobs += [("media_chunks", b) for b in body.get("mediaChunks") or []]
-        for field, blob in blobs:
-            mime = blob.get("mimeType", "")
-            data = decode_bytes(blob.get("data"), f"realtime_input.{field}.data")
-            if mime.startswith("audio/"):
-                rate = audio_rate(mime, f"realtime_input.{field}.mime_type")
-                self._media(audio=pcm_seconds(data, rate))
-                events += self._vad.feed(data, rate)
-            else:
-                self._media(video=1.0)
-        if "video" in body:
-            self._media(video=1.0)
+        if self.settings.strict:
+            self._check_realtime_input(body)
+        self._history_open = False
+        events = self._take_media(body)
         if "activityStart" in body:
             if self.config.automatic_vad:
                 raise ProtocolError(
@@ -394,6 +462,27 @@ class LiveConnection:
         if isinstance(body.get("text"), str):
             text = body["text"]
             self._user_turn(text, self._text_tokens(text))
+        if any(k in body for k in ("audio", "mediaChunks", "video", "text")):
+            self._resumption_update("input")  # 3.1 sends handles while input streams
+
+    def _take_media(self, body: JsonDict) -> list[VadEvent]:
+        """Audio and video of a realtimeInput: media time, tokens, and what the detector saw."""
+        assert self._vad is not None
+        events: list[VadEvent] = []
+        blobs = [("audio", body["audio"])] if "audio" in body else []
+        blobs += [("media_chunks", b) for b in body.get("mediaChunks") or []]
+        for field, blob in blobs:
+            mime = blob.get("mimeType", "")
+            data = decode_bytes(blob.get("data"), f"realtime_input.{field}.data")
+            if mime.startswith("audio/"):
+                rate = audio_rate(mime, f"realtime_input.{field}.mime_type")
+                self._media(audio=pcm_seconds(data, rate))
+                events += self._vad.feed(data, rate)
+            else:
+                self._media(video=1.0)
+        if "video" in body:
+            self._media(video=1.0)
+        return events
 
     def _on_tool_response(self, body: JsonDict) -> None:
         for response in body.get("functionResponses") or []:
@@ -522,7 +611,7 @@ class LiveConnection:
         if blocking:
             self._tools.blocking = BlockingTurn(text, n, k, blocking)
             self._go(TurnTrigger.TOOL_CALL)
-            self._resumption_update()
+            self._resumption_update("turn")
         self._send({"toolCall": {"functionCalls": wire}})
         for call_wire in wire:
             self._emit("tool_call", id=call_wire["id"], name=call_wire["name"])
@@ -550,7 +639,7 @@ class LiveConnection:
         prompt = self.settings.preamble_tokens + config.instruction_tokens + config.tool_tokens
         plan = plan_reply(text, config, self.settings, prompt + self.conversation.tokens)
         self._reply = _Reply(text, plan=plan, next=next(plan, None))
-        self._resumption_update()
+        self._resumption_update("turn")
         self._out.append(SetTimer("step", self.clock.now() + self.settings.first_chunk_delay))
 
     def _step(self) -> None:
@@ -585,7 +674,9 @@ class LiveConnection:
             self._remember("model", spoken, self._text_tokens(spoken))
         finally:
             self._emit("turn_complete", interrupted=text is not None)
-        self._resumption_update()
+        if self.session_id is not None:
+            self.registry.save(self.session_id, self.conversation)
+        self._resumption_update("turn")
         if self._results:
             self._start_reply(self._results.pop(0))
         elif self._queued:

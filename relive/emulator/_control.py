@@ -140,6 +140,11 @@ def _drop(emu: Emulator, params: Params) -> dict[str, Any]:
     return {"dropped": emu.faults.drop()}
 
 
+def _silent_drop(emu: Emulator, params: Params) -> dict[str, Any]:
+    hold = _seconds(params, "hold") if "hold" in params else None
+    return {"dropped": emu.faults.silent_drop(hold)}
+
+
 def _expire_all_handles(emu: Emulator, params: Params) -> dict[str, Any]:
     emu.faults.expire_all_handles()
     return {"expired": True}
@@ -153,6 +158,7 @@ def _reset(emu: Emulator, params: Params) -> dict[str, Any]:
 # One handler per fault name: a name not here is 404, a handler's KeyError/ValueError is 400.
 FAULTS: dict[FaultName, Callable[[Emulator, Params], dict[str, Any]]] = {
     FaultName.DROP: _drop,
+    FaultName.SILENT_DROP: _silent_drop,
     FaultName.DROP_MID_TURN: _armed(FaultName.DROP_MID_TURN, lambda f: f.drop_mid_turn()),
     FaultName.GOAWAY_NOW: _goaway_now,
     FaultName.SILENT_AFTER_GOAWAY: _silent_after_goaway,

@@ -24,6 +24,7 @@ from relive.emulator._codec import ProtocolError, decode
 from relive.emulator._connection import LiveConnection
 from relive.emulator._control import check_token, handle_control
 from relive.emulator._faults import (
+    MAX_HOLD,
     MAX_LATENCY,
     MAX_PING_DELAY,
     MAX_TIME_LEFT,
@@ -63,12 +64,25 @@ class Faults:
             link.abort_now("drop fault")
         return len(links)
 
+    def silent_drop(self, hold: float | None = None) -> int:
+        """Drop every open connection without a FIN as a dead network does: the client sees
+        1006, but the server holds each socket `hold` seconds (default `silent_drop_hold`,
+        ~15 min as reported), refusing resumption with 1011 until then."""
+        seconds = self._emu.settings.silent_drop_hold if hold is None else hold
+        seconds = bounded("hold", seconds, MAX_HOLD)
+        links = list(self._emu.links.values())
+        for link in links:
+            link.machine.hold_on_drop(seconds)
+            link.abort_now("silent drop fault")
+        return len(links)
+
     def drop_mid_turn(self) -> None:
         """Arm: abort the next connection that has sent at least one chunk of a reply."""
         self.plan.drop_mid_turn = True
 
     def goaway_now(self, time_left: float | None = None) -> int:
-        """Send goAway to every open connection; close each at the new deadline with 1011."""
+        """Send goAway to every open connection; close each at the new deadline (the profile's
+        deadline close: 1008 on every current model)."""
         if time_left is not None:
             time_left = bounded("time_left", time_left, MAX_TIME_LEFT)
         links = list(self._emu.links.values())
@@ -230,9 +244,10 @@ class Emulator:
         return self._tls.client_context()
 
     def client(
-        self, api_key: str = "test-key", api_version: str = "v1beta", vertexai: bool = False
+        self, api_key: str = "test-key", api_version: str | None = None, vertexai: bool = False
     ) -> genai.Client:
-        """A `google.genai.Client` wired to this emulator."""
+        """A `google.genai.Client` wired to this emulator. `api_version` None: `v1beta` on the
+        Developer API, the SDK's own default (`v1beta1`) on Vertex AI."""
         from google import genai
         from google.genai import types
 
@@ -244,6 +259,8 @@ class Emulator:
         context = self.ssl_context()
         args: dict[str, Any] = {"ssl": context, "verify": context}
         headers = {"x-goog-api-key": api_key} if vertexai else None
+        if api_version is None and not vertexai:
+            api_version = "v1beta"
         options = types.HttpOptions(
             base_url=self.url,
             api_version=api_version,

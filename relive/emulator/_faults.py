@@ -15,6 +15,7 @@ class FaultName(enum.StrEnum):
     """The faults the control endpoint takes (`POST /emulator/faults/NAME`): one vocabulary."""
 
     DROP = "drop"
+    SILENT_DROP = "silent_drop"
     DROP_MID_TURN = "drop_mid_turn"
     GOAWAY_NOW = "goaway_now"
     SILENT_AFTER_GOAWAY = "silent_after_goaway"
@@ -34,6 +35,7 @@ FAULT_ALIASES = {"set_latency": FaultName.LATENCY, "set_ping_delay": FaultName.P
 MAX_LATENCY = 60.0
 MAX_PING_DELAY = 120.0
 MAX_TIME_LEFT = 3600.0
+MAX_HOLD = 86_400.0  # a silently dropped socket held for at most a day
 
 
 def bounded(name: str, value: float, high: float) -> float:

@@ -1,7 +1,9 @@
 """Resumption handles: unguessable tokens bound to an API key, each a snapshot of a session.
 
 A handle stays valid while its session has an open connection and for `ttl` seconds after the
-session's last connection ends. Resuming from an older handle restores that older state. Each
+session's last connection ends. Resuming from an older handle restores that older state; a
+*live* handle (3.8 sends one per session) restores the session's latest saved state. A socket
+the server still holds (a silent drop) keeps the session busy until `held_until`. Each
 handle holds a snapshot of its conversation, so a session keeps only its newest
 `kept_per_session` handles; an older one is refused as not found, like a stale handle on the
 real service (keeping all of them grew with the square of the turns: 10 MiB per session at
@@ -40,13 +42,15 @@ class _Session:
     open_connections: int = 0
     last_closed_at: float | None = None
     handles: deque[str] = field(default_factory=deque)  # oldest first
+    latest: Conversation = field(default_factory=Conversation)
+    held_until: float = 0.0
 
 
 @dataclass(frozen=True)
 class _Handle:
     session_id: str
     key_digest: str
-    snapshot: Conversation
+    snapshot: Conversation | None  # None: a live handle (the session's latest state)
     serial: int
 
 
@@ -85,25 +89,33 @@ class HandleRegistry:
         """A connection now carries this session."""
         self._sessions[session_id].open_connections += 1
 
-    def detach(self, session_id: str) -> None:
-        """A connection carrying this session ended; the ttl clock starts when none is left."""
+    def detach(self, session_id: str, latest: Conversation, hold: float = 0.0) -> None:
+        """A connection carrying this session ended with state `latest`; the ttl clock starts
+        when none is left. `hold` > 0: the server holds the dead socket that long (silent drop)."""
         session = self._sessions[session_id]
+        session.latest = latest
         session.open_connections = max(0, session.open_connections - 1)
+        now = self.clock.now()
+        session.held_until = max(session.held_until, now + hold)
         if session.open_connections == 0:
-            session.last_closed_at = self.clock.now()
+            session.last_closed_at = max(now, session.held_until)
             self._ended.append((session.last_closed_at, session_id))
             self.purge()
 
-    def issue(self, session_id: str, api_key: str, snapshot: Conversation) -> str:
+    def issue(
+        self, session_id: str, api_key: str, snapshot: Conversation, live: bool = False
+    ) -> str:
+        """A new handle for the session: a snapshot of `snapshot`, or live (latest state)."""
         token = self.token_factory()
         if token in self._handles or len(token) < 16:
             raise ValueError("token factory returned a reused or too short token")
         self._serial += 1
-        self._handles[token] = _Handle(session_id, key_digest(api_key), snapshot, self._serial)
-        kept = self._sessions[session_id].handles
-        kept.append(token)
-        while len(kept) > max(1, self.kept_per_session):
-            self._handles.pop(kept.popleft(), None)
+        kept = None if live else snapshot
+        self._handles[token] = _Handle(session_id, key_digest(api_key), kept, self._serial)
+        tokens = self._sessions[session_id].handles
+        tokens.append(token)
+        while len(tokens) > max(1, self.kept_per_session):
+            self._handles.pop(tokens.popleft(), None)
         return token
 
     def resolve(self, token: str, api_key: str) -> tuple[str, Conversation]:
@@ -114,9 +126,10 @@ class HandleRegistry:
         session = self._sessions[handle.session_id]
         if handle.serial <= self._expired_below or self._ended_long_ago(session):
             raise HandleRejectedError("expired", closes.HANDLE_EXPIRED)
-        if session.open_connections > 0:
+        if session.open_connections > 0 or self.clock.now() < session.held_until:
             raise HandleRejectedError("in_use", closes.HANDLE_IN_USE)
-        return handle.session_id, handle.snapshot
+        snapshot = session.latest if handle.snapshot is None else handle.snapshot
+        return handle.session_id, snapshot
 
     def expire_all(self) -> None:
         """Every handle issued so far is expired from now on."""
@@ -143,6 +156,10 @@ class HandleRegistry:
             and session.last_closed_at is not None
             and self.clock.now() - session.last_closed_at > self.ttl
         )
+
+    def save(self, session_id: str, latest: Conversation) -> None:
+        """The session's state now (what a live handle restores)."""
+        self._sessions[session_id].latest = latest
 
     @property
     def handle_count(self) -> int:

@@ -52,14 +52,15 @@ def authenticate(
     if not key and scheme.lower() in ("token", "bearer") and token.strip():
         key = token.strip()
     if not key:
-        return Auth(None, refused=closes.MISSING_KEY, vertex=route.vertex)
+        return Auth(None, closes.MISSING_KEY, route.vertex, api_version=route.api_version)
     ephemeral = key.startswith(TOKEN_PREFIX)
     if route.method == "BidiGenerateContentConstrained":
         if not ephemeral:
-            return Auth(key, refused=closes.TOKEN_REQUIRED)
-        return Auth(key, ephemeral=True)  # checked at setup, where resuming is known
+            return Auth(key, refused=closes.TOKEN_REQUIRED, api_version=route.api_version)
+        # checked at setup, where resuming is known
+        return Auth(key, ephemeral=True, api_version=route.api_version)
     if ephemeral:
-        return Auth(key, refused=closes.TOKEN_NOT_A_KEY, vertex=route.vertex)
+        return Auth(key, closes.TOKEN_NOT_A_KEY, route.vertex, api_version=route.api_version)
     if api_keys is not None and key not in api_keys:
-        return Auth(key, refused=closes.BAD_KEY, vertex=route.vertex)
-    return Auth(key, vertex=route.vertex)
+        return Auth(key, closes.BAD_KEY, route.vertex, api_version=route.api_version)
+    return Auth(key, None, route.vertex, api_version=route.api_version)

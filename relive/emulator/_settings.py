@@ -2,6 +2,7 @@
 
 Defaults follow the real service where it is documented or reported (see docs/emulator.md);
 tests shrink them (a "ten-minute" connection lasting one second) with `dataclasses.replace`.
+Settings that default to `None` (or "") take the value of the model's profile (profiles.py).
 """
 
 from __future__ import annotations
@@ -14,11 +15,22 @@ from dataclasses import dataclass
 class EmulatorSettings:
     """Limits, rates and pacing of the emulated Live service."""
 
-    # Connection lifetime: goAway `goaway_lead` seconds before the 1011 deadline close.
-    connection_lifetime: float = 600.0
-    goaway_lead: float = 60.0
+    # Checking: strict rejects what the real API rejects (unknown fields, bad enums, per-model
+    # and per-version rules); lenient accepts any model and any field the emulator can read.
+    strict: bool = True
+    # A model not in the catalogue: "" closes 1008 as the real service does; a profile name
+    # (`2.5-half-cascade`, ...) accepts it with that profile's rules.
+    unknown_model_profile: str = ""
+    # Per-profile rules; None takes the profile's value (see profiles.py).
+    connection_lifetime: float | None = None  # socket open to the deadline close
+    goaway_lead: float | None = None  # goAway this long before that close
+    idle_timeout: float | None = None  # abort after this long without client input; 0: never
+    handle_interval: float | None = None  # streaming profiles: seconds between handles
+    first_handle: str = ""  # "setup" or "first_turn": when the first resumable handle comes
     # Resumption handles stay valid this long after the session's last connection ends.
     handle_ttl: float = 7200.0
+    # The silent-drop fault: the server holds the dropped socket (refusing resumes) this long.
+    silent_drop_hold: float = 900.0
     # Context window (tokens) and the token rates used to fill it.
     context_window_tokens: int = 128_000
     chars_per_text_token: float = 4.0
@@ -55,8 +67,21 @@ class EmulatorSettings:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            if f.name in _NOT_NUMBERS or (value is None and f.name in _OPTIONAL):
+                continue
             if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"EmulatorSettings.{f.name} must be a number >= 0, got {value!r}")
+        if not isinstance(self.strict, bool):
+            raise ValueError(f"EmulatorSettings.strict must be a bool, got {self.strict!r}")
+        if self.first_handle not in ("", "setup", "first_turn"):
+            raise ValueError(
+                "EmulatorSettings.first_handle must be '', 'setup' or 'first_turn', "
+                f"got {self.first_handle!r}"
+            )
+        if self.unknown_model_profile:
+            from relive.emulator._profiles import profile_named
+
+            profile_named(self.unknown_model_profile)  # ValueError naming the known ones
         for name in (
             "connection_lifetime",
             "context_window_tokens",
@@ -67,7 +92,8 @@ class EmulatorSettings:
             "max_frame_bytes",
             "setup_timeout",
         ):
-            if getattr(self, name) <= 0:
+            value = getattr(self, name)
+            if value is not None and value <= 0:
                 raise ValueError(f"EmulatorSettings.{name} must be > 0")
 
     @staticmethod
@@ -80,10 +106,26 @@ class EmulatorSettings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
+_NOT_NUMBERS = frozenset({"strict", "unknown_model_profile", "first_handle"})
+_OPTIONAL = frozenset(
+    {
+        "connection_lifetime",
+        "goaway_lead",
+        "idle_timeout",
+        "handle_interval",
+    }
+)
+
 HELP = {
-    "connection_lifetime": "seconds a connection lives before the 1011 deadline close",
-    "goaway_lead": "seconds between goAway and that close (capped by the lifetime)",
+    "strict": "reject what the real API rejects (unknown fields, bad enums, model rules)",
+    "unknown_model_profile": "accept models not in the catalogue with this profile's rules",
+    "connection_lifetime": "seconds a connection lives before the deadline close (profile's)",
+    "goaway_lead": "seconds between goAway and that close, capped by the lifetime (profile's)",
+    "idle_timeout": "seconds without client input before a 1008 abort, 0 never (profile's)",
+    "handle_interval": "streaming profiles: seconds between resumption handles (profile's)",
+    "first_handle": "'setup' or 'first_turn': when the first resumable handle comes (profile's)",
     "handle_ttl": "seconds a handle stays valid after its session's last connection ends",
+    "silent_drop_hold": "silent-drop fault: seconds the server holds the dead socket (1011)",
     "context_window_tokens": "context window in tokens (1007 close on overflow, no compression)",
     "chars_per_text_token": "characters of text per token",
     "audio_tokens_per_second": "tokens per second of audio (input and output)",
@@ -98,7 +140,7 @@ HELP = {
     "first_chunk_delay": "seconds before the first chunk of a reply",
     "output_sample_rate": "Hz of output audio",
     "speech_seconds_per_char": "seconds of output audio per character of reply",
-    "turn_complete_lag_factor": "AUDIO: turnComplete lags generationComplete by playback x this",
+    "turn_complete_lag_factor": "AUDIO: turnComplete comes playback time x this after audio",
     "vad_energy_threshold": "int16 RMS of a 10 ms frame that counts as speech",
     "default_silence_duration_ms": "ms of silence ending a spoken turn (setup may override)",
     "max_frame_bytes": "largest client frame in bytes (1007 close above)",

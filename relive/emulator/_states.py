@@ -98,3 +98,4 @@ class Auth:
     refused: CloseReason | None = None
     vertex: bool = False
     ephemeral: bool = False  # `api_key` is an auth_tokens/ name (the Constrained endpoint)
+    api_version: str = "v1beta"

@@ -3,7 +3,9 @@
 TEXT: `modelTurn` text parts (after a `thought: true` part when thoughts are asked for). AUDIO:
 `modelTurn` inlineData of 24 kHz 16-bit PCM lasting as long as the text takes to say, each
 followed by an `outputTranscription` chunk when asked for (the last one `finished`); the
-`turnComplete` lags `generationComplete` by the playback time times a setting.
+`turnComplete` comes when the audio would have finished playing: playback time after
+`generationComplete` (2.x), or after the first audio chunk (3.1; audio streams faster than real
+time), times `turn_complete_lag_factor`.
 
 Steps are made one at a time as the connection sends them, never a whole reply in advance.
 """
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from relive.emulator._codec import JsonDict
 from relive.emulator._config import SessionConfig
 from relive.emulator._model import speech_pcm, split_chunks, text_tokens
+from relive.emulator._profiles import TurnCompleteFrom
 from relive.emulator._settings import EmulatorSettings
 from relive.emulator._shapes import thought_text, thought_tokens
 
@@ -76,7 +79,9 @@ def plan_reply(
     thinking = config.thinking
     thoughts = thought_tokens(thinking, text, settings.chars_per_text_token) if thinking else 0
     chunks = _lookahead(split_chunks(text, settings.chunk_words))
+    count = 0
     for i, (chunk, last) in enumerate(chunks):
+        count += 1
         delay = settings.first_chunk_delay if i == 0 else interval
         if config.modality == "AUDIO":
             seconds = len(chunk) * settings.speech_seconds_per_char
@@ -105,7 +110,10 @@ def plan_reply(
     yield Step(
         interval, [{"serverContent": {"generationComplete": True}}], generation_complete=True
     )
-    lag = playback * settings.turn_complete_lag_factor
+    rules = config.rules
+    lag = playback * rules.turn_complete_lag_factor
+    if rules.profile.turn_complete_from is TurnCompleteFrom.FIRST_AUDIO:
+        lag = max(0.0, lag - count * interval)  # first audio to generationComplete
     done = {
         "serverContent": {"turnComplete": True},
         "usageMetadata": usage(

@@ -20,7 +20,7 @@ from relive.web._protocol import Mode
 
 # Current Live models speak natively; they answer in audio, so text mode reads the transcription.
 GEMINI_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
-EMULATOR_MODEL = "models/relive-emulator"
+EMULATOR_MODEL = "models/gemini-live-2.5-flash-preview"
 
 CALL_INSTRUCTION = "You are a friendly voice assistant. Keep answers short."
 TEXT_INSTRUCTION = "You are a friendly assistant in a text chat. Keep answers short."

@@ -16,7 +16,9 @@ async def test_without_a_key_an_emulator_runs_behind_the_client(
     async with gemini_or_emulator(emulator_settings=settings, emulator_key="k") as it:
         assert it.emulator is not None
         assert it.emulator.settings.connection_lifetime == 7.0
-        async with it.client.aio.live.connect(model="gemini-live", config={}) as session:
+        async with it.client.aio.live.connect(
+            model="gemini-live-2.5-flash-preview", config={}
+        ) as session:
             await session.send_client_content(turns={"role": "user", "parts": [{"text": "hi"}]})
             async for message in session.receive():
                 if message.server_content and message.server_content.turn_complete:

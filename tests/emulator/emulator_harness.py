@@ -15,7 +15,9 @@ from relive.emulator._faults import FaultPlan
 from relive.emulator._handles import HandleRegistry
 from relive.emulator._states import Auth
 
-FAST = EmulatorSettings(chunk_interval=0.02, turn_complete_lag_factor=0.0)
+# Machine tests of other rules take the first handle at setup (a setting; 2.x sends it later).
+FAST = EmulatorSettings(chunk_interval=0.02, turn_complete_lag_factor=0.0, first_handle="setup")
+MODEL = "models/gemini-live-2.5-flash-preview"  # half-cascade: TEXT or AUDIO
 
 
 class Service:
@@ -31,8 +33,10 @@ class Service:
         self.faults = FaultPlan()
         self._ids = itertools.count(1)
 
-    def connect(self, api_key: str | None = "key-1", vertex: bool = False) -> Harness:
-        auth = Auth(api_key, vertex=vertex)
+    def connect(
+        self, api_key: str | None = "key-1", vertex: bool = False, api_version: str = "v1beta"
+    ) -> Harness:
+        auth = Auth(api_key, vertex=vertex, api_version=api_version)
         machine = LiveConnection(
             next(self._ids), auth, self.settings, self.registry, self.faults, self.clock
         )
@@ -79,7 +83,7 @@ class Harness:
         return self
 
     def setup(self, **setup: Any) -> Harness:
-        body: dict[str, Any] = {"model": "models/gemini-live"}
+        body: dict[str, Any] = {"model": MODEL}
         body.setdefault("generationConfig", {"responseModalities": ["TEXT"]})
         body.update(setup)
         return self.send({"setup": body})

@@ -76,7 +76,7 @@ async def _call(url: str, method: str = "POST", **headers: str) -> tuple[int, st
 async def test_a_web_page_cannot_drop_sessions(relive_emulator: Emulator) -> None:
     base = relive_emulator.url + "/emulator/faults"
     async with websockets.connect(relive_emulator.ws_url + DEV) as ws:
-        await ws.send('{"setup": {"model": "m"}}')
+        await ws.send('{"setup": {"model": "models/gemini-live-2.5-flash-preview"}}')
         await ws.recv()
         assert (await _call(base + "/drop", "GET"))[0] == 405  # a link or an <img>
         assert (await _call(base + "/drop", Origin="http://evil.example"))[0] == 403  # a form

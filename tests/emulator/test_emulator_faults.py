@@ -52,7 +52,8 @@ async def test_drop_mid_turn_after_first_chunk(relive_emulator: Emulator) -> Non
 async def test_resumed_session_does_not_continue_a_cut_reply(relive_emulator: Emulator) -> None:
     client = relive_emulator.client()
     async with client.aio.live.connect(model=MODEL, config=resumable_config()) as s:
-        handle = await next_handle(s)
+        await say(s, "first")
+        handle = await next_handle(s)  # the first handle comes after the first turn
         relive_emulator.faults.drop_mid_turn()
         await s.send_realtime_input(text="lost turn")
         with pytest.raises(errors.APIError):
@@ -60,7 +61,7 @@ async def test_resumed_session_does_not_continue_a_cut_reply(relive_emulator: Em
     await relive_emulator.wait_for(lambda st: st.open_connections == 0)
     async with client.aio.live.connect(model=MODEL, config=resumable_config(handle)) as s:
         reply = await say(s, "again")
-    assert reply.text == "You said: again. (turn 1, remembers 1)"  # snapshot before the lost turn
+    assert reply.text == "You said: again. (turn 2, remembers 2)"  # snapshot before the lost turn
 
 
 async def test_goaway_now_then_deadline(relive_emulator: Emulator) -> None:
@@ -70,7 +71,7 @@ async def test_goaway_now_then_deadline(relive_emulator: Emulator) -> None:
         assert message.go_away is not None and message.go_away.time_left == "0.3s"
         with pytest.raises(errors.APIError) as closed:
             await next_message(s)
-    assert closed.value.code == 1011 and "Deadline expired" in str(closed.value)
+    assert closed.value.code == 1008 and "after receiving a GoAway signal" in str(closed.value)
 
 
 async def test_silent_after_goaway(relive_emulator: Emulator) -> None:
@@ -82,7 +83,7 @@ async def test_silent_after_goaway(relive_emulator: Emulator) -> None:
         with pytest.raises(errors.APIError) as closed:
             message = await next_message(s)
             pytest.fail(f"expected silence, got {message}")
-    assert closed.value.code == 1011
+    assert closed.value.code == 1008
 
 
 async def test_close_fault(relive_emulator: Emulator) -> None:
@@ -96,6 +97,7 @@ async def test_close_fault(relive_emulator: Emulator) -> None:
 async def test_refuse_next_resumption_once(relive_emulator: Emulator) -> None:
     client = relive_emulator.client()
     async with client.aio.live.connect(model=MODEL, config=resumable_config()) as s:
+        await say(s, "first")
         handle = await next_handle(s)
     await relive_emulator.wait_for(lambda st: st.open_connections == 0)
     relive_emulator.faults.refuse_next_resumption()

@@ -17,12 +17,16 @@ from relive.emulator import REPLY_PATTERN, Emulator
 from relive.emulator._codec import MAX_DEPTH, ProtocolError, decode
 from relive.emulator._config import parse_setup
 from relive.emulator._model import MAX_QUOTED_CHARS
+from relive.emulator._states import Auth
 from relive.emulator._turns import plan_reply
 from tests.emulator.emulator_harness import FAST, Harness, Service
 
 DEV = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=k"
 SETUP: dict[str, Any] = {
-    "setup": {"model": "m", "generationConfig": {"responseModalities": ["TEXT"]}}
+    "setup": {
+        "model": "models/gemini-live-2.5-flash-preview",
+        "generationConfig": {"responseModalities": ["TEXT"]},
+    }
 }
 PCM = base64.b64encode(bytes(3200)).decode()
 
@@ -136,7 +140,7 @@ def test_a_huge_text_gets_a_small_reply() -> None:
 
 def test_a_reply_is_planned_step_by_step() -> None:
     """Taking the first steps of a 4 MB reply costs almost nothing: steps are made as sent."""
-    config = parse_setup(SETUP["setup"], FAST, vertex=False)
+    config = parse_setup(SETUP["setup"], FAST, Auth("key"))
     text = "word " * 800_000
     tracemalloc.start()
     try:

@@ -18,19 +18,19 @@ async def test_real_lifetime_and_goaway_lead_on_manual_clock() -> None:
     clock = ManualClock()
     async with Emulator(INSTANT, clock=clock) as emu:
         async with emu.client().aio.live.connect(model=MODEL, config=resumable_config()) as s:
-            await next_handle(s)
             assert (await say(s, "hi")).text == "You said: hi. (turn 1, remembers 1)"
+            await next_handle(s)  # after the first turn, as the 2.x models do
             emu.advance(539.0)
             assert emu.stats.goaways_sent == 0
             emu.advance(1.0)
             message = await next_message(s)
             while message.go_away is None:
                 message = await next_message(s)
-            assert message.go_away.time_left == "60s"
-            emu.advance(60.0)
+            assert message.go_away.time_left == "50s"
+            emu.advance(50.0)
             with pytest.raises(errors.APIError) as closed:
                 await next_message(s)
-        assert closed.value.code == 1011
+        assert closed.value.code == 1008
 
 
 async def test_handle_ttl_two_hours_after_the_session_ends() -> None:
@@ -38,6 +38,7 @@ async def test_handle_ttl_two_hours_after_the_session_ends() -> None:
     async with Emulator(INSTANT, clock=clock) as emu:
         client = emu.client()
         async with client.aio.live.connect(model=MODEL, config=resumable_config()) as s:
+            await say(s, "hi")
             handle = await next_handle(s)
         await emu.wait_for(lambda st: st.open_connections == 0)
         emu.advance(7199.0)
@@ -48,7 +49,7 @@ async def test_handle_ttl_two_hours_after_the_session_ends() -> None:
         with pytest.raises(errors.APIError) as expired:
             async with client.aio.live.connect(model=MODEL, config=resumable_config(handle)):
                 pass
-        assert expired.value.code == 1007 and "expired" in str(expired.value)
+        assert expired.value.code == 1008 and "session not found" in str(expired.value)
 
 
 def test_a_session_keeps_only_its_newest_handles() -> None:
@@ -63,7 +64,7 @@ def test_a_session_keeps_only_its_newest_handles() -> None:
     registry.attach(session)
     issued = [registry.issue(session, "key", Conversation()) for _ in range(10)]
     assert registry.handle_count == 4
-    registry.detach(session)
+    registry.detach(session, Conversation())
     for old in issued[:6]:
         with pytest.raises(HandleRejectedError) as refused:
             registry.resolve(old, "key")

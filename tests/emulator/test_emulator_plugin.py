@@ -15,7 +15,8 @@ from relive.emulator import REPLY_PATTERN, Emulator
 
 async def test_fixture(relive_emulator: Emulator) -> None:
     config = types.LiveConnectConfig(response_modalities=[types.Modality.TEXT])
-    async with relive_emulator.client().aio.live.connect(model="m", config=config) as s:
+    client = relive_emulator.client()
+    async with client.aio.live.connect(model="gemini-live-2.5-flash-preview", config=config) as s:
         await s.send_realtime_input(text="from outside")
         text = ""
         async for message in s.receive():

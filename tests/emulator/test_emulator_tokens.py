@@ -140,8 +140,8 @@ async def test_constraints_replace_the_clients_setup(emu: Emulator) -> None:
         lock_additional_fields=[],
     )
     async with _browser(emu, masked).aio.live.connect(model=MODEL, config=audio) as s:
-        handle = await next_handle(s)  # the client's resumption config stands
         reply = await say(s, "again")
+        handle = await next_handle(s)  # the client's resumption config stands
     assert handle and reply.text == "You said: again. (turn 1, remembers 1)"
 
 
@@ -150,13 +150,14 @@ async def test_uses_are_spent_by_new_sessions_not_by_resumptions(emu: Emulator) 
     client = _browser(emu, token)
     resumable = _config(session_resumption=types.SessionResumptionConfig())
     async with client.aio.live.connect(model=MODEL, config=resumable) as s:
-        handle = await next_handle(s)
+        await say(s, "first")
+        handle = await next_handle(s)  # the first handle follows the first turn
     await emu.wait_for(lambda st: st.open_connections == 0)
     refused = await _refused(client, resumable)
     assert refused.code == 1011 and "Token has been used too many times" in str(refused)
     resume = _config(session_resumption=types.SessionResumptionConfig(handle=handle))
     async with client.aio.live.connect(model=MODEL, config=resume) as s:
-        assert (await say(s, "back")).text == "You said: back. (turn 1, remembers 1)"
+        assert (await say(s, "back")).text == "You said: back. (turn 2, remembers 2)"
     # Where a resumption is held to spend a use (reported early 2026), it is refused too.
     await emu.wait_for(lambda st: st.open_connections == 0)
     emu.tokens.resumption_spends_use = True
@@ -170,6 +171,7 @@ async def test_new_session_window_and_expiry_on_the_injected_clock(emu: Emulator
     client = _browser(emu, token)
     resumable = _config(session_resumption=types.SessionResumptionConfig())
     async with client.aio.live.connect(model=MODEL, config=resumable) as s:
+        await say(s, "first")
         handle = await next_handle(s)
     await emu.wait_for(lambda st: st.open_connections == 0)
     emu.advance(61.0)  # past newSessionExpireTime (60 s): no new session, resumption still works

@@ -17,7 +17,10 @@ CONSTRAINED = (
 )
 VERTEX = "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"
 SETUP = {
-    "setup": {"model": "models/gemini-live", "generation_config": {"response_modalities": ["TEXT"]}}
+    "setup": {
+        "model": "models/gemini-live-2.5-flash-preview",
+        "generation_config": {"response_modalities": ["TEXT"]},
+    }
 }
 
 pytestmark = pytest.mark.relive_emulator(tls=False)
@@ -76,11 +79,11 @@ async def test_missing_key_closes_1008(relive_emulator: Emulator) -> None:
 
 
 @pytest.mark.relive_emulator(tls=False, api_keys={"good"})
-async def test_refused_key_closes_1008(relive_emulator: Emulator) -> None:
+async def test_refused_key_closes_1007(relive_emulator: Emulator) -> None:
     url = relive_emulator.ws_url + DEV.format(v="v1beta")
     async with websockets.connect(url + "?key=bad") as ws:
         await ws.send(json.dumps(SETUP))
-        assert await _close_of(ws) == (1008, "API key not valid. Please pass a valid API key.")
+        assert await _close_of(ws) == (1007, "API key not valid. Please pass a valid API key.")
     async with websockets.connect(url + "?key=good") as ws:
         await _setup_complete(ws)
 
@@ -88,7 +91,7 @@ async def test_refused_key_closes_1008(relive_emulator: Emulator) -> None:
 async def test_snake_case_at_every_depth(relive_emulator: Emulator) -> None:
     setup = {
         "setup": {
-            "model": "models/m",
+            "model": "models/gemini-live-2.5-flash-preview",
             "generation_config": {"response_modalities": ["TEXT"]},
             "session_resumption": {},
             "context_window_compression": {
@@ -100,8 +103,6 @@ async def test_snake_case_at_every_depth(relive_emulator: Emulator) -> None:
     }
     async with websockets.connect(relive_emulator.ws_url + DEV.format(v="v1beta") + "?key=k") as ws:
         await _setup_complete(ws, setup)
-        update = json.loads(await ws.recv())
-        assert update["sessionResumptionUpdate"]["resumable"] is True
         await ws.send(
             json.dumps(
                 {
@@ -119,6 +120,8 @@ async def test_snake_case_at_every_depth(relive_emulator: Emulator) -> None:
                 text += part["text"]
             if message.get("serverContent", {}).get("turnComplete"):
                 break
+        update = json.loads(await ws.recv())  # the first handle follows the first turn
+        assert update["sessionResumptionUpdate"]["resumable"] is True
     assert text == "You said: hi. (turn 1, remembers 1)"
 
 
