@@ -225,7 +225,20 @@ def _nodes(node: Any, parts: list[str], path: str) -> list[tuple[str, Any]]:
     return found
 
 
+def _wrap_lone_values(kind: str, body: Any) -> None:
+    """A single value where a list goes is a one-element list (the protobuf JSON parser takes
+    it): rewrite it so the handlers read one shape. Parents come first in `_TYPES`."""
+    for parts, expected in _TYPES_BY_KIND.get(kind, ()):
+        if expected != (list,):
+            continue
+        for _, parent in _nodes(body, parts[:-1], kind):
+            value = parent.get(parts[-1]) if isinstance(parent, dict) else None
+            if value is not None and not isinstance(value, list):
+                parent[parts[-1]] = [value]
+
+
 def _check_types(kind: str, body: Any) -> None:
+    _wrap_lone_values(kind, body)
     for parts, expected in _TYPES_BY_KIND.get(kind, ()):
         for where, node in _nodes(body, parts, kind):
             if isinstance(node, bool) and bool not in expected:

@@ -22,8 +22,6 @@ from relive.emulator._states import Auth
 from relive.emulator._tools import declared_functions
 
 MODALITIES = ("TEXT", "AUDIO")
-# Fields the Developer API has only in v1alpha: (where, name) as the parser reports them.
-V1ALPHA_ONLY = (("setup", "proactivity"), ("setup.generation_config", "enableAffectiveDialog"))
 
 
 @dataclass(frozen=True)
@@ -80,16 +78,6 @@ def _compression(raw: Any, settings: EmulatorSettings) -> tuple[int, int] | None
     return trigger, target
 
 
-def _version_fields(body: JsonDict, auth: Auth) -> None:
-    """v1alpha-only fields sent to another Developer API version: the parser does not know them."""
-    if auth.vertex or auth.api_version == "v1alpha":
-        return
-    for where, name in V1ALPHA_ONLY:
-        node = body if where == "setup" else body.get("generationConfig")
-        if isinstance(node, dict) and name in node:
-            raise ProtocolError(closes.unknown_field(name, where))
-
-
 def _profile(model: str, settings: EmulatorSettings, auth: Auth) -> ModelProfile:
     profile = profile_for(model)
     if profile is not None:
@@ -115,8 +103,6 @@ def _model_rules(body: JsonDict, profile: ModelProfile, model: str, modality: st
 def parse_setup(body: JsonDict, settings: EmulatorSettings, auth: Auth) -> SessionConfig:
     """Check a setup body and return what it asks for; `ProtocolError` when it is wrong."""
     vertex = auth.vertex
-    if settings.strict:
-        _version_fields(body, auth)
     model = body.get("model")
     if not model:
         raise _bad("Invalid value at 'setup.model': a model name is required.")

@@ -31,6 +31,7 @@ from relive.emulator._media import (
 )
 from relive.emulator._model import Conversation, reply_text, text_tokens
 from relive.emulator._profiles import PRE_SETUP, FirstHandle, Handles, rules_for
+from relive.emulator._schema import check_message
 from relive.emulator._settings import EmulatorSettings
 from relive.emulator._shapes import (
     WAITING,
@@ -223,6 +224,8 @@ class LiveConnection:
                 why = f"the first message must be setup (got {message.kind})."
             return self._close(closes.invalid(f"Invalid client message: {why}"))
         try:
+            if self.settings.strict:  # what the real API's parser refuses, at every depth
+                check_message(message.kind, message.body, self.auth.api_version, self.auth.vertex)
             if message.kind == "setup":
                 self._on_setup(message.body)
             else:

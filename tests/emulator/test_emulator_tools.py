@@ -21,6 +21,7 @@ def _calls(conn: Harness) -> list[dict[str, Any]]:
 
 
 def _respond(conn: Harness, call_id: str, response: Any, **extra: Any) -> None:
+    """A functionResponse; `response` is a proto Struct, so always a JSON object."""
     body = {"id": call_id, "name": "f", "response": response, **extra}
     conn.send({"toolResponse": {"functionResponses": [body]}})
 
@@ -61,11 +62,11 @@ def test_parallel_blocking_calls_reply_once_all_are_answered() -> None:
     conn.send({"realtimeInput": {"text": "call a and call b"}})
     first, second = _calls(conn)
     assert first["id"] != second["id"]
-    _respond(conn, second["id"], 2)
+    _respond(conn, second["id"], {"n": 2})
     assert conn.machine.turn is TurnState.TOOL_CALL
-    _respond(conn, first["id"], 1)
+    _respond(conn, first["id"], {"n": 1})
     conn.run_turn()
-    assert conn.text().endswith("b returned: 2 a returned: 1")
+    assert conn.text().endswith('b returned: {"n": 2} a returned: {"n": 1}')
 
 
 def test_malformed_args_end_the_turn_with_the_reason() -> None:
@@ -118,11 +119,11 @@ def test_when_idle_result_waits_for_the_reply_under_way() -> None:
     conn.send({"realtimeInput": {"text": "call search"}})
     call_id = _calls(conn)[0]["id"]
     conn.advance(0.0)  # first chunk of the reply out
-    _respond(conn, call_id, 1, scheduling="WHEN_IDLE")
+    _respond(conn, call_id, {"n": 1}, scheduling="WHEN_IDLE")
     assert not any(m.get("serverContent", {}).get("interrupted") for m in conn.sent)
     conn.run_turn()  # the reply, then the result
     conn.run_turn()
-    assert conn.text() == "You said: call search. (turn 1, remembers 1)search returned: 1"
+    assert conn.text() == 'You said: call search. (turn 1, remembers 1)search returned: {"n": 1}'
 
 
 def test_interrupt_result_cuts_the_reply_under_way() -> None:
@@ -130,11 +131,11 @@ def test_interrupt_result_cuts_the_reply_under_way() -> None:
     conn.send({"realtimeInput": {"text": "call search and tell me a long story meanwhile"}})
     call_id = _calls(conn)[0]["id"]
     conn.advance(0.0)
-    _respond(conn, call_id, 1, scheduling="INTERRUPT")
+    _respond(conn, call_id, {"n": 1}, scheduling="INTERRUPT")
     kinds = conn.kinds()
     assert kinds.index("serverContent.interrupted") < len(kinds)
     conn.run_turn()
-    assert conn.text().endswith("search returned: 1")
+    assert conn.text().endswith('search returned: {"n": 1}')
     assert "meanwhile. (turn" not in conn.text()  # the story was cut
 
 
@@ -157,13 +158,13 @@ def test_will_continue_keeps_the_call_open_for_more_results() -> None:
     call_id = _calls(conn)[0]["id"]
     conn.run_turn()
     conn.clear()
-    _respond(conn, call_id, "part 1", willContinue=True)
+    _respond(conn, call_id, {"part": 1}, willContinue=True)
     conn.run_turn()
-    _respond(conn, call_id, "part 2", willContinue=False)
+    _respond(conn, call_id, {"part": 2}, willContinue=False)
     conn.run_turn()
-    assert conn.text() == 'search returned: "part 1"search returned: "part 2"'
+    assert conn.text() == 'search returned: {"part": 1}search returned: {"part": 2}'
     conn.clear()
-    _respond(conn, call_id, "late")  # the call is finished: further responses are ignored
+    _respond(conn, call_id, {"late": True})  # the call is finished: further responses are ignored
     assert conn.sent == []
     assert any(e.kind == "tool_response_ignored" for e in conn.events)
 
