@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 JS_DIR := tests/js
 
-.PHONY: demo test lint typecheck pytest install system-deps js-deps clean
+.PHONY: demo test lint typecheck pytest docs install system-deps js-deps clean
 
 demo: $(STAMP)
 	$(BIN)/relive demo
@@ -38,8 +38,13 @@ $(JS_DIR)/node_modules/.package-lock.json: $(JS_DIR)/package.json $(JS_DIR)/pack
 	touch $@
 
 lint: $(STAMP)
-	$(BIN)/ruff check relive tests
-	$(BIN)/ruff format --check relive tests
+	$(BIN)/ruff check relive tests tools
+	$(BIN)/ruff format --check relive tests tools
+	$(BIN)/python -m tools.apidoc --check
+
+# docs/api.md from the docstrings (pdoc); `make test` fails when it is stale.
+docs: $(STAMP)
+	$(BIN)/python -m tools.apidoc
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
