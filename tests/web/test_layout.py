@@ -182,6 +182,7 @@ async def test_resilience_panel_buttons_each_do_what_they_say(
     )
     await expect(page.locator("#m-new-sessions")).to_have_text("1")
     await expect(page.locator("#transcript-call .turn")).to_have_count(0)
+    await expect(page.locator("#hint-call")).to_be_hidden()  # a first-load hint only
     await checked(page, artifacts, device, "panel-after-lost-session")
     await press(page, device, "#call-mute")
     await expect(model.first).to_contain_text("(turn 1")

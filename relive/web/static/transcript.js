@@ -16,6 +16,7 @@ export class TranscriptView {
     this.items = []; // absolute index -> <li>
     this.earlier = null; // the folded "Earlier" <li>, when the page lacks older turns
     this.stick = true; // follow the newest turn
+    this.used = false; // a turn was shown: the first-load hint has done its job
     list.addEventListener("scroll", () => {
       this.stick = this.atBottom();
     });
@@ -120,7 +121,8 @@ export class TranscriptView {
   }
 
   settle() {
-    this.hint.hidden = this.turns.some(Boolean) || this.earlier !== null;
+    this.used ||= this.turns.some(Boolean) || this.earlier !== null;
+    this.hint.hidden = this.used;
     if (this.stick) this.list.scrollTop = this.list.scrollHeight;
   }
 }
