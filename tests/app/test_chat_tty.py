@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from collections.abc import Iterator
 import pytest
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
+
+ESCAPES = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")  # prompt_toolkit's cursor and colour codes
 
 
 class Terminal:
@@ -36,9 +39,10 @@ class Terminal:
         self.seen = b""
 
     def until(self, token: bytes, timeout: float = 20.0) -> None:
+        """Read until `token` shows in what was printed since the call (escape codes aside)."""
         deadline = time.monotonic() + timeout
         start = len(self.seen)
-        while token not in self.seen[start:]:
+        while token not in ESCAPES.sub(b"", self.seen[start:]):
             left = deadline - time.monotonic()
             assert left > 0, f"no {token!r} in {self.seen[-400:]!r}"
             ready, _, _ = select.select([self.master], [], [], left)
