@@ -1,9 +1,9 @@
 """What each emulator connection received: numbered audio chunks and user turn texts, in order.
 
-The emulator counts messages but does not say which arrived where, so the bench taps its
-per-connection state machines: each new connection's `receive` is wrapped to note the sequence
-number (`relive.bench._audio`) of every audio chunk and the text of every `clientContent` it is
-given, and how each connection ended. Measurement only: messages are passed on unchanged.
+The emulator counts messages but does not keep which arrived where, so the bench hooks its
+events (`Emulator.on_event`): every `received` event carries the decoded client message, whose
+audio chunk sequence number (`relive.bench._audio`) or `clientContent` text is noted per
+connection, and `aborted` / `connection_closed` say how each connection ended.
 """
 
 from __future__ import annotations
@@ -11,12 +11,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-from collections.abc import Callable
 from typing import Any
 
 from relive._clock import Clock, MonotonicClock
 from relive.bench._audio import chunk_seq
-from relive.emulator import Emulator
+from relive.emulator import Emulator, EmulatorEvent, EventKind
 
 
 class ClientTap:
@@ -30,43 +29,31 @@ class ClientTap:
         self._clock = clock or MonotonicClock()
         self._seen: set[int] = set()
         self._changed = asyncio.Event()
-        self._emu = emulator
-        original = emulator.log.record
+        emulator.on_event.append(self.record)
 
-        def record(kind: str, data: dict[str, Any]) -> None:
-            original(kind, data)
-            if kind == "connection_opened":
-                self._watch(int(data["conn"]))
-            elif kind == "aborted":
-                self.ended[int(data["conn"])] = "aborted"
-            elif kind == "connection_closed":
-                self.ended.setdefault(int(data["conn"]), f"closed {int(data['code'])}")
-
-        emulator.log.record = record  # type: ignore[method-assign]
-
-    def _watch(self, conn_id: int) -> None:
-        link = self._emu.links.get(conn_id)
-        if link is None:
+    def record(self, event: EmulatorEvent) -> None:
+        """Note what one emulator event says about a connection (the `on_event` hook)."""
+        conn = event.data.get("conn")
+        if not isinstance(conn, int):
             return
-        received = self.by_conn.setdefault(conn_id, [])
-        texts = self.texts_by_conn.setdefault(conn_id, [])
-        machine = link.machine
-        original: Callable[[Any], Any] = machine.receive
+        if event.kind is EventKind.RECEIVED:
+            self._received(conn, event.data["message"])
+        elif event.kind is EventKind.ABORTED:
+            self.ended[conn] = "aborted"
+        elif event.kind is EventKind.CONNECTION_CLOSED:
+            self.ended.setdefault(conn, f"closed {int(event.data['code'])}")
 
-        def receive(message: Any) -> Any:
-            seq = _audio_seq(message)
-            if seq is not None:
-                received.append(seq)
-                if seq not in self._seen:
-                    self._seen.add(seq)
-                    self.arrived_at[seq] = self._clock.now()
-                self._changed.set()
-            text = _turn_text(message)
-            if text is not None:
-                texts.append(text)
-            return original(message)
-
-        machine.receive = receive  # type: ignore[method-assign]
+    def _received(self, conn: int, message: Any) -> None:
+        seq = _audio_seq(message)
+        if seq is not None:
+            self.by_conn.setdefault(conn, []).append(seq)
+            if seq not in self._seen:
+                self._seen.add(seq)
+                self.arrived_at[seq] = self._clock.now()
+            self._changed.set()
+        text = _turn_text(message)
+        if text is not None:
+            self.texts_by_conn.setdefault(conn, []).append(text)
 
     def received(self) -> list[int]:
         """Every chunk received, connection after connection (ids increase with time)."""

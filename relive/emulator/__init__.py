@@ -18,7 +18,7 @@ from relive.emulator._emulator import Emulator, Faults  # noqa: E402
 from relive.emulator._handles import TokenFactory  # noqa: E402
 from relive.emulator._model import REPLY_FORMAT, REPLY_PATTERN  # noqa: E402
 from relive.emulator._settings import EmulatorSettings  # noqa: E402
-from relive.emulator._stats import EmulatorEvent, EmulatorStats  # noqa: E402
+from relive.emulator._stats import EmulatorEvent, EmulatorStats, EventKind  # noqa: E402
 
 __all__ = [
     "REPLY_FORMAT",
@@ -29,6 +29,7 @@ __all__ = [
     "EmulatorEvent",
     "EmulatorSettings",
     "EmulatorStats",
+    "EventKind",
     "Faults",
     "TokenFactory",
 ]

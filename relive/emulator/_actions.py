@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from relive.emulator._codec import JsonDict
+from relive.emulator._stats import EventKind
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Abort:
 class Emit:
     """An emulator event for stats and for tests to wait on."""
 
-    kind: str
+    kind: EventKind
     data: dict[str, Any] = field(default_factory=dict)
 
 

@@ -52,6 +52,7 @@ from relive.emulator._states import (
     TurnState,
     TurnTrigger,
 )
+from relive.emulator._stats import EventKind
 from relive.emulator._tokens import TokenRegistry, TokenRejectedError, constrain
 from relive.emulator._tools import (
     BlockingTurn,
@@ -244,20 +245,20 @@ class LiveConnection:
             if name == "goaway":  # a lead longer than the lifetime gives goAway at setup
                 self._go_away(self._goaway_lead, move_deadline=False)
             elif name == "deadline":
-                self._emit("deadline")
+                self._emit(EventKind.DEADLINE)
                 return self._close(
                     self.rules.deadline_close if self._went_away else closes.DEADLINE
                 )
             elif name == "idle":
-                self._emit("idle_abort")
+                self._emit(EventKind.IDLE_ABORT)
                 return self._close(closes.IDLE_ABORTED)
             elif name == "step":
                 self._step()
             elif name == "token_expiry":
-                self._emit("token_expired")
+                self._emit(EventKind.TOKEN_EXPIRED)
                 return self._close(closes.TOKEN_EXPIRED_RUNNING)
             elif name == "setup" and self.state is State.AWAITING_SETUP:
-                self._emit("setup_timeout")
+                self._emit(EventKind.SETUP_TIMEOUT)
                 return self._close(closes.SETUP_TIMEOUT)
         except ProtocolError as exc:
             return self._close(exc.close)
@@ -305,12 +306,12 @@ class LiveConnection:
                     raise HandleRejectedError("refused", closes.HANDLE_NOT_FOUND)
                 self.session_id, self.conversation = self.registry.resolve(config.handle, api_key)
             except HandleRejectedError as rejected:
-                self._emit("handle_rejected", reason=rejected.kind)
+                self._emit(EventKind.HANDLE_REJECTED, reason=rejected.kind)
                 raise ProtocolError(rejected.close) from None
-            self._emit("resumed", turns=self.conversation.user_turns)
+            self._emit(EventKind.RESUMED, turns=self.conversation.user_turns)
         else:
             self.session_id = self.registry.new_session()
-            self._emit("session_started")
+            self._emit(EventKind.SESSION_STARTED)
         self.registry.attach(self.session_id)
         self.config = config
         self.rules = config.rules
@@ -336,10 +337,10 @@ class LiveConnection:
                 raise TokenRejectedError("invalid", closes.TOKEN_NOT_VALID)
             token = self.tokens.admit(self.auth.api_key or "", resuming)
         except TokenRejectedError as rejected:
-            self._emit("token_rejected", reason=rejected.kind)
+            self._emit(EventKind.TOKEN_REJECTED, reason=rejected.kind)
             raise ProtocolError(rejected.close) from None
         self._owner = token.owner  # handles resume with any token of the same key
-        self._emit("token_admitted", resuming=resuming, used=token.used)
+        self._emit(EventKind.TOKEN_ADMITTED, resuming=resuming, used=token.used)
         self._out.append(SetTimer("token_expiry", token.expire_at))
         return constrain(body, token)
 
@@ -352,7 +353,7 @@ class LiveConnection:
         self._send({"goAway": {"timeLeft": format_duration(time_left)}})
         self._went_away = True
         self._go(Trigger.GOAWAY)
-        self._emit("goaway", time_left=time_left)
+        self._emit(EventKind.GOAWAY, time_left=time_left)
 
     def _resumption_update(self, event: str) -> None:
         """A handle, if the profile sends one at this `event` (setup, turn, input)."""
@@ -385,7 +386,7 @@ class LiveConnection:
         if self.config.transparent:
             update["lastConsumedClientMessageIndex"] = str(self.consumed)
         self._last_handle_at = self.clock.now()
-        self._emit("handle_issued")
+        self._emit(EventKind.HANDLE_ISSUED)
         self._send({"sessionResumptionUpdate": update})
 
     # ----- client input ---------------------------------------------------------------------
@@ -492,7 +493,7 @@ class LiveConnection:
             call_id = response.get("id") if isinstance(response, dict) else None
             call = self._tools.calls.get(call_id) if isinstance(call_id, str) else None
             if call is None:
-                self._emit("tool_response_ignored")
+                self._emit(EventKind.TOOL_RESPONSE_IGNORED)
                 continue
             result = result_text(call.name, response.get("response"))
             self._remember("tool", result, self._text_tokens(result))
@@ -518,7 +519,7 @@ class LiveConnection:
         if not response.get("willContinue"):
             del self._tools.calls[call.id]
         scheduling = scheduling_of(response)
-        self._emit("tool_result", id=call.id, scheduling=scheduling)
+        self._emit(EventKind.TOOL_RESULT, id=call.id, scheduling=scheduling)
         if scheduling == "SILENT":
             return  # in the context, not spoken
         self._results.append(result)
@@ -542,7 +543,7 @@ class LiveConnection:
                 functions=declared_functions(tools.get("tools")),
                 tool_tokens=tool_tokens(tools.get("tools"), per_token),
             )
-        self._emit("context_update", changed=changed)
+        self._emit(EventKind.CONTEXT_UPDATE, changed=changed)
 
     def _media(self, audio: float = 0.0, video: float = 0.0) -> None:
         assert self.config is not None
@@ -586,14 +587,14 @@ class LiveConnection:
         n, k = self.conversation.user_turns, self.conversation.remembered
         if waiting_for_more(text):  # the user trailed off: the model waits for the rest
             self._send(WAITING)
-            self._emit("turn_complete", interrupted=False)
+            self._emit(EventKind.TURN_COMPLETE, interrupted=False)
             return
         try:
             calls = requested_calls(text, self.config.functions)
         except MalformedCall:
             done = {"turnComplete": True, "turnCompleteReason": "MALFORMED_FUNCTION_CALL"}
             self._send({"serverContent": done})
-            self._emit("turn_complete", interrupted=False)
+            self._emit(EventKind.TURN_COMPLETE, interrupted=False)
             return
         if calls:
             self._call_functions(calls, text, n, k)
@@ -617,7 +618,7 @@ class LiveConnection:
             self._resumption_update("turn")
         self._send({"toolCall": {"functionCalls": wire}})
         for call_wire in wire:
-            self._emit("tool_call", id=call_wire["id"], name=call_wire["name"])
+            self._emit(EventKind.TOOL_CALL, id=call_wire["id"], name=call_wire["name"])
         if not blocking:  # NON_BLOCKING: the conversation goes on while the calls run
             self._start_reply(reply_text(text, n, k))
 
@@ -629,7 +630,7 @@ class LiveConnection:
             before = len(conv.turns)
             conv = conv.compress(trigger, target)
             if len(conv.turns) != before:
-                self._emit("compressed", dropped=before - len(conv.turns))
+                self._emit(EventKind.COMPRESSED, dropped=before - len(conv.turns))
         elif conv.tokens > self.settings.context_window_tokens:
             self.conversation = conv
             raise ProtocolError(closes.CONTEXT_EXHAUSTED)
@@ -660,10 +661,10 @@ class LiveConnection:
                 self._drop_plan()
                 self._release()
                 self._out.append(Abort("drop mid-turn fault"))
-                self._emit("dropped_mid_turn")
+                self._emit(EventKind.DROPPED_MID_TURN)
                 return
         if step.generation_complete:
-            self._emit("generation_complete")
+            self._emit(EventKind.GENERATION_COMPLETE)
         if step.turn_complete:
             self._finish_turn()
         elif reply.next is not None:
@@ -676,7 +677,7 @@ class LiveConnection:
         try:
             self._remember("model", spoken, self._text_tokens(spoken))
         finally:
-            self._emit("turn_complete", interrupted=text is not None)
+            self._emit(EventKind.TURN_COMPLETE, interrupted=text is not None)
         if self.session_id is not None:
             self.registry.save(self.session_id, self.conversation)
         self._resumption_update("turn")
@@ -691,7 +692,7 @@ class LiveConnection:
             self._send({"toolCallCancellation": {"ids": cancelled}})
         self._send({"serverContent": {"interrupted": True}})
         self._send({"serverContent": {"turnComplete": True}})
-        self._emit("interrupted")
+        self._emit(EventKind.INTERRUPTED)
         self._finish_turn(self._reply.sent)
 
     def _drop_plan(self) -> None:
@@ -705,7 +706,7 @@ class LiveConnection:
             return
         self._out.append(Send(message))
 
-    def _emit(self, kind: str, **data: Any) -> None:
+    def _emit(self, kind: EventKind, **data: Any) -> None:
         self._out.append(Emit(kind, {"conn": self.conn_id, **data}))
 
     def _close(self, close: CloseReason) -> list[Action]:

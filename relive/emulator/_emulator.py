@@ -20,7 +20,7 @@ from relive._clock import Clock, ManualClock, MonotonicClock
 from relive._net import is_loopback
 from relive.emulator import _closes as closes
 from relive.emulator._closes import CloseReason
-from relive.emulator._codec import ProtocolError, decode
+from relive.emulator._codec import ClientMessage, ProtocolError, decode
 from relive.emulator._connection import LiveConnection
 from relive.emulator._control import check_token, handle_control
 from relive.emulator._faults import (
@@ -36,7 +36,7 @@ from relive.emulator._link import Link
 from relive.emulator._rest import BodyReadingConnection, handle_rest, is_rest
 from relive.emulator._routes import authenticate, match_route
 from relive.emulator._settings import EmulatorSettings
-from relive.emulator._stats import EmulatorEvent, EmulatorStats, EventLog
+from relive.emulator._stats import EmulatorEvent, EmulatorStats, EventKind, EventLog
 from relive.emulator._tls import LocalTLS
 from relive.emulator._tokens import TokenRegistry
 
@@ -139,6 +139,7 @@ class Emulator:
         token_factory: TokenFactory = default_token,
         ca_file: str | Path | None = None,
         control_token: str | None = None,
+        on_event: Callable[[EmulatorEvent], object] | None = None,
     ) -> None:
         self.settings = settings or EmulatorSettings()
         self.host = host
@@ -150,7 +151,10 @@ class Emulator:
         self.registry = HandleRegistry(self.clock, self.settings.handle_ttl, token_factory)
         # Ephemeral tokens minted over REST (`tokens.resumption_spends_use` is settable).
         self.tokens = TokenRegistry(self.clock)
-        self.log = EventLog()
+        # `on_event` hooks see every event as it happens, `sent` and `received` too (a
+        # `received` event's data has `conn` and the decoded client `message`).
+        self.on_event: list[Callable[[EmulatorEvent], object]] = [on_event] if on_event else []
+        self.log = EventLog(hooks=self.on_event)
         self.faults = Faults(self)
         self.links: dict[int, Link] = {}
         self._tls = LocalTLS(ca_file) if tls else None
@@ -332,18 +336,17 @@ class Emulator:
         self.links[conn_id] = link  # before connection_opened: observers look the link up
         self.stats.open_connections += 1
         opened = {"conn": conn_id, "path": route.method, "vertex": route.vertex}
-        self.log.record("connection_opened", opened)
+        self.log.record(EventKind.CONNECTION_OPENED, opened)
         link.apply(machine.start())
         sender = asyncio.create_task(link.sender())
         limit = self.settings.max_frame_bytes
         try:
             async for frame in ws:
-                self.log.record("received", {})
                 try:
-                    message = decode(frame, limit)
+                    message: ClientMessage | ProtocolError = decode(frame, limit)
                 except ProtocolError as exc:
-                    link.apply(machine.receive(exc))
-                    continue
+                    message = exc
+                self.log.record(EventKind.RECEIVED, {"conn": conn_id, "message": message})
                 link.apply(machine.receive(message))
         except ConnectionClosed:
             pass
@@ -359,7 +362,7 @@ class Emulator:
             self.links.pop(conn_id, None)
             self.stats.open_connections -= 1
             code = ws.close_code if ws.close_code is not None else 1006
-            self.log.record("connection_closed", {"conn": conn_id, "code": code})
+            self.log.record(EventKind.CONNECTION_CLOSED, {"conn": conn_id, "code": code})
             if not sender.done():
                 await asyncio.sleep(0)  # let a queued close finish its handshake step
                 sender.cancel()

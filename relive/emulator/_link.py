@@ -19,10 +19,11 @@ from relive.emulator._closes import fit_reason
 from relive.emulator._codec import encode
 from relive.emulator._connection import LiveConnection
 from relive.emulator._faults import FaultPlan
+from relive.emulator._stats import EventKind
 
 log = logging.getLogger("relive.emulator")
 
-Recorder = Callable[[str, dict[str, Any]], None]
+Recorder = Callable[[EventKind, dict[str, Any]], None]
 
 
 class Link:
@@ -99,7 +100,7 @@ class Link:
         """Drop the TCP connection at once, with no close frame."""
         self._closed = True
         self.cancel_all_timers()
-        self.record("aborted", {"conn": self.machine.conn_id, "why": why})
+        self.record(EventKind.ABORTED, {"conn": self.machine.conn_id, "why": why})
         self.apply(self.machine.connection_lost())
         self.ws.transport.abort()
 
@@ -117,9 +118,11 @@ class Link:
             try:
                 if isinstance(action, Send):
                     await self.ws.send(encode(action.message))
-                    self.record("sent", {"conn": self.machine.conn_id})
+                    self.record(EventKind.SENT, {"conn": self.machine.conn_id})
                 elif isinstance(action, Close):
-                    self.record("closed", {"conn": self.machine.conn_id, "code": action.code})
+                    self.record(
+                        EventKind.CLOSED, {"conn": self.machine.conn_id, "code": action.code}
+                    )
                     reason = fit_reason(action.reason)
                     log.info(
                         "emulator connection %s: close %d %s",

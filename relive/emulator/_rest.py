@@ -18,6 +18,7 @@ from websockets.http11 import Request, Response
 from websockets.protocol import CONNECTING
 from websockets.server import ServerProtocol
 
+from relive.emulator._stats import EventKind
 from relive.emulator._tokens import RestError
 
 if TYPE_CHECKING:
@@ -112,5 +113,5 @@ def handle_rest(emu: Emulator, connection: ServerConnection, request: Request) -
         minted = emu.tokens.mint(body, key)
     except RestError as error:
         return _json(connection, error.status, error.body())
-    emu.log.record("token_minted", {"uses": minted["uses"]})
+    emu.log.record(EventKind.TOKEN_MINTED, {"uses": minted["uses"]})
     return _json(connection, 200, minted)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -10,11 +11,43 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+class EventKind(enum.StrEnum):
+    """Every kind of `EmulatorEvent`, in one place: a misspelt kind is a type error."""
+
+    ABORTED = "aborted"
+    CLOSED = "closed"
+    COMPRESSED = "compressed"
+    CONNECTION_CLOSED = "connection_closed"
+    CONNECTION_OPENED = "connection_opened"
+    CONTEXT_UPDATE = "context_update"
+    DEADLINE = "deadline"
+    DROPPED_MID_TURN = "dropped_mid_turn"
+    GENERATION_COMPLETE = "generation_complete"
+    GOAWAY = "goaway"
+    HANDLE_ISSUED = "handle_issued"
+    HANDLE_REJECTED = "handle_rejected"
+    IDLE_ABORT = "idle_abort"
+    INTERRUPTED = "interrupted"
+    RECEIVED = "received"
+    RESUMED = "resumed"
+    SENT = "sent"
+    SESSION_STARTED = "session_started"
+    SETUP_TIMEOUT = "setup_timeout"
+    TOKEN_ADMITTED = "token_admitted"
+    TOKEN_EXPIRED = "token_expired"
+    TOKEN_MINTED = "token_minted"
+    TOKEN_REJECTED = "token_rejected"
+    TOOL_CALL = "tool_call"
+    TOOL_RESPONSE_IGNORED = "tool_response_ignored"
+    TOOL_RESULT = "tool_result"
+    TURN_COMPLETE = "turn_complete"
+
+
 @dataclass(frozen=True)
 class EmulatorEvent:
     """Something the emulator did: `kind` plus details (`conn` is the connection id)."""
 
-    kind: str
+    kind: EventKind
     data: dict[str, Any]
     seq: int
 
@@ -48,51 +81,62 @@ class EmulatorStats:
         return data
 
 
-_COUNTS = {
-    "session_started": "sessions",
-    "resumed": "resumptions",
-    "goaway": "goaways_sent",
-    "deadline": "deadlines",
-    "tool_call": "tool_calls",
-    "interrupted": "interruptions",
-    "compressed": "compressions",
-    "aborted": "aborts",
-    "connection_opened": "connections_opened",
-    "handle_issued": "handles_issued",
+_COUNTS: dict[EventKind, str] = {
+    EventKind.SESSION_STARTED: "sessions",
+    EventKind.RESUMED: "resumptions",
+    EventKind.GOAWAY: "goaways_sent",
+    EventKind.DEADLINE: "deadlines",
+    EventKind.TOOL_CALL: "tool_calls",
+    EventKind.INTERRUPTED: "interruptions",
+    EventKind.COMPRESSED: "compressions",
+    EventKind.ABORTED: "aborts",
+    EventKind.CONNECTION_OPENED: "connections_opened",
+    EventKind.HANDLE_ISSUED: "handles_issued",
 }
 
 
 class EventLog:
     """Stats plus a bounded history of events, with awaitable waits."""
 
-    def __init__(self, keep: int = 10_000) -> None:
+    def __init__(
+        self, keep: int = 10_000, hooks: list[Callable[[EmulatorEvent], object]] | None = None
+    ) -> None:
         self.stats = EmulatorStats()
+        # Called with every event, `sent` and `received` included (those are counted, not kept:
+        # a `received` event's data holds the decoded client message, for observers only).
+        self.hooks: list[Callable[[EmulatorEvent], object]] = hooks if hooks is not None else []
         self.events: list[EmulatorEvent] = []
         self._keep = keep
         self._seq = 0
         self._changed = asyncio.Event()
         self.started = time.monotonic()
 
-    def record(self, kind: str, data: dict[str, Any]) -> None:
+    def record(self, kind: EventKind, data: dict[str, Any]) -> None:
+        """Count the event, keep it (all but `sent`/`received`), tell the hooks, wake waiters."""
         s = self.stats
-        if kind == "sent" or kind == "received":
-            if kind == "sent":
+        if kind is EventKind.SENT or kind is EventKind.RECEIVED:
+            if kind is EventKind.SENT:
                 s.messages_sent += 1
             else:
                 s.messages_received += 1
+            for hook in self.hooks:
+                hook(EmulatorEvent(kind, data, 0))
             self._changed.set()
             return
         attr = _COUNTS.get(kind)
         if attr is not None:
             setattr(s, attr, getattr(s, attr) + 1)
-        if kind == "handle_rejected":
+        if kind is EventKind.HANDLE_REJECTED:
             s.rejected_handles[str(data.get("reason"))] += 1
-        elif kind == "closed":
+        elif kind is EventKind.CLOSED:
             s.closes[int(data["code"])] += 1
-        elif kind == "turn_complete" and not data.get("interrupted"):
+        elif kind is EventKind.TURN_COMPLETE and not data.get("interrupted"):
             s.turns_completed += 1
         self._seq += 1
-        self.events.append(EmulatorEvent(kind, data, self._seq))
+        event = EmulatorEvent(kind, data, self._seq)
+        self.events.append(event)
+        for hook in self.hooks:
+            hook(event)
         if len(self.events) > self._keep:
             del self.events[: len(self.events) - self._keep]
         self.poke()

@@ -81,7 +81,7 @@ async def test_js_sdk_ephemeral_token_flow_of_a_browser_app() -> None:
     assert events["refused"]["reason"] == "Token has been used too many times"
     assert "Token has been used too many times" in events["refused"]["connect"]
     assert "done" in events
-    kinds = [e.kind for e in emu.events]
+    kinds = [str(e.kind) for e in emu.events]
     assert kinds.count("token_minted") == 1 and kinds.count("token_admitted") == 1
     assert any(
         e.kind == "connection_opened" and e.data["path"].endswith("Constrained") for e in emu.events
