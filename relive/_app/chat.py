@@ -225,9 +225,12 @@ class _Lines:
             threading.Thread(target=self._read, args=(stdin, loop), daemon=True).start()
 
     def _read(self, stdin: TextIO, loop: asyncio.AbstractEventLoop) -> None:
-        for line in stdin:
-            loop.call_soon_threadsafe(self._queue.put_nowait, line.rstrip("\n"))
-        loop.call_soon_threadsafe(self._queue.put_nowait, None)
+        try:
+            for line in stdin:
+                loop.call_soon_threadsafe(self._queue.put_nowait, line.rstrip("\n"))
+            loop.call_soon_threadsafe(self._queue.put_nowait, None)
+        except RuntimeError:  # the loop closed first (Ctrl-C): nobody is left to read lines
+            return
 
     async def next(self) -> str | None:
         if self._prompt is None:
