@@ -21,6 +21,7 @@ from relive.bench._stats import Summary, percentile, summarize  # noqa: E402
 if TYPE_CHECKING:
     from relive.bench._chaos import run_chaos
     from relive.bench._cpu import run_cpu
+    from relive.bench._memory import run_memory
     from relive.bench._overhead import run_overhead
     from relive.bench._reconnect import run_reconnect
     from relive.bench._scale import run_scale
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 _RUNS = {
     "run_chaos": "relive.bench._chaos",
     "run_cpu": "relive.bench._cpu",
+    "run_memory": "relive.bench._memory",
     "run_overhead": "relive.bench._overhead",
     "run_reconnect": "relive.bench._reconnect",
     "run_scale": "relive.bench._scale",
@@ -48,6 +50,7 @@ __all__ = [
     "percentile",
     "run_chaos",
     "run_cpu",
+    "run_memory",
     "run_overhead",
     "run_reconnect",
     "run_scale",

@@ -74,6 +74,16 @@ def register(subparsers: Any) -> None:
     _common(p)
     p.set_defaults(handler=_run_cpu)
 
+    p = sub.add_parser(
+        "memory", help="relive vs raw SDK: memory per idle session and per silent call"
+    )
+    p.add_argument("--sessions", type=_positive_int, default=50, help="idle sessions (50)")
+    p.add_argument(
+        "--seconds", type=_positive_float, default=100.0, help="length of the silent call (100)"
+    )
+    _common(p)
+    p.set_defaults(handler=_run_memory)
+
     p = sub.add_parser("scale", help="concurrent call sessions streaming real-time audio")
     p.add_argument("--sessions", type=_positive_int, default=100, help="sessions (100)")
     p.add_argument("--hold", type=_positive_float, default=5.0, help="seconds held (5)")
@@ -187,6 +197,12 @@ def _run_cpu(args: argparse.Namespace) -> int:
     from relive.bench._cpu import run_cpu
 
     return _run(args, lambda: run_cpu(turns=args.turns, chunks=args.chunks, rounds=args.rounds))
+
+
+def _run_memory(args: argparse.Namespace) -> int:
+    from relive.bench._memory import run_memory
+
+    return _run(args, lambda: run_memory(sessions=args.sessions, seconds=args.seconds))
 
 
 def _run_scale(args: argparse.Namespace) -> int:

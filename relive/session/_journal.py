@@ -46,7 +46,6 @@ class Entry:
     media: bool = False
     text: str = ""
     opens_turn: bool = False  # the first part of a user turn sent in parts
-    frame: str | None = None  # its wire frame once built ("" when the SDK must send it)
 
     @property
     def kind(self) -> str:

@@ -113,10 +113,11 @@ class Link:
                 await self.send_wake.wait()
                 continue
             try:
-                if ws is not None and entry.frame is None:
-                    entry.frame = wire.frame(entry.method, entry.kwargs) or ""
-                if ws is not None and entry.frame:
-                    await ws.send(entry.frame)
+                # Built per send, not kept: a frame is sent once but for a replay, and keeping
+                # it would double the journal's memory.
+                frame = wire.frame(entry.method, entry.kwargs) if ws is not None else None
+                if frame is not None and ws is not None:
+                    await ws.send(frame)
                 else:
                     await getattr(self.sdk, entry.method)(**entry.kwargs)
                 if ws is not None and self.clock.now() >= probe_at:

@@ -81,7 +81,7 @@ def test_every_bench_subcommand_is_registered(capsys: pytest.CaptureFixture[str]
         main(["bench", "--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for name in ("reconnect", "overhead", "cpu", "scale", "chaos", "emulator"):
+    for name in ("reconnect", "overhead", "cpu", "memory", "scale", "chaos", "emulator"):
         assert name in out
 
 
@@ -99,3 +99,12 @@ def test_a_run_that_cannot_finish_says_why(
     assert (
         "relive bench overhead could not finish: OSError: no free port" in capsys.readouterr().err
     )
+
+
+def test_memory_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["bench", "memory", "--sessions", "2", "--seconds", "2", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    entries, size = doc["figures"]["journal"]
+    assert entries == 100 and size >= 100 * 640  # 2 s of 20 ms chunks, none settled
+    assert doc["figures"]["idle_bytes"]["relive"] > 0
