@@ -29,6 +29,8 @@ def _serve(conn: Connection, settings: EmulatorSettings) -> None:
                 command = await loop.run_in_executor(None, conn.recv)
                 if command == "stats":
                     conn.send(emu.stats.to_json())
+                elif command == "drop":
+                    conn.send(emu.faults.drop())
                 elif isinstance(command, tuple) and command[0] == "wait_received":
                     target = int(command[1])
 
@@ -71,6 +73,11 @@ class EmulatorProcess:
 
     async def stats(self) -> dict[str, Any]:
         result: dict[str, Any] = await self._ask("stats", timeout=ASK_TIMEOUT)
+        return result
+
+    async def drop_all(self) -> int:
+        """Cut every open connection at once (a mass drop); how many were cut."""
+        result: int = await self._ask("drop", timeout=ASK_TIMEOUT)
         return result
 
     async def wait_received(self, count: int) -> dict[str, Any]:

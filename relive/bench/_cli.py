@@ -97,6 +97,11 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--chunk-ms", type=_positive_int, default=20, help="audio chunk length in ms (20)"
     )
+    p.add_argument(
+        "--mass-drop",
+        action="store_true",
+        help="after the hold, cut every connection at once and time the recovery (relive)",
+    )
     _common(p)
     p.set_defaults(handler=_run_scale)
 
@@ -217,6 +222,7 @@ def _run_scale(args: argparse.Namespace) -> int:
             turn_every=args.turn_every,
             side=args.side,
             chunk_ms=args.chunk_ms,
+            mass_drop=args.mass_drop,
         ),
     )
 

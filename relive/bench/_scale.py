@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from google import genai
@@ -39,10 +39,28 @@ from relive.bench._common import (
 from relive.bench._report import Aim, Report, Section
 from relive.bench._resources import ProcessMeter, Window
 from relive.bench._stats import percentile, ratio
-from relive.session import GaveUp, HandleStore, Reconnecting, State, connect
+from relive.session import Connected, GaveUp, HandleStore, Reconnecting, State, connect
 
 MIB = 1024 * 1024
+MASS_DROP_TIMEOUT = 60.0
 Side = Literal["relive", "raw"]
+
+
+@dataclass
+class _Recovery:
+    """A mass drop: when it was cut, and how long each session took to be connected again."""
+
+    target: int = 0
+    cut_at: float | None = None
+    back_s: list[float] = field(default_factory=list)
+    all_back: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def connected(self, now: float) -> None:
+        if self.cut_at is None:
+            return
+        self.back_s.append(now - self.cut_at)
+        if len(self.back_s) >= self.target:
+            self.all_back.set()
 
 
 @dataclass
@@ -56,31 +74,52 @@ class _Caller:
 
 
 async def _open(
-    side: Side, client: genai.Client, index: int, stack: contextlib.AsyncExitStack, counts: Any
+    side: Side,
+    client: genai.Client,
+    index: int,
+    stack: contextlib.AsyncExitStack,
+    counts: Any,
+    recovery: _Recovery,
+    clock: Clock,
 ) -> _Caller:
     if side == "raw":
-        raw = await stack.enter_async_context(
-            client.aio.live.connect(model=MODEL, config=call_config())
-        )
-        closed = asyncio.Event()
+        return await _open_raw(client, stack)
+    return await _open_relive(client, index, stack, counts, recovery, clock)
 
-        async def raw_reader() -> None:
-            try:
-                while True:
-                    async for _ in raw.receive():
-                        pass
-            except Exception:
-                closed.set()
 
-        async def raw_turn(text: str) -> None:
-            await raw.send_client_content(turns=user_turn(text), turn_complete=True)
+async def _open_raw(client: genai.Client, stack: contextlib.AsyncExitStack) -> _Caller:
+    raw = await stack.enter_async_context(
+        client.aio.live.connect(model=MODEL, config=call_config())
+    )
+    closed = asyncio.Event()
 
-        return _Caller(
-            send_audio=lambda blob: raw.send_realtime_input(audio=blob),
-            send_turn=raw_turn,
-            is_live=lambda: not closed.is_set(),
-            reader=raw_reader,
-        )
+    async def raw_reader() -> None:
+        try:
+            while True:
+                async for _ in raw.receive():
+                    pass
+        except Exception:
+            closed.set()
+
+    async def raw_turn(text: str) -> None:
+        await raw.send_client_content(turns=user_turn(text), turn_complete=True)
+
+    return _Caller(
+        send_audio=lambda blob: raw.send_realtime_input(audio=blob),
+        send_turn=raw_turn,
+        is_live=lambda: not closed.is_set(),
+        reader=raw_reader,
+    )
+
+
+async def _open_relive(
+    client: genai.Client,
+    index: int,
+    stack: contextlib.AsyncExitStack,
+    counts: Any,
+    recovery: _Recovery,
+    clock: Clock,
+) -> _Caller:
     session = connect(
         client,
         model=MODEL,
@@ -93,7 +132,9 @@ async def _open(
 
     async def relive_reader() -> None:
         async for event in session.events():
-            if isinstance(event, Reconnecting):
+            if isinstance(event, Connected):
+                recovery.connected(clock.now())
+            elif isinstance(event, Reconnecting):
                 counts["reconnects"] += 1
             elif isinstance(event, GaveUp):
                 counts["gave_up"] += 1
@@ -118,8 +159,13 @@ async def run_scale(
     side: Side = "relive",
     chunk_ms: int = 20,
     clock: Clock | None = None,
+    mass_drop: bool = False,
 ) -> Report:
-    """Hold `sessions` call sessions streaming real-time audio for `hold` seconds."""
+    """Hold `sessions` call sessions streaming real-time audio for `hold` seconds.
+
+    `mass_drop` (relive only): then cut every connection at once and time how long each
+    session takes to be connected again.
+    """
     if sessions < 1 or hold <= 0 or connect_concurrency < 1 or turn_every <= 0:
         raise ValueError("sessions, hold, connect_concurrency and turn_every must be positive")
     if not 10 <= chunk_ms <= 1000:
@@ -129,6 +175,7 @@ async def run_scale(
     clock = clock or MonotonicClock()
     me = ProcessMeter(clock=clock)
     counts = {"reconnects": 0, "gave_up": 0}
+    recovery = _Recovery()
     late: list[float] = []
     async with EmulatorProcess(BENCH_SETTINGS) as emu:
         them = ProcessMeter(emu.pid, clock=clock)
@@ -139,7 +186,7 @@ async def run_scale(
 
             async def open_one(i: int) -> _Caller:
                 async with gate:
-                    return await _open(side, client, i, stack, counts)
+                    return await _open(side, client, i, stack, counts, recovery, clock)
 
             connect_start = clock.now()
             results = await asyncio.gather(
@@ -157,6 +204,13 @@ async def run_scale(
             drained = await emu.wait_received(before["messages_received"] + produced)
             drain_s = clock.now() - drain_start
             live = sum(1 for c in callers if c.is_live())
+            if mass_drop and side == "relive":
+                recovery.target = live
+                recovery.cut_at = clock.now()
+                await emu.drop_all()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(MASS_DROP_TIMEOUT):
+                        await recovery.all_back.wait()
             for task in readers:
                 task.cancel()
             await asyncio.gather(*readers, return_exceptions=True)
@@ -178,6 +232,7 @@ async def run_scale(
         me=ProcessMeter.window(start_me, end_me),
         them=ProcessMeter.window(start_them, end_them),
         idle_rss=(idle_me.rss_bytes, idle_them.rss_bytes),
+        recovery=recovery if mass_drop and side == "relive" else None,
     )
 
 
@@ -239,6 +294,7 @@ def _report(
     me: Window,
     them: Window,
     idle_rss: tuple[int, int],
+    recovery: _Recovery | None = None,
 ) -> Report:
     held = max(0, live - counts["gave_up"])
     in_hold = ratio(consumed, produced)
@@ -279,6 +335,15 @@ def _report(
         ["backlog drained after the hold (s)", drain_s],
         ["messages never delivered", produced - delivered],
     ]
+    if recovery is not None:
+        back = recovery.back_s or [float("nan")]
+        other += [
+            ["mass drop: sessions cut at once", recovery.target],
+            ["mass drop: connected again", len(recovery.back_s)],
+            ["mass drop: back after, p50 (ms)", percentile(back, 50) * 1000],
+            ["mass drop: back after, p99 (ms)", percentile(back, 99) * 1000],
+            ["mass drop: all back after (ms)", max(back) * 1000],
+        ]
     label = "relive" if side == "relive" else "raw SDK"
     return Report(
         title=f"relive bench scale ({label})",

@@ -25,7 +25,7 @@ from relive.session._states import Action
 
 log = logging.getLogger("relive.session")
 
-PROBE_EVERY = 0.5
+PROBE_EVERY = 0.25
 
 
 def failure_from(exc: BaseException) -> Failure:
@@ -120,6 +120,7 @@ class Link:
                     await ws.send(frame)
                 else:
                     await getattr(self.sdk, entry.method)(**entry.kwargs)
+                self.machine.written(self.conn_id, entry.index)
                 if ws is not None and self.clock.now() >= probe_at:
                     probe_at = self.clock.now() + PROBE_EVERY
                     await self._probe(ws)

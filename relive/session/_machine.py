@@ -51,8 +51,8 @@ T = Trigger
 MIN_IN_FLIGHT = 0.005
 MAX_IN_FLIGHT = 1.0
 # The in-flight window is this many times the longest recent round trip of a send.
-IN_FLIGHT_FACTOR = 2.0
-SEND_DELAY_SAMPLES = 8
+IN_FLIGHT_FACTOR = 3.0
+SEND_DELAY_SAMPLES = 16
 
 
 @dataclass
@@ -252,6 +252,15 @@ class SessionMachine:
                 conn.sent.popleft()
                 conn.sent_offset += 1
         return entry
+
+    def written(self, conn_id: int, index: int) -> None:
+        """Message `index` has just been written to connection `conn_id`'s socket: its send
+        time is now, not when it was taken (the write may have waited for the loop)."""
+        if conn_id != self.conn_id or not self._conn.recent_sends:
+            return
+        sends = self._conn.recent_sends
+        if sends[-1][1] == index:
+            sends[-1] = (self.clock.now(), index)
 
     def send_delay(self, conn_id: int, seconds: float) -> None:
         """A message sent on `conn_id` took `seconds` to reach the server and come back

@@ -57,9 +57,9 @@ class Policy:
     - `in_flight_margin`: without `lastConsumedClientMessageIndex`, a resumable handle is taken
       to hold what was sent up to this long before it arrived; later messages may have crossed
       it on the way and are replayed on a resume. None (the default) follows the measured delay
-      of sends: twice the longest of the last 8 round trips of a WebSocket ping the driver sends
-      behind the messages (at most every 0.5 s while sending), 5 ms to 1 s; a third of the
-      connect + setup time until the first one comes back.
+      of sends: three times the longest of the last 16 round trips of a WebSocket ping the driver
+      sends behind the messages (at most every 0.25 s while sending), 5 ms to 1 s, counted from
+      when each message was written; a third of the connect + setup time until the first pong.
     """
 
     on_rejected_handle: OnRejectedHandle = "new_session"

@@ -66,6 +66,17 @@ async def test_scale_small_run_in_two_processes(side: Literal["relive", "raw"]) 
     json.loads(report.to_json())
 
 
+@pytest.mark.timeout(60)
+async def test_scale_mass_drop_times_every_session_back() -> None:
+    report = await run_scale(sessions=4, hold=0.3, connect_concurrency=2, mass_drop=True)
+    (section,) = report.sections
+    rows = {row[0]: row[1] for row in section.rows}
+    assert rows["mass drop: sessions cut at once"] == 4
+    assert rows["mass drop: connected again"] == 4
+    assert 0 < rows["mass drop: back after, p50 (ms)"] <= rows["mass drop: all back after (ms)"]
+    assert report.figures["delivered_real_time"] >= 0
+
+
 async def test_chaos_fault_subset_and_unknown_faults() -> None:
     report = await run_chaos(sessions=1, turns=3, fault_rate=1.0, seed=4, faults=["goaway"])
     assert set(report.figures["faults"]) <= {"goaway"}

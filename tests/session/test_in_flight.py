@@ -24,13 +24,13 @@ def test_a_slow_send_widens_the_window_and_its_chunk_is_replayed() -> None:
     m.send_delay(1, 0.002)
     _chunk(m)
     early = m.take_next(1)
-    clock.advance(0.5)
+    clock.advance(0.8)
     _chunk(m)
     m.take_next(1)
     m.send_delay(1, 0.2)  # the machine is loaded: sends now take 200 ms to come back
     clock.advance(0.1)
     # The second chunk was sent 100 ms before the handle: with 2 ms sends it would count as
-    # held, with 200 ms ones it may have crossed the handle. The first (600 ms) is held.
+    # held, with 200 ms ones it may have crossed the handle. The first (900 ms) is held.
     m.server_message(1, handle("h1"))
     m.closed(1, DROP)
     m.opened(2)
