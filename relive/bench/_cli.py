@@ -59,19 +59,13 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=_run_reconnect)
 
     p = sub.add_parser("overhead", help="relive vs raw SDK: messages/s and latency per message")
-    p.add_argument("--turns", type=_positive_int, default=100, help="text turns per block (100)")
-    p.add_argument("--chunks", type=_positive_int, default=1000, help="audio chunks per block")
-    p.add_argument("--rounds", type=_positive_int, default=4, help="alternating blocks (4)")
-    _common(p)
+    _blocks(p, turns=100, chunks=1000, rounds=4)
     p.set_defaults(handler=_run_overhead)
 
     p = sub.add_parser(
         "cpu", help="relive vs raw SDK: CPU time per message in the client and the emulator"
     )
-    p.add_argument("--turns", type=_positive_int, default=200, help="text turns per block (200)")
-    p.add_argument("--chunks", type=_positive_int, default=2000, help="audio chunks per block")
-    p.add_argument("--rounds", type=_positive_int, default=3, help="alternating blocks (3)")
-    _common(p)
+    _blocks(p, turns=200, chunks=2000, rounds=3)
     p.set_defaults(handler=_run_cpu)
 
     p = sub.add_parser(
@@ -123,6 +117,20 @@ def register(subparsers: Any) -> None:
     from relive.emulator._bench import register_bench
 
     register_bench(sub)
+
+
+def _blocks(p: argparse.ArgumentParser, *, turns: int, chunks: int, rounds: int) -> None:
+    """Sizes of benches that alternate raw and relive blocks (overhead, cpu)."""
+    p.add_argument(
+        "--turns", type=_positive_int, default=turns, help=f"text turns per block ({turns})"
+    )
+    p.add_argument(
+        "--chunks", type=_positive_int, default=chunks, help=f"audio chunks per block ({chunks})"
+    )
+    p.add_argument(
+        "--rounds", type=_positive_int, default=rounds, help=f"alternating blocks ({rounds})"
+    )
+    _common(p)
 
 
 def _common(p: argparse.ArgumentParser) -> None:

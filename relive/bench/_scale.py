@@ -73,20 +73,6 @@ class _Caller:
     reader: Callable[[], Coroutine[Any, Any, None]]
 
 
-async def _open(
-    side: Side,
-    client: genai.Client,
-    index: int,
-    stack: contextlib.AsyncExitStack,
-    counts: Any,
-    recovery: _Recovery,
-    clock: Clock,
-) -> _Caller:
-    if side == "raw":
-        return await _open_raw(client, stack)
-    return await _open_relive(client, index, stack, counts, recovery, clock)
-
-
 async def _open_raw(client: genai.Client, stack: contextlib.AsyncExitStack) -> _Caller:
     raw = await stack.enter_async_context(
         client.aio.live.connect(model=MODEL, config=call_config())
@@ -186,7 +172,9 @@ async def run_scale(
 
             async def open_one(i: int) -> _Caller:
                 async with gate:
-                    return await _open(side, client, i, stack, counts, recovery, clock)
+                    if side == "raw":
+                        return await _open_raw(client, stack)
+                    return await _open_relive(client, i, stack, counts, recovery, clock)
 
             connect_start = clock.now()
             results = await asyncio.gather(
