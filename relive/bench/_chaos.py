@@ -325,15 +325,9 @@ def _report(
             "elapsed_s": elapsed,
         },
         aims=[
-            Aim("turns lost", "== 0", float(lost), lost == 0, hard=True),
-            Aim(
-                "turns duplicated",
-                "== 0",
-                float(duplicated + unexpected),
-                duplicated + unexpected == 0,
-                hard=True,
-            ),
-            Aim("sessions stuck", "== 0", float(stuck), stuck == 0, hard=True),
+            Aim.none("turns lost", lost),
+            Aim.none("turns duplicated", duplicated + unexpected),
+            Aim.none("sessions stuck", stuck),
         ],
         notes=[
             f"seed {seed}: `--seed {seed}` with the same sizes and faults repeats the fault "

@@ -219,15 +219,8 @@ def _report(
             },
         },
         aims=[
-            Aim(
-                "text throughput relive/raw (median round)", ">= 0.9", text_ratio, text_ratio >= 0.9
-            ),
-            Aim(
-                "audio throughput relive/raw (median round)",
-                ">= 0.9",
-                audio_ratio,
-                audio_ratio >= 0.9,
-            ),
+            Aim.at_least("text throughput relive/raw (median round)", 0.9, text_ratio),
+            Aim.at_least("audio throughput relive/raw (median round)", 0.9, audio_ratio),
         ],
         notes=[
             "turn latency: send -> turnComplete seen by the app; chunk latency: app send -> "

@@ -23,6 +23,21 @@ class Aim:
     met: bool
     hard: bool = False
 
+    @classmethod
+    def at_most(cls, name: str, limit: float, measured: float, *, hard: bool = False) -> Aim:
+        """Met when `measured <= limit` (the limit is written once)."""
+        return cls(name, f"<= {limit:g}", float(measured), measured <= limit, hard)
+
+    @classmethod
+    def at_least(cls, name: str, limit: float, measured: float, *, hard: bool = False) -> Aim:
+        """Met when `measured >= limit`."""
+        return cls(name, f">= {limit:g}", float(measured), measured >= limit, hard)
+
+    @classmethod
+    def none(cls, name: str, measured: float, *, hard: bool = True) -> Aim:
+        """Met when nothing of the kind happened (`measured == 0`); hard by default."""
+        return cls(name, "== 0", float(measured), measured == 0, hard)
+
     def to_dict(self) -> dict[str, Any]:
         """The aim as a JSON-ready dict."""
         return {

@@ -87,3 +87,11 @@ def test_report_json_round_trips_and_hard_aims_fail() -> None:
     assert "NO" in report.table()
     report.aims.append(Aim("lost", "== 0", 1.0, met=False, hard=True))
     assert report.failed and json.loads(report.to_json())["failed"] is True
+
+
+def test_aim_helpers_write_the_limit_once() -> None:
+    assert Aim.at_most("ratio", 1.5, 1.2) == Aim("ratio", "<= 1.5", 1.2, True)
+    assert Aim.at_most("ratio", 1.5, 1.6).met is False
+    assert Aim.at_least("sessions", 500, 499) == Aim("sessions", ">= 500", 499.0, False)
+    assert Aim.none("lost", 0) == Aim("lost", "== 0", 0.0, True, hard=True)
+    assert Aim.none("lost", 2, hard=False) == Aim("lost", "== 0", 2.0, False)
