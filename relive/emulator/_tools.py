@@ -31,9 +31,12 @@ class MalformedCall(ValueError):
     `turnCompleteReason: MALFORMED_FUNCTION_CALL`)."""
 
 
-def declared_functions(tools: Any) -> dict[str, bool]:
+def declared_functions(
+    tools: Any, non_blocking_default: bool = False, async_calls: bool = True
+) -> dict[str, bool]:
     """Declared function names from `setup.tools` (or a context update), each mapped to
-    whether its `behavior` is `NON_BLOCKING`."""
+    whether calls to it are `NON_BLOCKING`: its `behavior`, else the model's default; never on
+    a model without async calls."""
     names: dict[str, bool] = {}
     if isinstance(tools, dict):  # a single Tool where a list is expected
         tools = [tools]
@@ -44,7 +47,10 @@ def declared_functions(tools: Any) -> dict[str, bool]:
             decls = tool.get("functionDeclarations") or []
             for decl in decls if isinstance(decls, list) else [decls]:
                 if isinstance(decl, dict) and isinstance(decl.get("name"), str):
-                    names[decl["name"]] = decl.get("behavior") == "NON_BLOCKING"
+                    behavior = decl.get("behavior")
+                    chosen = behavior in ("BLOCKING", "NON_BLOCKING")
+                    non_blocking = behavior == "NON_BLOCKING" if chosen else non_blocking_default
+                    names[decl["name"]] = non_blocking and async_calls
     return names
 
 

@@ -190,3 +190,28 @@ def test_context_update_replaces_the_tools() -> None:
     assert [c["name"] for c in _calls(conn)] == ["new"]
     conn.send({"context_update": {"tools": {"tools": []}}})  # an empty list clears them
     assert conn.machine.config is not None and conn.machine.config.functions == {}
+
+
+def test_behavior_defaults_per_model_family() -> None:
+    tools = [
+        {
+            "functionDeclarations": [
+                {"name": "plain"},
+                {"name": "sync", "behavior": "BLOCKING"},
+                {"name": "bg", "behavior": "NON_BLOCKING"},
+            ]
+        }
+    ]
+    assert declared_functions(tools) == {"plain": False, "sync": False, "bg": True}
+    # 3.8: NON_BLOCKING is the default; BLOCKING still holds where it is asked for.
+    assert declared_functions(tools, non_blocking_default=True) == {
+        "plain": True,
+        "sync": False,
+        "bg": True,
+    }
+    # 3.1: no async calls at all.
+    assert declared_functions(tools, async_calls=False) == {
+        "plain": False,
+        "sync": False,
+        "bg": False,
+    }
