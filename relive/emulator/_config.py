@@ -141,7 +141,9 @@ def parse_setup(body: JsonDict, settings: EmulatorSettings, auth: Auth) -> Sessi
         automatic_vad=not aad.get("disabled", False),
         silence_ms=int(silence_ms),
         interrupts=handling != "NO_INTERRUPTION",
-        functions=declared_functions(body.get("tools")),
+        functions=declared_functions(
+            body.get("tools"), profile.non_blocking_default, profile.async_calls
+        ),
         vertex=vertex,
         instruction_tokens=instruction_tokens(body.get("systemInstruction"), per_token),
         tool_tokens=tool_tokens(body.get("tools"), per_token),

@@ -538,9 +538,12 @@ class LiveConnection:
             self.config = dataclasses.replace(self.config, instruction_tokens=tokens)
         tools = body.get("tools")
         if isinstance(tools, dict):
+            profile = self.config.profile
             self.config = dataclasses.replace(
                 self.config,
-                functions=declared_functions(tools.get("tools")),
+                functions=declared_functions(
+                    tools.get("tools"), profile.non_blocking_default, profile.async_calls
+                ),
                 tool_tokens=tool_tokens(tools.get("tools"), per_token),
             )
         self._emit(EventKind.CONTEXT_UPDATE, changed=changed)

@@ -57,6 +57,8 @@ class ModelProfile:
     client_content_history_only: bool  # clientContent only as initial history (3.1)
     media_chunks: bool  # takes the deprecated realtimeInput.mediaChunks
     summary: str
+    async_calls: bool = True  # takes NON_BLOCKING functions (3.1 does not: every call blocks)
+    non_blocking_default: bool = False  # a declaration without `behavior` is NON_BLOCKING (3.8)
 
     @property
     def model(self) -> str:
@@ -132,6 +134,7 @@ FLASH_LIVE_31 = ModelProfile(
     client_content_history_only=True,
     media_chunks=False,
     summary="Gemini 3.1 Flash Live: AUDIO only, handles while input streams, idle abort",
+    async_calls=False,
 )
 
 LIVE_38 = ModelProfile(
@@ -150,6 +153,7 @@ LIVE_38 = ModelProfile(
     client_content_history_only=False,
     media_chunks=True,
     summary="gemini-3.8-live: goAway ~1 s in (300 s), one handle naming the latest state",
+    non_blocking_default=True,
 )
 
 PROFILES: tuple[ModelProfile, ...] = (NATIVE_AUDIO, HALF_CASCADE, FLASH_LIVE_31, LIVE_38)

@@ -215,3 +215,43 @@ def test_behavior_defaults_per_model_family() -> None:
         "sync": False,
         "bg": False,
     }
+
+
+def _audio_session(model: str, *decls: dict[str, Any]) -> Harness:
+    conn = (
+        Service()
+        .connect()
+        .setup(
+            model=f"models/{model}",
+            generationConfig={"responseModalities": ["AUDIO"]},
+            tools=_tools(*decls),
+        )
+    )
+    conn.clear()
+    return conn
+
+
+def test_gemini_31_has_no_async_calls() -> None:
+    conn = _audio_session(
+        "gemini-3.1-flash-live-preview", {"name": "bg", "behavior": "NON_BLOCKING"}
+    )
+    assert conn.closed is None
+    conn.send({"realtimeInput": {"text": "call bg"}})
+    assert [c["name"] for c in _calls(conn)] == ["bg"]
+    assert conn.machine.turn is TurnState.TOOL_CALL  # the call blocks: no reply until its result
+    conn.send(
+        {"contextUpdate": {"tools": {"tools": _tools({"name": "bg2", "behavior": "NON_BLOCKING"})}}}
+    )
+    assert conn.machine.config is not None and conn.machine.config.functions == {"bg2": False}
+
+
+def test_gemini_38_calls_are_non_blocking_unless_declared_blocking() -> None:
+    conn = _audio_session(
+        "gemini-3.8-live", {"name": "plain"}, {"name": "sync", "behavior": "BLOCKING"}
+    )
+    conn.send({"realtimeInput": {"text": "call plain"}})
+    after_plain = conn.machine.turn
+    conn.run_turn()
+    conn.send({"realtimeInput": {"text": "call sync"}})
+    assert after_plain is TurnState.GENERATING  # async by default: the reply goes on
+    assert conn.machine.turn is TurnState.TOOL_CALL
