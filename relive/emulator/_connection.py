@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from relive._clock import Clock
-from relive._errors import IllegalTransitionError
+from relive._transitions import move
 from relive.emulator import _closes as closes
 from relive.emulator._actions import Abort, Action, CancelTimer, Close, Emit, Send, SetTimer
 from relive.emulator._closes import CloseReason
@@ -165,22 +165,15 @@ class LiveConnection:
 
     def _go(self, trigger: Trigger | TurnTrigger) -> None:
         """The one door: every move is checked against the tables and logged."""
+        where = f"connection {self.conn_id}"
+        before: State | TurnState
+        after: State | TurnState
         if isinstance(trigger, Trigger):
-            before: State | TurnState = self._state
-            new_state = EVENT_TRIGGERED_TRANSITIONS[self._state].get(trigger)
-            after: State | TurnState | None = new_state
-            if new_state is not None:
-                self._state = new_state
+            before = self._state
+            after = self._state = move(EVENT_TRIGGERED_TRANSITIONS, before, trigger, where)
         else:
             before = self._turn
-            new_turn = TURN_TRANSITIONS[self._turn].get(trigger)
-            after = new_turn
-            if new_turn is not None:
-                self._turn = new_turn
-        if after is None:
-            raise IllegalTransitionError(
-                f"connection {self.conn_id}: {trigger.value!r} is not allowed in {before.value!r}"
-            )
+            after = self._turn = move(TURN_TRANSITIONS, before, trigger, where)
         log.log(
             TRACE,
             "connection %s: %s -> %s (%s)",

@@ -18,6 +18,7 @@ from google.genai import types
 
 from relive._clock import Clock
 from relive._errors import IllegalTransitionError
+from relive._transitions import move
 from relive.session import _events as ev
 from relive.session._failures import Failure, classify
 from relive.session._handles import HandleStore, redact
@@ -191,11 +192,7 @@ class SessionMachine:
 
     def _go(self, trigger: Trigger) -> None:
         """The one door: every state change is checked against the table and logged."""
-        new = EVENT_TRIGGERED_TRANSITIONS[self._state].get(trigger)
-        if new is None:
-            raise IllegalTransitionError(
-                f"{trigger.value!r} is not allowed in state {self._state.value!r}"
-            )
+        new = move(EVENT_TRIGGERED_TRANSITIONS, self._state, trigger, f"session {self.mode}")
         log.debug(
             "session %s/%s: %s -> %s (%s)",
             self.owner,

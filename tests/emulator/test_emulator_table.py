@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 import pytest
 
-from relive import IllegalTransitionError
 from relive.emulator import _closes as closes
 from relive.emulator._connection import TRACE
 from relive.emulator._states import (
@@ -19,6 +18,7 @@ from relive.emulator._states import (
     TurnState,
     TurnTrigger,
 )
+from tests.door import check_door
 from tests.emulator.emulator_harness import Harness, Service
 
 MOVE = re.compile(r"connection \d+: (.+) -> (.+) \((.+)\)")
@@ -35,38 +35,22 @@ def table() -> set[Move]:
     return moves
 
 
-@pytest.mark.parametrize("state", list(State))
-@pytest.mark.parametrize("trigger", list(Trigger))
-def test_the_door_moves_a_connection_exactly_as_the_table_says(
-    state: State, trigger: Trigger
-) -> None:
-    machine = Service().connect().machine
-    machine._state = state
-    target = EVENT_TRIGGERED_TRANSITIONS[state].get(trigger)
-    if target is None:
-        with pytest.raises(IllegalTransitionError, match=trigger.value):
-            machine._go(trigger)
-        assert machine.state is state
-    else:
-        machine._go(trigger)
-        assert machine.state is target
+CASES = [(s, t) for s in State for t in Trigger] + [(s, t) for s in TurnState for t in TurnTrigger]
 
 
-@pytest.mark.parametrize("turn", list(TurnState))
-@pytest.mark.parametrize("trigger", list(TurnTrigger))
-def test_the_door_moves_a_turn_exactly_as_the_table_says(
-    turn: TurnState, trigger: TurnTrigger
+@pytest.mark.parametrize(("before", "trigger"), CASES)
+def test_the_door_moves_a_connection_and_its_turn_exactly_as_the_tables_say(
+    before: State | TurnState, trigger: Trigger | TurnTrigger
 ) -> None:
     machine = Service().connect().machine
-    machine._turn = turn
-    target = TURN_TRANSITIONS[turn].get(trigger)
-    if target is None:
-        with pytest.raises(IllegalTransitionError, match=trigger.value):
-            machine._go(trigger)
-        assert machine.turn is turn
+    if isinstance(before, State):
+        assert isinstance(trigger, Trigger)
+        machine._state = before
+        check_door(machine._go, lambda: machine.state, EVENT_TRIGGERED_TRANSITIONS, trigger)
     else:
-        machine._go(trigger)
-        assert machine.turn is target
+        assert isinstance(trigger, TurnTrigger)
+        machine._turn = before
+        check_door(machine._go, lambda: machine.turn, TURN_TRANSITIONS, trigger)
 
 
 def say(conn: Harness, text: str) -> Harness:
