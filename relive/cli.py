@@ -1,4 +1,4 @@
-"""The `relive` command: demo, emulator, chat and bench.
+"""The `relive` command: demo, emulator, chat, bench and conformance.
 
 Each part registers its own subcommand (`register(subparsers)`) so this file stays a switchboard.
 """
@@ -36,6 +36,7 @@ _COMMANDS = [
     ("emulator", "relive.emulator._cli"),
     ("demo", "relive.web._cli"),
     ("bench", "relive.bench._cli"),
+    ("conformance", "relive.conformance._cli"),
     ("chat", "relive._app.chat"),
 ]
 
