@@ -124,3 +124,18 @@ class Chat:
         await self.session.close()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(self._task, 5)
+
+
+def config_for(model: str, **kwargs: Any) -> types.LiveConnectConfig:
+    """TEXT output where the model takes it, else AUDIO with both transcriptions (the reply's
+    words then arrive as output transcription, which the transcript reads the same way)."""
+    from relive.conformance import family_of
+
+    if family_of(model).text_output:
+        return types.LiveConnectConfig(response_modalities=[types.Modality.TEXT], **kwargs)
+    return types.LiveConnectConfig(
+        response_modalities=[types.Modality.AUDIO],
+        input_audio_transcription=types.AudioTranscriptionConfig(),
+        output_audio_transcription=types.AudioTranscriptionConfig(),
+        **kwargs,
+    )
