@@ -8,6 +8,8 @@ expire every handle. Counted at `turnComplete`:
 - lost: a turn never answered; duplicated: a turn answered more than once;
 - stuck: a session that did not finish within its time bound.
 All three must be 0 (the command exits 1 otherwise). The seed repeats the fault sequence.
+`model` picks the emulator's model profile (its handle cadence, goAway lead, rules); a model
+that only speaks is asked for AUDIO with output transcription, whose words are read the same.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from google.genai import types
 
 from relive._clock import Clock, MonotonicClock
 from relive.bench._common import (
@@ -30,6 +34,7 @@ from relive.bench._common import (
 )
 from relive.bench._report import Aim, Report
 from relive.bench._tap import ClientTap
+from relive.conformance import family_of
 from relive.emulator import REPLY_PATTERN, Emulator
 from relive.session import (
     Connected,
@@ -111,6 +116,26 @@ class _Progress:
         return not self.done
 
 
+def chaos_config(model: str) -> types.LiveConnectConfig:
+    """TEXT where the model takes it, else AUDIO with the reply's words as transcription."""
+    if family_of(model).text_output:
+        return text_config()
+    return types.LiveConnectConfig(
+        response_modalities=[types.Modality.AUDIO],
+        output_audio_transcription=types.AudioTranscriptionConfig(),
+    )
+
+
+def _words(content: types.LiveServerContent) -> str:
+    """The reply's words in a server message: text parts or output transcription."""
+    text = ""
+    if content.model_turn and content.model_turn.parts:
+        text += "".join(p.text or "" for p in content.model_turn.parts)
+    if content.output_transcription and content.output_transcription.text:
+        text += content.output_transcription.text
+    return text
+
+
 async def _reader(
     session: LiveSession, tally: _Tally, progress: _Progress, answered: asyncio.Event
 ) -> None:
@@ -118,8 +143,8 @@ async def _reader(
     async for event in session.events():
         if isinstance(event, ServerMessage):
             content = event.message.server_content
-            if content and content.model_turn and content.model_turn.parts:
-                text += "".join(p.text or "" for p in content.model_turn.parts)
+            if content:
+                text += _words(content)
         else:
             tally.lifecycle.append(_describe(event))
         if isinstance(event, TurnComplete):
@@ -150,11 +175,13 @@ def _describe(event: Any) -> str:
     return f"{name}(resumed={resumed})" if resumed is not None else name
 
 
-async def _drive(client: Any, index: int, turns: int, tally: _Tally, progress: _Progress) -> None:
+async def _drive(
+    client: Any, index: int, turns: int, tally: _Tally, progress: _Progress, model: str
+) -> None:
     session = connect(
         client,
-        model=MODEL,
-        config=text_config(),
+        model=model,
+        config=chaos_config(model),
         mode="text",
         handles=HandleStore(),
         owner=f"chaos-{index}",
@@ -212,6 +239,7 @@ async def run_chaos(
     seed: int = 0,
     faults: Sequence[str] | None = None,
     clock: Clock | None = None,
+    model: str = MODEL,
 ) -> Report:
     """`sessions` concurrent sessions x `turns` turns, faults from `random.Random(seed)`."""
     if sessions < 1 or turns < 1:
@@ -238,7 +266,7 @@ async def run_chaos(
         )
         try:
             await asyncio.gather(
-                *(_drive(client, i, turns, tallies[i], progress) for i in range(sessions))
+                *(_drive(client, i, turns, tallies[i], progress, model) for i in range(sessions))
             )
         finally:
             progress.finish()
@@ -247,6 +275,7 @@ async def run_chaos(
     elapsed = clock.now() - start
     report = _report(sessions, turns, fault_rate, seed, tallies, fired, elapsed, tap)
     report.params["faults"] = ",".join(names)
+    report.params["model"] = model
     return report
 
 

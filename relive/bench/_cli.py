@@ -105,6 +105,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--fault-rate", type=_fraction, default=0.3, help="faults per turn (0.3)")
     p.add_argument("--seed", type=int, default=None, help="random seed (printed; random if unset)")
     p.add_argument(
+        "--model",
+        default=None,
+        metavar="M",
+        help="the model, and so the emulator's model profile (handle cadence, goAway lead, "
+        "rules), e.g. " + ", ".join(CHAOS_MODELS) + " (default: the bench model)",
+    )
+    p.add_argument(
         "--faults",
         type=_fault_names,
         default=None,
@@ -249,9 +256,18 @@ def _run_chaos(args: argparse.Namespace) -> int:
             fault_rate=args.fault_rate,
             seed=seed,
             faults=args.faults,
+            **({"model": args.model} if args.model else {}),
         ),
     )
 
+
+# One model of each family, for `relive bench chaos --model` (no emulator import for `--help`).
+CHAOS_MODELS = (
+    "gemini-2.5-flash-native-audio-preview-12-2025",
+    "gemini-live-2.5-flash-preview",
+    "gemini-3.1-flash-live-preview",
+    "gemini-3.8-live",
+)
 
 # The fault names of `relive bench chaos` (kept here so `--help` needs no emulator import).
 CHAOS_FAULTS = (

@@ -47,6 +47,23 @@ async def test_chaos_reports_its_seed_and_fires_faults() -> None:
     assert report.failed == (f["lost"] + f["duplicated"] + f["unexpected"] + f["stuck"] > 0)
 
 
+@pytest.mark.parametrize(
+    "model",
+    [
+        "gemini-2.5-flash-native-audio-preview-12-2025",
+        "gemini-3.1-flash-live-preview",
+        "gemini-3.8-live",
+    ],
+)
+async def test_chaos_on_a_model_profile(model: str) -> None:
+    # Audio-only profiles answer in AUDIO with output transcription; the words count the same.
+    report = await run_chaos(sessions=2, turns=4, fault_rate=1.0, seed=5, model=model)
+    f = report.figures
+    assert report.params["model"] == model and f["sent"] == 2 * (4 + 1)
+    assert (f["lost"], f["duplicated"], f["unexpected"], f["stuck"]) == (0, 0, 0, 0)
+    assert sum(f["faults"].values()) >= 1
+
+
 async def test_chaos_rejects_bad_sizes() -> None:
     with pytest.raises(ValueError, match="fault_rate"):
         await run_chaos(sessions=1, turns=1, fault_rate=2.0)
