@@ -5,6 +5,7 @@ cares. A check that does not apply to a model family is left out for it."""
 from __future__ import annotations
 
 import base64
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -58,11 +59,14 @@ async def _expect_close(
     config: types.LiveConnectConfig | None = None,
     model: str | None = None,
     api_key: str | None = None,
+    api_version: str | None = None,
     then: Callable[[object], Awaitable[None]] | None = None,
 ) -> Outcome:
     """Open a session (then send `then`'s message) and compare how the server closes it."""
     try:
-        async with probe.session(config, model=model, api_key=api_key) as session:
+        async with probe.session(
+            config, model=model, api_key=api_key, api_version=api_version
+        ) as session:
             if then is not None:
                 await then(session)
             rec = await record(session, CLOSE_WAIT)
@@ -234,6 +238,30 @@ async def _resume_while_held(probe: Probe) -> Outcome:
         return Outcome(False, f"the first session: {refused.short()}")
 
 
+async def _ephemeral_token(probe: Probe) -> Outcome:
+    with warnings.catch_warnings():  # the SDK marks auth_tokens experimental
+        warnings.simplefilter("ignore")
+        minter = probe.client(api_version="v1alpha")
+        try:
+            token = await minter.aio.auth_tokens.create(config=types.CreateAuthTokenConfig(uses=1))
+        except Exception as exc:
+            return Outcome(False, f"auth_tokens.create failed: {type(exc).__name__}: {exc}"[:160])
+    name = token.name or ""
+    if not name.startswith("auth_tokens/"):
+        return Outcome(False, "auth_tokens.create returned no auth_tokens/ name")
+    try:
+        async with probe.session(api_key=name, api_version="v1alpha") as session:
+            first = await record(session, 1.0)
+    except Closed as refused:
+        return Outcome(False, f"the token's first session: {refused.short()}")
+    if first.closed is not None:
+        return Outcome(False, f"the token's first session: {first.closed.short()}")
+    again = await _expect_close(
+        probe, 1011, "Token has been used too many times", api_key=name, api_version="v1alpha"
+    )
+    return Outcome(again.passed, f"minted, one session, then {again.observed}")
+
+
 async def _goaway(probe: Probe) -> Outcome:
     try:
         async with probe.session() as session:
@@ -328,6 +356,16 @@ CHECKS: tuple[Check, ...] = (
         "proactivity and affective dialog exist only in v1alpha: on v1beta the setup is refused",
         _always('close 1007 "Invalid JSON payload received. Unknown name "proactivity" at ..."'),
         _v1alpha_field,
+    ),
+    Check(
+        "ephemeral_token",
+        "browser apps connect to Gemini with short-lived tokens, not the API key: the minted "
+        "token opens the Constrained endpoint, and `uses` is enforced",
+        _always(
+            "auth_tokens.create (v1alpha) gives an auth_tokens/ name; it opens one session; a "
+            'second new session with it (uses=1) closes 1011 "Token has been used too many times"'
+        ),
+        _ephemeral_token,
     ),
     Check(
         "goaway",

@@ -44,12 +44,12 @@ class Probe:
     target: str
     model: str
     family: Family
-    make_client: Callable[[str], genai.Client]
+    make_client: Callable[[str, str | None], genai.Client]  # (key, API version or default)
     api_key: str
     lifetime: float = 600.0  # seconds a connection lives before its goAway deadline
 
-    def client(self, api_key: str | None = None) -> genai.Client:
-        return self.make_client(self.api_key if api_key is None else api_key)
+    def client(self, api_key: str | None = None, api_version: str | None = None) -> genai.Client:
+        return self.make_client(self.api_key if api_key is None else api_key, api_version)
 
     def config(self, **extra: Any) -> types.LiveConnectConfig:
         """TEXT output where the model takes it, else AUDIO; resumption on."""
@@ -68,9 +68,10 @@ class Probe:
         *,
         model: str | None = None,
         api_key: str | None = None,
+        api_version: str | None = None,
     ) -> AsyncIterator[Any]:
         """An open SDK session; `Closed` if the server refuses it before setupComplete."""
-        cm = self.client(api_key).aio.live.connect(
+        cm = self.client(api_key, api_version).aio.live.connect(
             model=model or self.model, config=config or self.config()
         )
         try:

@@ -54,7 +54,7 @@ class Result:
         return data
 
 
-ClientFactory = Callable[[str], genai.Client]
+ClientFactory = Callable[[str, str | None], genai.Client]
 
 
 @contextlib.asynccontextmanager
@@ -69,19 +69,25 @@ async def emulator_target() -> AsyncIterator[tuple[ClientFactory, str, float]]:
         turn_complete_lag_factor=0.0,
     )
     async with Emulator(settings, api_keys={EMULATOR_KEY}) as emu:
-        yield (lambda key: emu.client(api_key=key)), EMULATOR_KEY, EMULATOR_LIFETIME
+        yield (
+            (lambda key, version: emu.client(api_key=key, api_version=version or "v1beta")),
+            EMULATOR_KEY,
+            EMULATOR_LIFETIME,
+        )
 
 
 def remote_factory(url: str | None, ca_file: str | None) -> ClientFactory:
     """Clients for the real service (`url` None) or a server at `url` speaking its protocol."""
 
-    def make(key: str) -> genai.Client:
+    def make(key: str, version: str | None) -> genai.Client:
         if url is None:
-            return genai.Client(api_key=key)
+            return genai.Client(api_key=key, http_options=types.HttpOptions(api_version=version))
         args: dict[str, Any] = {}
         if ca_file:
             args["ssl"] = ssl.create_default_context(cafile=ca_file)
-        options = types.HttpOptions(base_url=url, api_version="v1beta", async_client_args=args)
+        options = types.HttpOptions(
+            base_url=url, api_version=version or "v1beta", async_client_args=args
+        )
         return genai.Client(api_key=key, http_options=options)
 
     return make
