@@ -92,7 +92,8 @@ def table(target: str, results: list[Result]) -> str:
             lines.append(_side("emulator", r.emulator))
     failed = sum(not r.passed for r in results)
     differ = sum(r.differs for r in results)
-    summary = f"\n{len(results)} checks, {failed} failed"
+    plural = "" if len(results) == 1 else "s"
+    summary = f"\n{len(results)} check{plural}, {failed} failed"
     if beside:
         summary += f", {differ} where {target} and the emulator differ"
     lines.append(summary)
