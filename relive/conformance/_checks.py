@@ -98,12 +98,18 @@ async def _setup(probe: Probe) -> Outcome:
     return Outcome(rec.closed is None, rec.closed.short() if rec.closed else "setupComplete")
 
 
+def _by(flag: bool | None, *, unknown: str, yes: str, no: str) -> str:
+    """The expectation for a reported yes/no, or what is shown when nothing is reported."""
+    return unknown if flag is None else yes if flag else no
+
+
 def _expects_handle_at_setup(f: Family) -> str:
-    if f.handle_at_setup is None:
-        return "(not reported) whether a resumable handle comes before any input"
-    if f.handle_at_setup:
-        return f"a resumable handle within {SETUP_WAIT:g}s of setupComplete, before any input"
-    return f"no resumable handle in the {SETUP_WAIT:g}s after setupComplete without input"
+    return _by(
+        f.handle_at_setup,
+        unknown="(not reported) whether a resumable handle comes before any input",
+        yes=f"a resumable handle within {SETUP_WAIT:g}s of setupComplete, before any input",
+        no=f"no resumable handle in the {SETUP_WAIT:g}s after setupComplete without input",
+    )
 
 
 async def _handle_at_setup(probe: Probe) -> Outcome:
@@ -119,11 +125,12 @@ async def _handle_at_setup(probe: Probe) -> Outcome:
 
 
 def _expects_turn_order(f: Family) -> str:
-    if f.handle_after_turn is None:
-        return "generationComplete, then turnComplete"
-    if f.handle_after_turn:
-        return "generationComplete, then turnComplete, then a resumable handle"
-    return "generationComplete, then turnComplete, and no handle after it"
+    return _by(
+        f.handle_after_turn,
+        unknown="generationComplete, then turnComplete",
+        yes="generationComplete, then turnComplete, then a resumable handle",
+        no="generationComplete, then turnComplete, and no handle after it",
+    )
 
 
 async def _turn_order(probe: Probe) -> Outcome:
@@ -193,11 +200,12 @@ async def _client_content(probe: Probe) -> Outcome:
 
 
 def _expects_media_chunks(f: Family) -> str:
-    if f.media_chunks is None:
-        return "(not reported) whether realtimeInput.mediaChunks is still taken"
-    if f.media_chunks:
-        return "realtimeInput.mediaChunks is taken"
-    return 'close 1007 "realtime_input.media_chunks is deprecated. Use audio, video, or text..."'
+    return _by(
+        f.media_chunks,
+        unknown="(not reported) whether realtimeInput.mediaChunks is still taken",
+        yes="realtimeInput.mediaChunks is taken",
+        no='close 1007 "realtime_input.media_chunks is deprecated. Use audio, video, or text..."',
+    )
 
 
 async def _media_chunks(probe: Probe) -> Outcome:

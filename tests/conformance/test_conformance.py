@@ -55,6 +55,28 @@ async def test_conformance_against_the_emulator_passes_on_every_family() -> None
     assert {f.example for f in FAMILIES} == set(DEFAULT_MODELS)
 
 
+async def conformance_against(
+    tmp_path: Path, emulator_options: list[str], key: str, *args: str
+) -> tuple[int, str, str, str]:
+    """`relive conformance --target <url>` against a `relive emulator --tls` subprocess."""
+    proc, url, ca_file = await start_emulator(tmp_path, *emulator_options)
+    try:
+        code, out, err = await relive_cli(
+            "conformance",
+            "--target",
+            url,
+            "--ca-file",
+            ca_file,
+            "--model",
+            HALF_CASCADE,
+            *args,
+            env={"GEMINI_API_KEY": key},
+        )
+    finally:
+        await stop(proc)
+    return code, out, err, url
+
+
 async def start_emulator(tmp_path: Path, *options: str) -> tuple[Any, str, str]:
     """A `relive emulator --tls` subprocess standing in for the real service."""
     ca_file = tmp_path / "ca.pem"
@@ -85,26 +107,12 @@ async def stop(proc: Any) -> None:
 
 @pytest.mark.timeout(240)
 async def test_a_url_target_is_shown_beside_the_emulator(tmp_path: Path) -> None:
-    proc, url, ca_file = await start_emulator(tmp_path, "--api-key", "stand-in-key")
-    try:
-        code, out, err = await relive_cli(
-            "conformance",
-            "--target",
-            url,
-            "--ca-file",
-            ca_file,
-            "--model",
-            HALF_CASCADE,
-            "--check",
-            "setup",
-            "--check",
-            "invalid_handle",
-            "--check",
-            "goaway",
-            env={"GEMINI_API_KEY": "stand-in-key"},
-        )
-    finally:
-        await stop(proc)
+    code, out, err, url = await conformance_against(
+        tmp_path,
+        ["--api-key", "stand-in-key"],
+        "stand-in-key",
+        *("--check", "setup", "--check", "invalid_handle", "--check", "goaway"),
+    )
     assert "stand-in-key" not in out + err  # the key is never printed
     assert f"relive conformance: target {url}, beside the emulator" in out
     assert f"model {HALF_CASCADE} (2.5-half-cascade)" in out
@@ -120,23 +128,9 @@ async def test_a_url_target_is_shown_beside_the_emulator(tmp_path: Path) -> None
 @pytest.mark.timeout(240)
 async def test_where_the_target_differs_the_run_fails_and_says_so(tmp_path: Path) -> None:
     # This stand-in takes any key: the real service answers a bad key with 1007.
-    proc, url, ca_file = await start_emulator(tmp_path)
-    try:
-        code, out, _ = await relive_cli(
-            "conformance",
-            "--target",
-            url,
-            "--ca-file",
-            ca_file,
-            "--model",
-            HALF_CASCADE,
-            "--check",
-            "bad_key",
-            "--json",
-            env={"GEMINI_API_KEY": "any-key"},
-        )
-    finally:
-        await stop(proc)
+    code, out, _, _ = await conformance_against(
+        tmp_path, [], "any-key", "--check", "bad_key", "--json"
+    )
     (result,) = json.loads(out)["results"]
     assert result["check"] == "bad_key" and result["differs"] and not result["passed"]
     assert result["target"] == {"passed": False, "observed": "no close"}

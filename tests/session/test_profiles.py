@@ -39,6 +39,15 @@ def streaming(chat: Chat) -> bool:
     return bool(turns) and turns[-1].role == "model" and not turns[-1].final
 
 
+async def answered_once_then_long_turn(emu: Emulator, model: str) -> Chat:
+    """A chat whose first turn is answered and whose second (long) answer is streaming."""
+    chat = await open_chat(emu, model)
+    assert await chat.ask("one") == (1, 1)
+    await chat.say(LONG)
+    await chat.wait(lambda: streaming(chat))
+    return chat
+
+
 def counters(chat: Chat, text: str) -> tuple[int, int]:
     (answer,) = chat.answers(text)
     return answer
@@ -50,10 +59,7 @@ async def test_a_drop_mid_turn_is_answered_once_and_remembered(
     relive_emulator: Emulator, model: str
 ) -> None:
     emu = relive_emulator
-    chat = await open_chat(emu, model)
-    assert await chat.ask("one") == (1, 1)
-    await chat.say(LONG)
-    await chat.wait(lambda: streaming(chat))
+    chat = await answered_once_then_long_turn(emu, model)
     emu.faults.drop()
     await chat.wait(lambda: bool(chat.answers(LONG)), timeout=10)
     assert await chat.ask("three", timeout=10) == (3, 3)  # nothing forgotten, nothing twice
@@ -69,10 +75,7 @@ async def test_the_deadline_close_after_a_goaway_is_a_reconnect(
     relive_emulator: Emulator, model: str
 ) -> None:
     emu = relive_emulator
-    chat = await open_chat(emu, model)
-    assert await chat.ask("one") == (1, 1)
-    await chat.say(LONG)
-    await chat.wait(lambda: streaming(chat))
+    chat = await answered_once_then_long_turn(emu, model)
     emu.faults.goaway_now(time_left=5.0)  # the manager waits for the turn to end...
     await chat.wait(lambda: bool(chat.of(Reconnecting)))
     emu.faults.close(1008, GOAWAY_CLOSE)  # ...but the server cuts it at its deadline
