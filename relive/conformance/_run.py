@@ -142,8 +142,9 @@ async def run(
     api_key: str | None = None,
 ) -> list[Result]:
     """Run the checks on `target` ("emulator", "real" or a URL); beside the embedded emulator
-    when the target is not the emulator. Models run side by side. `api_key` for a non-emulator
-    target defaults to GEMINI_API_KEY."""
+    when the target is not the emulator. On the emulator models run side by side; on another
+    target one after another (a key allows only a few sessions at once). `api_key` for a
+    non-emulator target defaults to GEMINI_API_KEY."""
     if target != "emulator" and api_key is None:
         api_key = api_key_from_env()
     async with emulator_target() as (emu_factory, emu_key, emu_life):
@@ -160,13 +161,15 @@ async def run(
         else:
             factory = remote_factory(None if target == "real" else target, ca_file)
             key = api_key or ""
-            remote = asyncio.gather(
-                *(
-                    run_model(m, factory, key, 600.0, target=target, slow=slow, only=only)
+
+            async def one_by_one() -> list[list[tuple[Check, Outcome]]]:
+                # A real key allows few sessions at once: one model after another there.
+                return [
+                    await run_model(m, factory, key, 600.0, target=target, slow=slow, only=only)
                     for m in models
-                )
-            )
-            ours, theirs = await asyncio.gather(emulated, remote)
+                ]
+
+            ours, theirs = await asyncio.gather(emulated, one_by_one())
     results = []
     for i, model in enumerate(models):
         family = family_of(model)
