@@ -231,12 +231,17 @@ async def _v1alpha_field(probe: Probe) -> Outcome:
     )
 
 
+def _answered_with_handle(rec: Record) -> bool:
+    return rec.handle is not None and "turnComplete" in rec.kinds()
+
+
 async def _resume_while_held(probe: Probe) -> Outcome:
     try:
         async with probe.session() as first:
             rec = await record(first, SETUP_WAIT, stop=lambda r: r.handle is not None)
-            if rec.handle is None:
-                rec = await _turn(probe, first)
+            if rec.handle is None:  # 2.x: after the first turn; 3.1: while input comes
+                await probe.say(first, "Hello")
+                rec = await record(first, TURN_WAIT, stop=_answered_with_handle)
             if rec.handle is None:
                 return Outcome(False, "no resumable handle came to try with")
             resumption = types.SessionResumptionConfig(handle=rec.handle)

@@ -20,8 +20,8 @@ from relive.conformance._probe import Probe
 # The embedded emulator accepts only this key, so the bad-key check means something.
 EMULATOR_KEY = "relive-conformance-key"
 # Its connections are short (the real ten minutes shrunk), so the goAway check takes seconds.
-EMULATOR_LIFETIME = 6.0
-EMULATOR_GOAWAY_LEAD = 3.0
+EMULATOR_LIFETIME = 8.0
+EMULATOR_GOAWAY_LEAD = 4.0
 DEFAULT_MODELS = tuple(f.example for f in FAMILIES)
 
 
