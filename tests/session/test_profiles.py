@@ -1,15 +1,24 @@
 """The session manager on every model profile of the emulator: the same conversation survives a
 drop, a goAway and its deadline close, a drop before any handle, and expired handles, with every
-turn answered exactly once, whatever the profile's handle cadence, goAway lead and rules."""
+turn answered exactly once, whatever the profile's handle cadence, goAway lead and rules.
+
+What the model remembers differs by family, and the tests say how. On 2.x the handle after each
+turn is a snapshot that holds exactly what was answered, so the scripted model's turn counter is
+exact. On 3.x a handle also holds the user's words of a turn cut mid-answer (3.1 issues one as
+input arrives; 3.8's one handle names the latest state): the manager sends that turn again so it
+is answered, and the model's context then holds those words twice. Never a second answer, never
+a forgotten one: the counter may run ahead, never behind.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 import relive as rs
-from relive import GaveUp, NewSession, Reconnecting, Resumed
+from relive import GaveUp, NewSession, Reconnecting
 from relive.conformance import FAMILIES
 from relive.emulator import Emulator
+from relive.session._models import rules_for
 from tests.session.helpers import Chat, config_for
 
 MODELS = [f.example for f in FAMILIES]
@@ -20,7 +29,7 @@ GOAWAY_CLOSE = (
 )
 
 
-async def open_chat(emu: Emulator, model: str, **kw: object) -> Chat:
+async def open_chat(emu: Emulator, model: str) -> Chat:
     session = rs.connect(
         emu.client(),
         model=model,
@@ -28,7 +37,6 @@ async def open_chat(emu: Emulator, model: str, **kw: object) -> Chat:
         mode="text",
         owner="profile",
         policy=rs.Policy(backoff_initial=0.02, backoff_max=0.2, resume_refused_for=0.5),
-        **kw,  # type: ignore[arg-type]
     )
     await session.start()
     return Chat(session)
@@ -48,9 +56,20 @@ async def answered_once_then_long_turn(emu: Emulator, model: str) -> Chat:
     return chat
 
 
-def counters(chat: Chat, text: str) -> tuple[int, int]:
-    (answer,) = chat.answers(text)
-    return answer
+def remembers(model: str, turn: tuple[int, int], at_least: int) -> bool:
+    """The turn counter shows nothing forgotten: exact on 2.x, at least as far on 3.x (where a
+    turn cut mid-answer is in the resumed context and is sent again to be answered)."""
+    if rules_for(model).client_content_mid_session:  # 2.x
+        return turn == (at_least, at_least)
+    return turn[0] == turn[1] >= at_least
+
+
+def answered_once(chat: Chat, *texts: str) -> None:
+    for text in texts:
+        assert chat.times_answered(text) == 1, f"{text!r} answered {chat.times_answered(text)}x"
+    assert not chat.of(GaveUp)
+    # A new session that dropped the conversation would reset the counter: only seeded ones.
+    assert all(n.seeded for n in chat.of(NewSession))
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -62,10 +81,9 @@ async def test_a_drop_mid_turn_is_answered_once_and_remembered(
     chat = await answered_once_then_long_turn(emu, model)
     emu.faults.drop()
     await chat.wait(lambda: bool(chat.answers(LONG)), timeout=10)
-    assert await chat.ask("three", timeout=10) == (3, 3)  # nothing forgotten, nothing twice
-    for text in ("one", LONG, "three"):
-        assert chat.times_answered(text) == 1
-    assert chat.of(Reconnecting) and not chat.of(GaveUp)
+    assert remembers(model, await chat.ask("three", timeout=10), 3)
+    answered_once(chat, "one", LONG, "three")
+    assert chat.of(Reconnecting)
     await chat.close()
 
 
@@ -80,9 +98,8 @@ async def test_the_deadline_close_after_a_goaway_is_a_reconnect(
     await chat.wait(lambda: bool(chat.of(Reconnecting)))
     emu.faults.close(1008, GOAWAY_CLOSE)  # ...but the server cuts it at its deadline
     await chat.wait(lambda: bool(chat.answers(LONG)), timeout=10)
-    assert await chat.ask("three", timeout=10) == (3, 3)
-    assert chat.times_answered(LONG) == 1
-    assert not chat.of(GaveUp) and not chat.of(NewSession)
+    assert remembers(model, await chat.ask("three", timeout=10), 3)
+    answered_once(chat, "one", LONG, "three")
     await chat.close()
 
 
@@ -93,13 +110,12 @@ async def test_a_drop_before_any_handle_loses_nothing(
 ) -> None:
     emu = relive_emulator
     chat = await open_chat(emu, model)
-    await chat.say(LONG)  # the very first turn: on most profiles no handle has come yet
+    await chat.say(LONG)  # the very first turn: on 2.x no handle has come yet
     await chat.wait(lambda: streaming(chat))
     emu.faults.drop()
     await chat.wait(lambda: bool(chat.answers(LONG)), timeout=10)
-    assert counters(chat, LONG) == (1, 1)
-    assert await chat.ask("two", timeout=10) == (2, 2)
-    assert chat.times_answered(LONG) == 1 and not chat.of(GaveUp)
+    assert remembers(model, await chat.ask("two", timeout=10), 2)
+    answered_once(chat, LONG, "two")
     await chat.close()
 
 
@@ -113,12 +129,10 @@ async def test_expired_handles_start_a_new_session_that_answers(
     assert await chat.ask("two") == (2, 2)
     emu.faults.expire_all_handles()
     emu.faults.drop()
-    await chat.wait(lambda: bool(chat.of(NewSession) or chat.of(Resumed)), timeout=10)
     answer = await chat.ask("three", timeout=10)
-    # 3.8's one live handle names the latest state; the others' snapshots expired.
-    if chat.of(NewSession):
-        assert answer == (1, 1)
-    else:
-        assert answer == (3, 3)
-    assert not chat.of(GaveUp)
+    renewals = chat.of(NewSession)
+    assert renewals, "an expired handle must start a new session"
+    # Seeded with the conversation (3.1: its handle lacked the last answer anyway) or empty.
+    assert answer == ((3, 3) if renewals[0].seeded else (1, 1))
+    assert chat.times_answered("three") == 1 and not chat.of(GaveUp)
     await chat.close()
