@@ -21,7 +21,14 @@ from pathlib import Path
 
 import pdoc.doc
 
-PUBLIC = ["relive", "relive.transcript", "relive.emulator", "relive.web", "relive.bench"]
+PUBLIC = [
+    "relive",
+    "relive.transcript",
+    "relive.emulator",
+    "relive.web",
+    "relive.bench",
+    "relive.conformance",
+]
 API_MD = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 _PRIVATE_PATH = re.compile(r"\brelive(?:\.\w+)*\.([A-Z]\w*)")  # relive.x._y.Name -> Name
 
