@@ -22,7 +22,7 @@ it expects and why a client cares.
 --target emulator (default) runs them on an embedded emulator. --target real runs them on
 Gemini (GEMINI_API_KEY) and prints its answers beside the emulator's, so anyone with a key can
 show where the emulator is wrong; --target URL does the same for any server speaking the
-protocol (e.g. https://127.0.0.1:PORT of a `relive emulator --tls`, with --ca-file).
+protocol (e.g. https://127.0.0.1:PORT of a "relive emulator --tls", with --ca-file).
 """
 
 
