@@ -387,7 +387,10 @@ class LiveConnection:
     def _on_client_content(self, body: JsonDict) -> None:
         assert self.config is not None
         history_only = self.settings.strict and self.config.profile.client_content_history_only
-        if history_only and not (self.config.history_in_client_content and self._history_open):
+        # historyConfig.initialHistoryInClientContent: until its turnComplete (or the first
+        # realtimeInput) clientContent is initial history on any model, never answered.
+        initial = self.config.history_in_client_content and self._history_open
+        if history_only and not initial:
             raise ProtocolError(closes.INVALID_REQUEST)  # 3.1: text goes in realtimeInput
         for content in body.get("turns") or []:
             if not isinstance(content, dict):
@@ -403,9 +406,11 @@ class LiveConnection:
                 self._remember("model", text, self._text_tokens(text))
             else:
                 self._pending_user.append(text)
-        if history_only:  # initial history: taken into the context, never answered
+        if initial:  # taken into the context, never answered
             if user_text := self._take_pending_user():
                 self._remember("user", user_text, self._text_tokens(user_text))
+            if body.get("turnComplete"):
+                self._history_open = False  # the history is in; the conversation starts
         elif body.get("turnComplete"):
             user_text = self._take_pending_user()
             self._user_turn(user_text, self._text_tokens(user_text))

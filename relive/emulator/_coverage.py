@@ -111,7 +111,8 @@ CONFIG: dict[str, tuple[str, str]] = {
     "history_config": (HANDLED, "see its field"),
     "history_config.initial_history_in_client_content": (
         HANDLED,
-        "3.1: `clientContent` only as initial history, and only with it (else 1007)",
+        "clientContent up to its turnComplete is initial history, never answered (any model); "
+        "3.1 takes clientContent only so (else 1007)",
     ),
     "avatar_config": (IGNORED, "avatars (video output) are not emulated"),
     "avatar_config.*": (IGNORED, "avatars (video output) are not emulated"),

@@ -16,6 +16,7 @@ from relive.emulator._profiles import (
     LIVE_38,
     NATIVE_AUDIO,
     PROFILES,
+    ModelProfile,
     profile_for,
     profile_named,
 )
@@ -336,3 +337,19 @@ def test_a_silently_dropped_socket_is_held_and_resumes_get_1011_until_released()
     service.clock.advance(900.5)
     again = service.connect().setup(sessionResumption={"handle": handle})
     assert again.closed is None
+
+
+@pytest.mark.parametrize("profile", [HALF_CASCADE, LIVE_38])
+def test_initial_history_is_never_answered_on_any_model(profile: ModelProfile) -> None:
+    # google-genai's HistoryConfig: with initialHistoryInClientContent the server takes
+    # clientContent up to turnComplete as history and starts no model call.
+    turns = [
+        {"role": "user", "parts": [{"text": "my name is Ada"}]},
+        {"role": "model", "parts": [{"text": "hello Ada"}]},
+    ]
+    conn = connect(profile.model, historyConfig={"initialHistoryInClientContent": True})
+    conn.send({"clientContent": {"turns": turns, "turnComplete": True}})
+    assert conn.closed is None and "step" not in conn.timers
+    conn.send({"clientContent": {"turns": [turns[0]], "turnComplete": True}})  # a real turn now
+    conn.run_turn()
+    assert conn.machine.conversation.user_turns == 2
