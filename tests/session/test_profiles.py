@@ -136,3 +136,24 @@ async def test_expired_handles_start_a_new_session_that_answers(
     assert answer == ((3, 3) if renewals[0].seeded else (1, 1))
     assert chat.times_answered("three") == 1 and not chat.of(GaveUp)
     await chat.close()
+
+
+@pytest.mark.parametrize("model", MODELS)
+async def test_a_silent_drop_lockout_starts_a_seeded_session_instead_of_waiting(
+    relive_emulator: Emulator, model: str
+) -> None:
+    # The server holds the silently dropped socket (15 min in reports; 60 s here) and refuses
+    # every resumption with 1011 meanwhile; the policy gives up on resuming after 0.5 s.
+    emu = relive_emulator
+    chat = await open_chat(emu, model)
+    assert await chat.ask("one") == (1, 1)
+    assert await chat.ask("two") == (2, 2)
+    emu.faults.silent_drop(hold=60.0)
+    await chat.wait(lambda: bool(chat.of(NewSession)), timeout=10)
+    (notice,) = chat.of(NewSession)
+    assert notice.seeded and notice.notice.startswith("The conversation could not be resumed")
+    # 3.1 may have seeded at once (its handle lacked the last answer); else after the refusals.
+    assert "refused to resume" in notice.reason or "predates answers" in notice.reason
+    assert await chat.ask("three", timeout=10) == (3, 3)  # the seed holds the conversation
+    answered_once(chat, "one", "two", "three")
+    await chat.close()
