@@ -4,7 +4,9 @@ Each session sends numbered user turns one at a time and waits for the scripted 
 (`You said: {text}. ...`), which names the turn it answers. A fault scheduler, driven by one
 seeded `random.Random`, fires a random fault every few answered turns: drop every connection,
 drop mid-reply, goAway (with ample or too little time), close 1011, refuse the next resumption,
-expire every handle. Counted at `turnComplete`:
+expire every handle, a silent drop (the server holds the sockets and refuses resumption for 0.5
+or 3 s; the manager gives up resuming after 1 s and starts a seeded new session). Counted at
+`turnComplete`:
 - lost: a turn never answered; duplicated: a turn answered more than once;
 - stuck: a session that did not finish within its time bound.
 All three must be 0 (the command exits 1 otherwise). The seed repeats the fault sequence.
@@ -52,7 +54,9 @@ from relive.session import (
 
 # Replies stream in several chunks a few ms apart, so faults land mid-reply too.
 CHAOS_SETTINGS = BENCH_SETTINGS.replace(chunk_interval=0.003, chunk_words=2)
-CHAOS_POLICY = Policy(backoff_initial=0.05, backoff_max=0.5, give_up_after=30.0)
+CHAOS_POLICY = Policy(
+    backoff_initial=0.05, backoff_max=0.5, give_up_after=30.0, resume_refused_for=1.0
+)
 TURN_TIMEOUT = 20.0
 
 
@@ -66,6 +70,8 @@ def _faults(emu: Emulator) -> dict[str, Callable[[random.Random], object]]:
         "close_1011": lambda rng: f.close(1011, "Internal error encountered."),
         "refuse_resumption": lambda rng: f.refuse_next_resumption(),
         "expire_handles": lambda rng: f.expire_all_handles(),
+        # The server holds the dropped sockets and refuses resumption (1011) a while.
+        "silent_drop": lambda rng: f.silent_drop(hold=rng.choice([0.5, 3.0])),
     }
 
 
@@ -77,6 +83,7 @@ WEIGHTS = {
     "close_1011": 2,
     "refuse_resumption": 1,
     "expire_handles": 1,
+    "silent_drop": 1,
 }
 
 

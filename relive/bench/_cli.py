@@ -278,6 +278,7 @@ CHAOS_FAULTS = (
     "close_1011",
     "refuse_resumption",
     "expire_handles",
+    "silent_drop",
 )
 
 
