@@ -4,6 +4,10 @@ Written from ../shared/docs/live-protocol.md ("Per model, as of late 2026") and 
 named there, not from the emulator: the emulator is checked against these, and a run against
 the real service shows where they (and so the emulator) are wrong. `None` means nothing is
 reported: the check then shows what each side does and passes either way.
+
+No handle before the first turn on 2.x is a reading of pipecat-ai/pipecat#4355 and #4328 and
+pydantic/pydantic-ai#7188 (apps that lost a session dropped before its first handle), the same
+reading docs/emulator.md gives; a run against the real service settles it.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ NATIVE_AUDIO = Family(
     text_output=False,
     client_content_mid_session=True,
     media_chunks=None,
-    handle_at_setup=None,
+    handle_at_setup=False,  # a drop before the first handle happens to real apps (below)
     handle_after_turn=True,
 )
 HALF_CASCADE = Family(
@@ -39,7 +43,7 @@ HALF_CASCADE = Family(
     text_output=True,
     client_content_mid_session=True,
     media_chunks=None,
-    handle_at_setup=None,
+    handle_at_setup=False,  # a drop before the first handle happens to real apps (below)
     handle_after_turn=True,
 )
 FLASH_LIVE_31 = Family(
