@@ -56,6 +56,14 @@ async def answered_once_then_long_turn(emu: Emulator, model: str) -> Chat:
     return chat
 
 
+async def two_answered(emu: Emulator, model: str) -> Chat:
+    """A chat with two turns answered (on 2.x, a handle after each)."""
+    chat = await open_chat(emu, model)
+    assert await chat.ask("one") == (1, 1)
+    assert await chat.ask("two") == (2, 2)
+    return chat
+
+
 def remembers(model: str, turn: tuple[int, int], at_least: int) -> bool:
     """The turn counter shows nothing forgotten: exact on 2.x, at least as far on 3.x (where a
     turn cut mid-answer is in the resumed context and is sent again to be answered)."""
@@ -124,9 +132,7 @@ async def test_expired_handles_start_a_new_session_that_answers(
     relive_emulator: Emulator, model: str
 ) -> None:
     emu = relive_emulator
-    chat = await open_chat(emu, model)
-    assert await chat.ask("one") == (1, 1)
-    assert await chat.ask("two") == (2, 2)
+    chat = await two_answered(emu, model)
     emu.faults.expire_all_handles()
     emu.faults.drop()
     answer = await chat.ask("three", timeout=10)
@@ -145,9 +151,7 @@ async def test_a_silent_drop_lockout_starts_a_seeded_session_instead_of_waiting(
     # The server holds the silently dropped socket (15 min in reports; 60 s here) and refuses
     # every resumption with 1011 meanwhile; the policy gives up on resuming after 0.5 s.
     emu = relive_emulator
-    chat = await open_chat(emu, model)
-    assert await chat.ask("one") == (1, 1)
-    assert await chat.ask("two") == (2, 2)
+    chat = await two_answered(emu, model)
     emu.faults.silent_drop(hold=60.0)
     await chat.wait(lambda: bool(chat.of(NewSession)), timeout=10)
     (notice,) = chat.of(NewSession)
