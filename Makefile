@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
+REDIS := /usr/bin/redis-server
+HAPROXY := /usr/sbin/haproxy
 JS_DIR := tests/js
 
 .PHONY: demo test lint typecheck pytest docs install system-deps js-deps clean
@@ -23,11 +25,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
-# Debian's chromium for the browser tests (a Playwright browser download fails here).
+# Debian's chromium for the browser tests (a Playwright browser download fails here), and
+# redis-server and haproxy for the replica tests.
 system-deps:
 	@if [ ! -x $(CHROMIUM) ]; then \
 		echo "installing Debian chromium"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+	@if [ ! -x $(REDIS) ] || [ ! -x $(HAPROXY) ]; then \
+		echo "installing Debian redis-server and haproxy (the replica tests)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server haproxy; \
 	fi
 
 # The official @google/genai JS SDK, pinned by package-lock.json.

@@ -10,6 +10,9 @@
     ├── EmulatorError            `relive.emulator`
     │   ├── ProtocolError        (internal) a client message the real server would refuse
     │   └── HandleRejectedError  (internal) a resumption the emulator refuses
+    ├── StoreError               `relive.store` (shared state of replicas)
+    │   ├── SealError            a seal key that cannot be used
+    │   └── StoreUnavailableError  Redis unreachable (also a ConnectionError; callers degrade)
     └── WebError                 `relive.web`
         ├── ProtocolError        (internal) a page message the backend refuses
         ├── ForbiddenError       (internal) a hello for a known page with the wrong secret

@@ -2,7 +2,8 @@
 
 `pip install relive` is the session manager alone (google-genai and what it needs); the
 emulator, the web demo, the benchmarks and the terminal chat each come with an extra:
-`relive[emulator]`, `relive[web]`, `relive[bench]`, `relive[chat]`, or `relive[all]`.
+`relive[emulator]`, `relive[web]`, `relive[serve]` (several replicas: Redis, sealed handles),
+`relive[bench]`, `relive[chat]`, or `relive[all]`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "web": ("starlette", "uvicorn", "trustme", "numpy"),
     "bench": ("psutil", "matplotlib", "trustme", "numpy"),
     "chat": ("prompt_toolkit", "trustme", "numpy"),
+    "serve": ("starlette", "uvicorn", "trustme", "numpy", "redis", "cryptography"),
 }
 
 

@@ -1,0 +1,49 @@
+"""The state relive replicas share: pages (secret hashes) and sealed resumption handles.
+
+`SharedState` over a `KeyValue`: `MemoryKV` (one process, the default), `RedisKV` (several
+replicas), `FallbackKV` (Redis with this replica's memory beside it, for Redis faults).
+`open_state(url, ...)` picks one from a `--store` URL.
+"""
+
+from __future__ import annotations
+
+from relive._clock import Clock
+from relive.store._errors import SealError, StoreError, StoreUnavailableError
+from relive.store._kv import FallbackKV, KeyValue, MemoryKV, RedisKV
+from relive.store._seal import ENV_VAR, Sealer, new_key
+from relive.store._state import HANDLE_TTL, PageCheck, SharedState
+
+
+def open_state(
+    url: str | None,
+    sealer: Sealer | None,
+    *,
+    page_ttl: float,
+    handle_ttl: float = HANDLE_TTL,
+    clock: Clock | None = None,
+) -> SharedState:
+    """`memory` (or None) keeps state in this process; `redis://...` shares it, with fallback."""
+    if url is None or url == "memory":
+        return SharedState(MemoryKV(clock), sealer, page_ttl=page_ttl, handle_ttl=handle_ttl)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        kv = FallbackKV(RedisKV(url), clock)
+        return SharedState(kv, sealer, page_ttl=page_ttl, handle_ttl=handle_ttl)
+    raise StoreError(f"unknown store {url!r}: use memory or redis://host:port/db")
+
+
+__all__ = [
+    "ENV_VAR",
+    "HANDLE_TTL",
+    "FallbackKV",
+    "KeyValue",
+    "MemoryKV",
+    "PageCheck",
+    "RedisKV",
+    "SealError",
+    "Sealer",
+    "SharedState",
+    "StoreError",
+    "StoreUnavailableError",
+    "new_key",
+    "open_state",
+]

@@ -1,0 +1,107 @@
+"""What replicas share about a page: who it is (its secret, as a hash) and, per mode, the newest
+resumable handle (sealed). Any replica can then check a returning page and resume its session.
+
+Store keys never hold a page id (only its digest), values never hold a handle in clear (sealed,
+`_seal.py`) nor a page secret (its SHA-256: the secret is 32 random bytes, nothing to brute-force).
+A page's record lives `page_ttl` seconds after its last touch; a handle lives `handle_ttl`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+
+from relive.store._errors import SealError
+from relive.store._kv import KeyValue
+from relive.store._seal import Sealer
+
+log = logging.getLogger("relive.store")
+
+HANDLE_TTL = 2 * 3600.0  # a Live resumption handle is accepted up to 2 h after its session ends
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class PageCheck:
+    """What the store says of a page id and the secret a hello brought."""
+
+    known: bool  # some replica made this page (and it has not expired)
+    allowed: bool  # the secret matches (False for an unknown page)
+
+
+class SharedState:
+    """Pages and handles in a `KeyValue`, checked and sealed on the way in and out."""
+
+    def __init__(
+        self,
+        kv: KeyValue,
+        sealer: Sealer | None,
+        *,
+        page_ttl: float,
+        handle_ttl: float = HANDLE_TTL,
+    ) -> None:
+        if page_ttl <= 0 or handle_ttl <= 0:
+            raise ValueError("page_ttl and handle_ttl must be positive")
+        self.kv = kv
+        self._sealer = sealer
+        self.page_ttl = page_ttl
+        self.handle_ttl = handle_ttl
+
+    # -- pages -----------------------------------------------------------------------------------
+
+    async def remember_page(self, page_id: str, secret: str) -> None:
+        """A new page: keep the hash of its secret for `page_ttl`."""
+        await self.kv.put(f"page:{_digest(page_id)}", _digest(secret), self.page_ttl)
+
+    async def check_page(self, page_id: str, secret: str | None) -> PageCheck:
+        """Whether some replica knows `page_id`, and whether `secret` is its secret."""
+        stored = await self.kv.get(f"page:{_digest(page_id)}")
+        if stored is None:
+            return PageCheck(known=False, allowed=False)
+        ok = secret is not None and hmac.compare_digest(stored, _digest(secret))
+        return PageCheck(known=True, allowed=ok)
+
+    async def touch_page(self, page_id: str, secret: str) -> None:
+        """The page is still around: its record lives another `page_ttl`."""
+        await self.remember_page(page_id, secret)
+
+    async def forget_page(self, page_id: str) -> None:
+        await self.kv.delete(f"page:{_digest(page_id)}")
+
+    # -- handles ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _handle_key(owner: str, mode: str) -> str:
+        return f"handle:{_digest(owner)}:{mode}"
+
+    async def put_handle(self, owner: str, mode: str, handle: str) -> None:
+        """Keep the newest resumable handle of (owner, mode), sealed, for `handle_ttl`."""
+        if self._sealer is None:
+            return  # without a key no handle leaves the process
+        key = self._handle_key(owner, mode)
+        await self.kv.put(key, self._sealer.seal(handle, key), self.handle_ttl)
+
+    async def get_handle(self, owner: str, mode: str) -> str | None:
+        """The newest stored handle of (owner, mode), or None (none, expired, or unopenable)."""
+        if self._sealer is None:
+            return None
+        key = self._handle_key(owner, mode)
+        sealed = await self.kv.get(key)
+        if sealed is None:
+            return None
+        try:
+            return self._sealer.open(sealed, key)
+        except SealError as exc:
+            log.warning("a stored handle was dropped: %s", exc)
+            return None
+
+    async def forget_handle(self, owner: str, mode: str) -> None:
+        await self.kv.delete(self._handle_key(owner, mode))
+
+    async def close(self) -> None:
+        await self.kv.close()
