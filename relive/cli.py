@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 _COMMANDS = [
     ("emulator", "relive.emulator._cli"),
     ("demo", "relive.web._cli"),
+    ("serve", "relive.web._serve_cli"),
     ("bench", "relive.bench._cli"),
     ("conformance", "relive.conformance._cli"),
     ("chat", "relive._app.chat"),

@@ -7,11 +7,25 @@ replicas), `FallbackKV` (Redis with this replica's memory beside it, for Redis f
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from relive._clock import Clock
 from relive.store._errors import SealError, StoreError, StoreUnavailableError
+from relive.store._handles import SharedHandles
 from relive.store._kv import FallbackKV, KeyValue, MemoryKV, RedisKV
-from relive.store._seal import ENV_VAR, Sealer, new_key
 from relive.store._state import HANDLE_TTL, PageCheck, SharedState
+
+if TYPE_CHECKING:
+    from relive.store._seal import ENV_VAR, Sealer, new_key
+
+
+def __getattr__(name: str) -> Any:
+    # The sealer needs `cryptography` (relive[serve]); the web demo imports the rest without it.
+    if name in ("ENV_VAR", "Sealer", "new_key"):
+        from relive.store import _seal
+
+        return getattr(_seal, name)
+    raise AttributeError(f"module 'relive.store' has no attribute {name!r}")
 
 
 def open_state(
@@ -41,6 +55,7 @@ __all__ = [
     "RedisKV",
     "SealError",
     "Sealer",
+    "SharedHandles",
     "SharedState",
     "StoreError",
     "StoreUnavailableError",

@@ -1,5 +1,6 @@
 """What replicas share about a page: who it is (its secret, as a hash) and, per mode, the newest
-resumable handle (sealed). Any replica can then check a returning page and resume its session.
+resumable handle and its transcript (both sealed). Any replica can then check a returning page
+and resume its session.
 
 Store keys never hold a page id (only its digest), values never hold a handle in clear (sealed,
 `_seal.py`) nor a page secret (its SHA-256: the secret is 32 random bytes, nothing to brute-force).
@@ -12,10 +13,13 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from relive.store._errors import SealError
 from relive.store._kv import KeyValue
-from relive.store._seal import Sealer
+
+if TYPE_CHECKING:  # the sealer needs `cryptography` (relive[serve]); the memory store does not
+    from relive.store._seal import Sealer
 
 log = logging.getLogger("relive.store")
 
@@ -48,6 +52,7 @@ class SharedState:
         if page_ttl <= 0 or handle_ttl <= 0:
             raise ValueError("page_ttl and handle_ttl must be positive")
         self.kv = kv
+        self.kind = type(kv).__name__.removesuffix("KV").lower()  # memory, redis, fallback
         self._sealer = sealer
         self.page_ttl = page_ttl
         self.handle_ttl = handle_ttl
@@ -73,35 +78,46 @@ class SharedState:
     async def forget_page(self, page_id: str) -> None:
         await self.kv.delete(f"page:{_digest(page_id)}")
 
-    # -- handles ---------------------------------------------------------------------------------
+    # -- handles and their transcripts ----------------------------------------------------------
 
     @staticmethod
-    def _handle_key(owner: str, mode: str) -> str:
-        return f"handle:{_digest(owner)}:{mode}"
+    def _key(kind: str, owner: str, mode: str) -> str:
+        return f"{kind}:{_digest(owner)}:{mode}"
 
-    async def put_handle(self, owner: str, mode: str, handle: str) -> None:
-        """Keep the newest resumable handle of (owner, mode), sealed, for `handle_ttl`."""
-        if self._sealer is None:
-            return  # without a key no handle leaves the process
-        key = self._handle_key(owner, mode)
-        await self.kv.put(key, self._sealer.seal(handle, key), self.handle_ttl)
+    async def _put_sealed(self, key: str, plain: str) -> None:
+        if self._sealer is not None:  # without a key nothing sealed leaves the process
+            await self.kv.put(key, self._sealer.seal(plain, key), self.handle_ttl)
 
-    async def get_handle(self, owner: str, mode: str) -> str | None:
-        """The newest stored handle of (owner, mode), or None (none, expired, or unopenable)."""
-        if self._sealer is None:
-            return None
-        key = self._handle_key(owner, mode)
-        sealed = await self.kv.get(key)
-        if sealed is None:
+    async def _get_sealed(self, key: str) -> str | None:
+        sealed = await self.kv.get(key) if self._sealer is not None else None
+        if sealed is None or self._sealer is None:
             return None
         try:
             return self._sealer.open(sealed, key)
         except SealError as exc:
-            log.warning("a stored handle was dropped: %s", exc)
+            log.warning("a stored %s was dropped: %s", key.split(":")[0], exc)
             return None
 
+    async def put_handle(self, owner: str, mode: str, handle: str) -> None:
+        """Keep the newest resumable handle of (owner, mode), sealed, for `handle_ttl`."""
+        await self._put_sealed(self._key("handle", owner, mode), handle)
+
+    async def get_handle(self, owner: str, mode: str) -> str | None:
+        """The newest stored handle of (owner, mode), or None (none, expired, or unopenable)."""
+        return await self._get_sealed(self._key("handle", owner, mode))
+
+    async def put_note(self, owner: str, mode: str, text: str) -> None:
+        """Keep what goes with the handle (the conversation's transcript), sealed like it."""
+        await self._put_sealed(self._key("note", owner, mode), text)
+
+    async def get_note(self, owner: str, mode: str) -> str | None:
+        """What `put_note` kept for (owner, mode), or None."""
+        return await self._get_sealed(self._key("note", owner, mode))
+
     async def forget_handle(self, owner: str, mode: str) -> None:
-        await self.kv.delete(self._handle_key(owner, mode))
+        """Drop the handle of (owner, mode) and its transcript."""
+        await self.kv.delete(self._key("handle", owner, mode))
+        await self.kv.delete(self._key("note", owner, mode))
 
     async def close(self) -> None:
         await self.kv.close()

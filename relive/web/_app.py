@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from relive._clock import Clock, MonotonicClock
+from relive.store._handles import SharedHandles
 from relive.web import _panel as panel
 from relive.web import _protocol as protocol
 from relive.web._access import LOOPBACK_HOSTS, Access, Guard
@@ -30,7 +31,7 @@ from relive.web._bridge import KEEP_RECENT, Opener, Outbox, PageSessions
 from relive.web._limits import Limits, SocketLimiter
 from relive.web._panel import FaultSwitch
 from relive.web._protocol import ProtocolError
-from relive.web._registry import BusyError, ForbiddenError, PageRegistry
+from relive.web._registry import Attached, BusyError, ForbiddenError, PageRegistry
 
 log = logging.getLogger("relive.web")
 STATIC = Path(__file__).parent / "static"
@@ -66,8 +67,12 @@ class WebBackend:
         settings: WebSettings | None = None,
         clock: Clock | None = None,
         faults: FaultSwitch | None = None,
+        shared: SharedHandles | None = None,
     ) -> None:
         self.settings = settings or WebSettings()
+        # Several replicas: pages (secret hashes) and handles in the shared store; None: alone.
+        self.shared = shared
+        self.draining = False  # SIGTERM: no new sockets, pages told to move (`_drain.py`)
         self.faults = faults  # the embedded emulator's, for the resilience panel
         self.clock = clock or MonotonicClock()
         self.opener = opener
@@ -82,10 +87,14 @@ class WebBackend:
         )
         self.access = Access.of(self.settings.allowed_hosts, self.settings.allowed_origins)
         self._sockets: dict[str, WebSocket] = {}
+        self._sockets_changed = asyncio.Event()
 
     async def sweep_once(self) -> int:
         """Close and forget pages away longer than the ttl; returns how many."""
         gone = self.registry.sweep()
+        if self.shared is not None:  # attached pages' records live on while they are here
+            for attached in self.registry.attached():
+                await self.shared.state.touch_page(attached.page_id, attached.secret)
         for entry in gone:
             log.info(
                 "page %s away for %.0f s: closing its sessions",
@@ -117,6 +126,12 @@ class WebBackend:
             await entry.state.close()
         return len(entries)
 
+    async def sockets_closed(self) -> None:
+        """Return once no page socket is open (a draining replica waits for this)."""
+        while self._sockets:
+            self._sockets_changed.clear()
+            await self._sockets_changed.wait()
+
     async def drop_sockets(self, code: int = 1012) -> int:
         """Close every page socket (the pages reconnect): for tests and graceful restarts."""
         sockets = list(self._sockets.values())
@@ -139,6 +154,9 @@ class WebBackend:
             await ws.close(code=1008, reason="origin not allowed")
             return
         await ws.accept()
+        if self.draining:  # the page goes through the load balancer to another replica
+            await ws.close(code=1012, reason="this replica is restarting")
+            return
         limits = self.settings.limits
         try:
             first = await asyncio.wait_for(ws.receive_text(), self.settings.hello_timeout)
@@ -146,7 +164,7 @@ class WebBackend:
             if not isinstance(hello, protocol.Hello):
                 raise ProtocolError("bad_request", "the first message must be a hello")
             client = ws.client.host if ws.client else ""
-            attached = self.registry.attach(hello.page, hello.secret, client)
+            attached = await self._attach(hello, client)
         except (TimeoutError, ProtocolError, KeyError, WebSocketDisconnect) as exc:
             text = exc.message if isinstance(exc, ProtocolError) else "expected a hello first"
             with contextlib.suppress(Exception):
@@ -193,11 +211,26 @@ class WebBackend:
             self.registry.detach(entry.page_id, attached.generation)
             if self._sockets.get(entry.page_id) is ws:
                 del self._sockets[entry.page_id]
+                self._sockets_changed.set()
             if outbox.final is not None:  # let the last refusal and the close go out
                 await asyncio.wait([sender], timeout=2.0)
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await sender
+
+    async def _attach(self, hello: protocol.Hello, client: str) -> Attached[PageSessions]:
+        """The registry's attach, with the secret checked through the shared store when the page
+        was made on another replica (a wrong secret is refused on every replica)."""
+        known = False
+        if self.shared is not None and hello.page not in self.registry:
+            check = await self.shared.state.check_page(hello.page, hello.secret)
+            if check.known and not check.allowed:
+                raise ForbiddenError("this page id belongs to another page")
+            known = check.known
+        attached = self.registry.attach(hello.page, hello.secret, client, known=known)
+        if self.shared is not None:
+            await self.shared.state.remember_page(hello.page, attached.entry.secret)
+        return attached
 
     async def _send(self, ws: WebSocket, outbox: Outbox) -> None:
         while (item := await outbox.queue.get()) is not None:
@@ -298,6 +331,12 @@ def create_app(backend: WebBackend) -> Starlette:
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True})  # no page count: that is nobody's business
 
+    async def ready(request: Request) -> Response:
+        # The load balancer's (and Kubernetes') readiness: not ready while draining.
+        if backend.draining:
+            return JSONResponse({"ready": False, "draining": True}, status_code=503)
+        return JSONResponse({"ready": True})
+
     async def socket(ws: WebSocket) -> None:
         await backend.serve(ws)
 
@@ -316,6 +355,7 @@ def create_app(backend: WebBackend) -> Starlette:
         routes=[
             Route("/", index),
             Route("/healthz", health),
+            Route("/readyz", ready),
             Route("/favicon.ico", favicon),
             WebSocketRoute("/ws", socket),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -15,6 +15,7 @@ from google import genai
 from google.genai import types
 
 from relive.session import HandleStore, LiveSession, Policy, connect
+from relive.store._handles import SharedHandles
 from relive.web._bridge import Opener
 from relive.web._protocol import Mode
 
@@ -60,12 +61,20 @@ def live_config(mode: Mode, settings: SessionSettings) -> types.LiveConnectConfi
 def make_opener(
     client: genai.Client, settings: SessionSettings, handles: HandleStore | None = None
 ) -> Opener:
-    """An `Opener` for the bridge. Each opened session starts fresh and its handle dies with it."""
+    """An `Opener` for the bridge. Each opened session starts fresh and its handle dies with it.
+
+    With `SharedHandles` (several replicas) a session resumes the conversation the store holds
+    for (owner, mode): one another replica left when it drained or died. A session that ends
+    here forgets it everywhere, unless this replica is draining (`keep_shared`).
+    """
     store = handles if handles is not None else HandleStore()
 
     @contextlib.asynccontextmanager
     async def open_session(mode: Mode, owner: str) -> AsyncIterator[LiveSession]:
-        store.forget(owner, mode)  # a new page session never resumes an older one
+        if isinstance(store, SharedHandles):
+            await store.load(owner, mode)
+        else:
+            store.forget(owner, mode)  # a new page session never resumes an older one
         model = settings.call_model if mode == "call" else settings.text_model
         try:
             async with connect(

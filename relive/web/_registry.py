@@ -82,11 +82,14 @@ class PageRegistry(Generic[S]):
     def get(self, page_id: str) -> PageEntry[S] | None:
         return self._pages.get(page_id)
 
-    def attach(self, page_id: str, secret: str | None, client: str = "") -> Attached[S]:
+    def attach(
+        self, page_id: str, secret: str | None, client: str = "", *, known: bool = False
+    ) -> Attached[S]:
         """A socket says hello. Returns the entry, or raises `ForbiddenError` / `BusyError`.
 
         A new page counts against its `client` (the peer's IP) too, so one client cannot hold
-        every slot.
+        every slot. `known`: the shared store vouched for `secret` (the page was made on another
+        replica), so an id this registry does not hold keeps that secret and is not fresh.
         """
         entry = self._pages.get(page_id)
         if entry is None:
@@ -97,10 +100,11 @@ class PageRegistry(Generic[S]):
                 raise BusyError(
                     f"too many pages from one client ({self._per_client}); close some first"
                 )
-            entry = PageEntry(page_id, self._token(), self._make_state(page_id), client=client)
+            issued = secret if known and secret else self._token()
+            entry = PageEntry(page_id, issued, self._make_state(page_id), client=client)
             self._pages[page_id] = entry
             self._by_client[client] += 1
-            fresh = True
+            fresh = not known
         elif secret is None or not hmac.compare_digest(secret.encode(), entry.secret.encode()):
             raise ForbiddenError("this page id belongs to another page")
         else:
@@ -132,6 +136,10 @@ class PageRegistry(Generic[S]):
             if not self._by_client[e.client]:
                 del self._by_client[e.client]
         return gone
+
+    def attached(self) -> list[PageEntry[S]]:
+        """Pages with a socket now."""
+        return [e for e in self._pages.values() if e.attached]
 
     def pages_of(self, client: str) -> int:
         """Pages `client` holds now (attached or away but not swept yet)."""

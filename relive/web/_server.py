@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from types import FrameType
 
 import uvicorn
 from starlette.applications import Starlette
@@ -28,9 +30,46 @@ class Running(str):
         await asyncio.shield(self.task)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, with SIGTERM handed to `on_term` (a drain) before it stops."""
+
+    def __init__(self, config: uvicorn.Config, on_term: Callable[[], Awaitable[object]] | None):
+        super().__init__(config)
+        self._on_term = on_term
+        self._loop = asyncio.get_running_loop()
+        self._draining: asyncio.Task[None] | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if sig != signal.SIGTERM or self._on_term is None:
+            super().handle_exit(sig, frame)
+        elif self._draining is None:  # a second SIGTERM while draining changes nothing
+            self._loop.call_soon_threadsafe(self._start_drain)
+
+    def _start_drain(self) -> None:
+        if self._draining is None:
+            self._draining = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        assert self._on_term is not None
+        try:
+            await self._on_term()
+        finally:
+            self.should_exit = True
+
+
 @contextlib.asynccontextmanager
-async def serve(app: Starlette, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[Running]:
-    """Serve `app` until the block ends (or a signal stops it); yields its base URL."""
+async def serve(
+    app: Starlette,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    on_term: Callable[[], Awaitable[object]] | None = None,
+) -> AsyncIterator[Running]:
+    """Serve `app` until the block ends (or a signal stops it); yields its base URL.
+
+    `on_term`: run on SIGTERM before the server stops (a replica's drain); without it SIGTERM
+    stops the server at once, as Ctrl-C does.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -47,7 +86,7 @@ async def serve(app: Starlette, host: str = "127.0.0.1", port: int = 0) -> Async
         ws_ping_timeout=20.0,
         lifespan="on",
     )
-    server = uvicorn.Server(config)
+    server = _Server(config, on_term)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:

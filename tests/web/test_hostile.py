@@ -55,6 +55,13 @@ async def test_dns_rebinding_is_refused(stack: Stack) -> None:
         page = await http.get(stack.url + "/", headers={"Host": evil})
         assert page.status_code == 421
         assert await http.get(stack.url + "/", headers={"Host": f"localhost:{port}"})
+        # Probes name the replica by its address (the kubelet, HAProxy): they answer any Host,
+        # with nothing a rebinding page could use; every other path stays refused.
+        probe = {"Host": f"10.1.2.3:{port}"}
+        assert (await http.get(stack.url + "/healthz", headers=probe)).json() == {"ok": True}
+        assert (await http.get(stack.url + "/readyz", headers=probe)).json() == {"ready": True}
+        assert (await http.get(stack.url + "/healthz/x", headers=probe)).status_code == 421
+        assert (await http.get(stack.url + "/static/app.js", headers=probe)).status_code == 421
 
 
 async def test_a_socket_without_origin_is_refused(stack: Stack) -> None:

@@ -19,6 +19,7 @@ const stats = {
   messagesReceived: 0,
   socketOpens: 0,
   welcomes: 0,
+  goaways: 0,
   toasts: [],
   errors: [],
   pageId: null, // set below; lets tests see that a reload is a new page
@@ -116,6 +117,7 @@ let ws = null;
 let attempts = 0;
 let everWelcomed = false;
 let dropped = false;
+let moving = false; // the backend said goaway: this socket closes, another replica takes the page
 
 function send(obj) {
   if (!ws || ws.readyState !== WebSocket.OPEN) return false;
@@ -149,7 +151,11 @@ function connect() {
       return;
     }
     dropped = everWelcomed;
-    const delay = Math.min(5000, 250 * 2 ** attempts) * (0.5 + Math.random() / 2);
+    // Told to move (the replica is draining): straight to another one, no toast on arrival.
+    const delay =
+      moving && attempts === 0
+        ? 0
+        : Math.min(5000, 250 * 2 ** attempts) * (0.5 + Math.random() / 2);
     attempts++;
     setTimeout(connect, delay);
   };
@@ -184,10 +190,13 @@ function onWelcome(msg) {
       toast("The call could not be resumed; a new one was started.", "warn");
       send({ type: "start", mode: "call" });
     }
-  } else if (dropped) {
+  } else if (dropped && !moving) {
     toast("Reconnected");
   }
-  if (call.active && call.pendingStart) send({ type: "start", mode: "call" });
+  // Another replica took the page over: its sessions open (and resume) when asked for.
+  const callThere = msg.sessions && msg.sessions.call && msg.sessions.call !== "ended";
+  if (call.active && (call.pendingStart || !callThere)) send({ type: "start", mode: "call" });
+  moving = false;
   everWelcomed = true;
   dropped = false;
   showStatus();
@@ -223,6 +232,10 @@ function onJson(msg) {
       break;
     case "interrupted":
       if (msg.mode === "call") player.flush();
+      break;
+    case "goaway":
+      moving = true; // the backend closes this socket next; reconnect at once, quietly
+      stats.goaways++;
       break;
     case "error":
       stats.errors.push(msg);

@@ -1,0 +1,71 @@
+"""Fixtures for the replica tests: Redis, a shared emulator, two `relive serve` replicas behind
+HAProxy, and Debian's chromium with the fake microphone."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from relive.emulator import Emulator
+from relive.store import new_key
+from tests.redis_server import RedisServer, free_port, running_redis
+from tests.replicas.harness import Balancer, Replica, balancer
+from tests.web.conftest import FAST, browser, fake_mic  # noqa: F401 (fixtures)
+
+
+@dataclass
+class Cluster:
+    redis: RedisServer
+    emulator: Emulator
+    replicas: list[Replica]
+    lb: Balancer
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    with running_redis(tmp_path) as server:
+        yield server
+
+
+async def _reachable(port: int) -> None:
+    while True:  # HAProxy binds right after it starts: wait for its port to answer
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        return
+
+
+@pytest.fixture
+async def cluster(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[Cluster]:
+    key_file = tmp_path / "seal.key"
+    key_file.write_text(new_key() + "\n")
+    lb_port = free_port()
+    async with Emulator(FAST, tls=True) as emu:
+        assert emu.ca_pem_path is not None
+        common = [
+            "--store", redis_server.url,
+            "--seal-key-file", str(key_file),
+            "--emulator", emu.url,
+            "--emulator-ca", str(emu.ca_pem_path),
+            "--allowed-origin", f"http://127.0.0.1:{lb_port}",
+            "--drain-timeout", "10",
+            "-v",
+        ]  # fmt: skip
+        replicas = [
+            Replica(name, free_port(), common, tmp_path / f"{name}.log") for name in ("r1", "r2")
+        ]
+        try:
+            await asyncio.gather(*(asyncio.to_thread(r.start) for r in replicas))
+            with balancer(replicas, tmp_path, lb_port) as lb:
+                await asyncio.wait_for(_reachable(lb.port), 10)
+                yield Cluster(redis_server, emu, replicas, lb)
+        finally:
+            for r in replicas:
+                r.stop()

@@ -1,0 +1,129 @@
+"""Calls survive a replica going away: two `relive serve` replicas behind HAProxy, sharing Redis
+and one emulator, a real browser on a call through the load balancer (issue 11)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import signal
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import websockets
+from playwright.async_api import Browser, Page, expect
+
+from tests.replicas.conftest import Cluster
+from tests.web.conftest import CHROMIUM
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} missing (make system-deps)"),
+    pytest.mark.timeout(120),
+]
+
+WAIT_MS = 20_000
+
+
+@pytest.fixture
+async def page(cluster: Cluster, browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(bypass_csp=True)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_default_timeout(WAIT_MS)
+    await page.goto(cluster.lb.url + "/")
+    await page.wait_for_function("() => window.reliveStats.welcomes >= 1")
+    yield page
+    await context.close()
+    assert errors == [], f"errors on the page: {errors}"
+
+
+async def stats(page: Page) -> dict[str, Any]:
+    result: dict[str, Any] = await page.evaluate("() => window.reliveStats")
+    return result
+
+
+async def model_turns(page: Page) -> list[str]:
+    return await page.locator("#transcript-call .turn.model").all_inner_texts()
+
+
+async def call_until_turn(page: Page, n: int) -> list[str]:
+    await expect(page.locator("#transcript-call .turn.model").nth(n - 1)).to_contain_text(
+        f"(turn {n}"
+    )
+    return await model_turns(page)
+
+
+async def next_turn_follows(page: Page, before: list[str]) -> None:
+    """The call goes on: a later turn numbered on, every earlier one still shown."""
+    n = len(before) + 1
+    await expect(page.locator("#transcript-call .turn.model").nth(n - 1)).to_contain_text(
+        f"(turn {n}"
+    )
+    assert (await model_turns(page))[: len(before)] == before
+
+
+async def test_sigterm_mid_call_moves_the_call_to_the_other_replica(
+    cluster: Cluster, page: Page
+) -> None:
+    r1, r2 = cluster.replicas
+    await page.click("#call-start")
+    await expect(page.locator("body")).to_have_attribute("data-call-status", "live")
+    before = await call_until_turn(page, 2)
+    r1.signal(signal.SIGTERM)
+    assert await asyncio.to_thread(r1.wait, 15) == 0  # drained and exited within its timeout
+    await next_turn_follows(page, before)
+    s = await stats(page)
+    assert s["goaways"] == 1
+    assert s["toasts"] == []
+    assert await page.locator(".toast").count() == 0
+    assert cluster.emulator.stats.sessions == 1  # resumed on r2: never a new conversation
+    assert cluster.emulator.stats.resumptions >= 1
+    assert r2.proc is not None and r2.proc.poll() is None
+
+
+async def test_rolling_restart_during_one_call(cluster: Cluster, page: Page) -> None:
+    r1, r2 = cluster.replicas
+    await page.click("#call-start")
+    await expect(page.locator("body")).to_have_attribute("data-call-status", "live")
+    before = await call_until_turn(page, 1)
+    for replica in (r1, r2):  # each one drained, then back (a deploy of both)
+        replica.signal(signal.SIGTERM)
+        assert await asyncio.to_thread(replica.wait, 15) == 0
+        await next_turn_follows(page, before)
+        before = await model_turns(page)
+        await asyncio.to_thread(replica.start)
+    s = await stats(page)
+    assert s["goaways"] == 2
+    assert s["toasts"] == []
+    assert cluster.emulator.stats.sessions == 1
+
+
+async def _hello(url: str, origin: str, page_id: str, secret: str | None) -> tuple[Any, ...]:
+    """One socket's hello on `url`: ("welcome", the message) or ("closed", code)."""
+    async with websockets.connect(url, origin=websockets.Origin(origin)) as ws:
+        await ws.send(json.dumps({"type": "hello", "page": page_id, "secret": secret}))
+        try:
+            return ("welcome", json.loads(await ws.recv()))
+        except websockets.ConnectionClosed as closed:
+            assert closed.rcvd is not None
+            return ("closed", closed.rcvd.code)
+
+
+async def test_a_page_resumes_only_with_its_secret_on_either_replica(cluster: Cluster) -> None:
+    origin = cluster.lb.url
+    r1, r2 = (f"ws://127.0.0.1:{r.port}/ws" for r in cluster.replicas)
+    page_id = secrets.token_hex(16)
+    kind, welcome = await _hello(r1, origin, page_id, None)
+    assert kind == "welcome" and welcome["fresh"] is True
+    secret = welcome["secret"]
+    for url in (r2, r1):
+        assert await _hello(url, origin, page_id, "not-" + secret) == ("closed", 4403)
+        assert await _hello(url, origin, page_id, None) == ("closed", 4403)
+    kind, again = await _hello(r2, origin, page_id, secret)
+    assert kind == "welcome" and again["fresh"] is False  # made on r1, known on r2
+    # Only --allowed-origin gets in from another origin: the handshake itself is refused.
+    with pytest.raises(websockets.InvalidStatus, match="403"):
+        await _hello(r2, "http://evil.example", secrets.token_hex(16), None)

@@ -1,0 +1,106 @@
+"""A draining replica hands its pages to another one through the shared store (in process: two
+backends over one store and one emulator; tests/replicas runs them as real processes)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+from collections.abc import AsyncIterator
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Origin
+
+from relive import Policy
+from relive.emulator import Emulator
+from relive.store import MemoryKV, Sealer, SharedHandles, SharedState, new_key
+from relive.web import SessionSettings, WebBackend, WebSettings, create_app, make_opener, serve
+from relive.web._bridge import owner_of
+from relive.web._drain import drain
+from tests.web.conftest import FAST
+from tests.web.test_socket import closed_with, hello, next_json
+
+SEALER = Sealer.from_text(new_key())
+
+
+@contextlib.asynccontextmanager
+async def replica(emu: Emulator, kv: MemoryKV) -> AsyncIterator[tuple[WebBackend, str]]:
+    shared = SharedHandles(SharedState(kv, SEALER, page_ttl=30.0))
+    settings = SessionSettings(policy=Policy(backoff_initial=0.05, give_up_after=10.0))
+    opener = make_opener(emu.client(api_key="test-key"), settings, shared)
+    backend = WebBackend(opener, WebSettings(page_ttl=30.0), shared=shared)
+    async with serve(create_app(backend)) as url:
+        yield backend, url
+
+
+async def page_socket(url: str) -> ClientConnection:
+    return await connect(url.replace("http", "ws") + "/ws", origin=Origin(url))
+
+
+async def chat(ws: ClientConnection, text: str, turn: int) -> str:
+    await ws.send(json.dumps({"type": "text", "text": text}))
+    while True:
+        msg = await next_json(ws, "transcript")
+        said = [str(t["text"]) for t in msg["recent"] if t["final"] and t["role"] == "model"]
+        if said and f"(turn {turn}," in said[-1]:
+            return said[-1]
+
+
+async def test_drain_moves_a_chat_to_the_other_replica() -> None:
+    kv = MemoryKV()
+    async with (
+        Emulator(FAST, tls=True) as emu,
+        replica(emu, kv) as (one, url1),
+        replica(emu, kv) as (two, url2),
+    ):
+        page = secrets.token_hex(16)
+        ws = await page_socket(url1)
+        secret = (await hello(ws, page))["secret"]
+        await chat(ws, "alpha", 1)
+        await chat(ws, "beta", 2)
+        told = await drain(one, within=5.0, unready_grace=0.0)
+        assert told == 1
+        assert (await next_json(ws, "goaway")) == {"type": "goaway"}
+        assert await closed_with(ws) == 1012
+        async with httpx.AsyncClient() as http:
+            ready = await http.get(url1 + "/readyz")
+            assert ready.status_code == 503 and ready.json()["draining"] is True
+        late = await page_socket(url1)  # a draining replica takes no page
+        assert await closed_with(late) == 1012
+        assert one.shared is not None
+        assert await one.shared.state.get_handle(owner_of(page), "text") is not None
+        # The page comes back through the load balancer, to the other replica.
+        moved = await page_socket(url2)
+        welcome = await hello(moved, page, secret)
+        assert welcome["fresh"] is False and welcome["sessions"] == {}
+        said = await chat(moved, "gamma", 3)
+        assert said == "You said: gamma. (turn 3, remembers 3)"
+        assert emu.stats.sessions == 1 and emu.stats.resumptions >= 1
+        await moved.send(json.dumps({"type": "history", "mode": "text"}))
+        history = await next_json(moved, "history")
+        users = [t["text"] for t in history["turns"] if t["role"] == "user"]
+        assert users == ["alpha", "beta", "gamma"]  # the transcript came along, sealed
+        await moved.close()
+        assert two.draining is False
+
+
+async def test_a_session_ended_on_one_replica_is_not_resumed_on_another() -> None:
+    kv = MemoryKV()
+    async with (
+        Emulator(FAST, tls=True) as emu,
+        replica(emu, kv) as (one, url1),
+        replica(emu, kv) as (_, url2),
+    ):
+        page = secrets.token_hex(16)
+        ws = await page_socket(url1)
+        secret = (await hello(ws, page))["secret"]
+        await chat(ws, "alpha", 1)
+        await one.close()  # the page's sessions end (swept, or the server stops): forgotten
+        assert one.shared is not None
+        await one.shared.flush()
+        assert await one.shared.state.get_handle(owner_of(page), "text") is None
+        moved = await page_socket(url2)
+        await hello(moved, page, secret)
+        assert await chat(moved, "again", 1) == "You said: again. (turn 1, remembers 1)"
+        await moved.close()
