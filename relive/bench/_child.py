@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import time
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -30,7 +31,8 @@ def _serve(conn: Connection, settings: EmulatorSettings) -> None:
                 if command == "stats":
                     conn.send(emu.stats.to_json())
                 elif command == "drop":
-                    conn.send(emu.faults.drop())
+                    # CLOCK_MONOTONIC is one clock for every process of the machine.
+                    conn.send((emu.faults.drop(), time.monotonic()))
                 elif isinstance(command, tuple) and command[0] == "wait_received":
                     target = int(command[1])
 
@@ -75,10 +77,11 @@ class EmulatorProcess:
         result: dict[str, Any] = await self._ask("stats", timeout=ASK_TIMEOUT)
         return result
 
-    async def drop_all(self) -> int:
-        """Cut every open connection at once (a mass drop); how many were cut."""
-        result: int = await self._ask("drop", timeout=ASK_TIMEOUT)
-        return result
+    async def drop_all(self) -> tuple[int, float]:
+        """Cut every open connection at once (a mass drop): how many, and `time.monotonic()`
+        when they were cut."""
+        cut, at = await self._ask("drop", timeout=ASK_TIMEOUT)
+        return int(cut), float(at)
 
     async def wait_received(self, count: int) -> dict[str, Any]:
         """Stats once the emulator has received `count` messages in all (or after 30 s)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -51,16 +52,21 @@ class _Recovery:
     """A mass drop: when it was cut, and how long each session took to be connected again."""
 
     target: int = 0
-    cut_at: float | None = None
-    back_s: list[float] = field(default_factory=list)
+    armed: bool = False
+    cut_at: float = 0.0  # time.monotonic() in the emulator's process when it cut them
+    connected_at: list[float] = field(default_factory=list)
     all_back: asyncio.Event = field(default_factory=asyncio.Event)
 
     def connected(self, now: float) -> None:
-        if self.cut_at is None:
+        if not self.armed:
             return
-        self.back_s.append(now - self.cut_at)
-        if len(self.back_s) >= self.target:
+        self.connected_at.append(now)
+        if len(self.connected_at) >= self.target:
             self.all_back.set()
+
+    @property
+    def back_s(self) -> list[float]:
+        return [t - self.cut_at for t in self.connected_at]
 
 
 @dataclass
@@ -119,7 +125,7 @@ async def _open_relive(
     async def relive_reader() -> None:
         async for event in session.events():
             if isinstance(event, Connected):
-                recovery.connected(clock.now())
+                recovery.connected(time.monotonic())  # the emulator process's clock too
             elif isinstance(event, Reconnecting):
                 counts["reconnects"] += 1
             elif isinstance(event, GaveUp):
@@ -193,9 +199,8 @@ async def run_scale(
             drain_s = clock.now() - drain_start
             live = sum(1 for c in callers if c.is_live())
             if mass_drop and side == "relive":
-                recovery.target = live
-                recovery.cut_at = clock.now()
-                await emu.drop_all()
+                recovery.target, recovery.armed = live, True
+                _, recovery.cut_at = await emu.drop_all()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(MASS_DROP_TIMEOUT):
                         await recovery.all_back.wait()

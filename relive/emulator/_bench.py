@@ -14,6 +14,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import os
 import resource
 import ssl
 import time
@@ -140,20 +141,24 @@ async def _stream(emu: Emulator, url: _Target, seconds: float, sessions: int) ->
                 await ws.send(SILENCE)
             sent += 50
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(replies(ws, i) for i, ws in enumerate(conns)))
-    reply_s = time.perf_counter() - started
+    reply_s, reply_cpu = time.perf_counter() - started, time.process_time() - cpu
     stop = time.perf_counter() + seconds
     before = emu.stats.messages_received
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(audio(ws) for ws in conns))
     await emu.wait_for(lambda s: s.messages_received >= before + sent, timeout=60)
     audio_s = time.perf_counter() - started  # until the emulator consumed every chunk
+    audio_cpu = time.process_time() - cpu
     for ws in conns:
         await ws.close()
+    # CPU of the whole process (emulator and its raw clients): holds where wall time does not.
     return {
         "server_messages_per_s": round(out / reply_s),
+        "cpu_us_per_server_message": round(1e6 * reply_cpu / max(1, out), 1),
         "client_audio_chunks_consumed_per_s": round(sent / audio_s),
+        "cpu_us_per_client_audio_chunk": round(1e6 * audio_cpu / max(1, sent), 1),
     }
 
 
@@ -173,7 +178,22 @@ async def run_emulator_bench(
         churn = await _churn(url, seconds, concurrency)
         stream = await _stream(emu, url, seconds, stream_sessions)
         received = emu.stats.messages_received
-    return {"tls": tls, **held, **churn, **stream, "emulator_messages_received": received}
+    return {
+        "tls": tls,
+        **held,
+        **churn,
+        **stream,
+        "emulator_messages_received": received,
+        "load_1m": _load(),
+    }
+
+
+def _load() -> float:
+    """The 1-minute load average (shared machines skew the wall-clock figures)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return float("nan")
 
 
 def _print(figures: dict[str, Any], as_json: bool) -> None:

@@ -48,15 +48,6 @@ def failure_from(exc: BaseException) -> Failure:
 
 
 @dataclass
-class _Conn:
-    conn_id: int
-    cm: contextlib.AbstractAsyncContextManager[Any]
-    sdk: Any  # google.genai.live.AsyncSession
-    lean: bool = False  # frames go straight to (and come from) the SDK session's socket
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-
-
-@dataclass
 class Link:
     """A live connection and what its tasks need from the session."""
 
@@ -70,6 +61,7 @@ class Link:
     clock: Clock
     initial_history: bool  # 3.x: history goes as initial history, ending with turnComplete
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    probing: bool = False  # a ping is out, its pong not back yet
 
     async def receive(self) -> None:
         try:
@@ -121,7 +113,7 @@ class Link:
                 else:
                     await getattr(self.sdk, entry.method)(**entry.kwargs)
                 self.machine.written(self.conn_id, entry.index)
-                if ws is not None and self.clock.now() >= probe_at:
+                if ws is not None and not self.probing and self.clock.now() >= probe_at:
                     probe_at = self.clock.now() + PROBE_EVERY
                     await self._probe(ws)
             except (websockets.ConnectionClosed, errors.APIError, OSError):
@@ -134,8 +126,10 @@ class Link:
         """Ping behind what was just sent; its round trip is the delay of sends right now."""
         sent_at = self.clock.now()
         pong: asyncio.Future[float] = await ws.ping()
+        self.probing = True  # one ping out at a time: a slow pong is itself the measure
 
         def measured(done: asyncio.Future[float]) -> None:
+            self.probing = False
             if not done.cancelled() and done.exception() is None:
                 self.machine.send_delay(self.conn_id, self.clock.now() - sent_at)
 

@@ -14,5 +14,8 @@ async def test_small_bench_reports_all_figures() -> None:
         "server_messages_per_s",
         "server_messages_per_s_all_sessions",
         "client_audio_chunks_consumed_per_s",
+        "cpu_us_per_server_message",
+        "cpu_us_per_client_audio_chunk",
     ):
         assert figures[key] > 0, key
+    assert figures["load_1m"] >= 0
