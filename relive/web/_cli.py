@@ -62,13 +62,7 @@ def register(subparsers: Any) -> None:
         help="show the resilience panel (default: with the emulator only; with real Gemini only "
         "its readout and 'Drop page socket' work)",
     )
-    p.add_argument(
-        "--page-ttl",
-        type=_argtypes.positive(float),
-        default=60.0,
-        metavar="SECONDS",
-        help="how long a closed page's sessions are kept (default 60)",
-    )
+    add_page_ttl(p)
     p.add_argument(
         "-v",
         "--verbose",
@@ -76,6 +70,17 @@ def register(subparsers: Any) -> None:
         help="log the backend's lifecycle and print the emulator's control URL",
     )
     p.set_defaults(handler=run)
+
+
+def add_page_ttl(p: argparse.ArgumentParser) -> None:
+    """`--page-ttl`, shared by `relive demo` and `relive serve`."""
+    p.add_argument(
+        "--page-ttl",
+        type=_argtypes.positive(float),
+        default=60.0,
+        metavar="SECONDS",
+        help="how long a closed page's sessions are kept (default 60)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ from relive.store import Sealer, SealError, SharedHandles, StoreError, open_stat
 from relive.web._access import LOOPBACK_HOSTS  # noqa: E402
 from relive.web._app import WebBackend, WebSettings, create_app  # noqa: E402
 from relive.web._backend import EMULATOR_MODEL, GEMINI_MODEL, SessionSettings, make_opener  # noqa: E402
+from relive.web._cli import add_page_ttl  # noqa: E402
 from relive.web._drain import drain  # noqa: E402
 from relive.web._server import serve  # noqa: E402
 
@@ -96,13 +97,7 @@ def register(subparsers: Any) -> None:
         help="on SIGTERM, move every page to another replica within this long (default 25, "
         "under Kubernetes' 30 s grace period)",
     )
-    p.add_argument(
-        "--page-ttl",
-        type=_argtypes.positive(float),
-        default=60.0,
-        metavar="SECONDS",
-        help="how long a closed page's sessions are kept (default 60)",
-    )
+    add_page_ttl(p)
     p.add_argument("-v", "--verbose", action="store_true", help="log the replica's lifecycle")
     p.set_defaults(handler=run)
 

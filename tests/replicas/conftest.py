@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser, Page
 
 from relive.emulator import Emulator
 from relive.store import new_key
 from tests.redis_server import RedisServer, free_port, running_redis
 from tests.replicas.harness import Balancer, Replica, balancer
 from tests.web.conftest import FAST, browser, fake_mic  # noqa: F401 (fixtures)
+
+WAIT_MS = 20_000
 
 
 @dataclass
@@ -69,3 +72,18 @@ async def cluster(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[Cl
         finally:
             for r in replicas:
                 r.stop()
+
+
+@pytest.fixture
+async def page(cluster: Cluster, browser: Browser) -> AsyncIterator[Page]:  # noqa: F811
+    """A page of the app, opened through the load balancer and welcomed."""
+    context = await browser.new_context(bypass_csp=True)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_default_timeout(WAIT_MS)
+    await page.goto(cluster.lb.url + "/")
+    await page.wait_for_function("() => window.reliveStats.welcomes >= 1")
+    yield page
+    await context.close()
+    assert errors == [], f"errors on the page: {errors}"

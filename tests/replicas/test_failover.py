@@ -7,13 +7,19 @@ import asyncio
 import json
 import secrets
 import signal
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import websockets
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page
 
+from tests.replicas.calls import (
+    call_until_turn,
+    model_turns,
+    next_turn_follows,
+    start_call,
+    stats,
+)
 from tests.replicas.conftest import Cluster
 from tests.web.conftest import CHROMIUM
 
@@ -23,54 +29,12 @@ pytestmark = [
     pytest.mark.timeout(120),
 ]
 
-WAIT_MS = 20_000
-
-
-@pytest.fixture
-async def page(cluster: Cluster, browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(bypass_csp=True)
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.set_default_timeout(WAIT_MS)
-    await page.goto(cluster.lb.url + "/")
-    await page.wait_for_function("() => window.reliveStats.welcomes >= 1")
-    yield page
-    await context.close()
-    assert errors == [], f"errors on the page: {errors}"
-
-
-async def stats(page: Page) -> dict[str, Any]:
-    result: dict[str, Any] = await page.evaluate("() => window.reliveStats")
-    return result
-
-
-async def model_turns(page: Page) -> list[str]:
-    return await page.locator("#transcript-call .turn.model").all_inner_texts()
-
-
-async def call_until_turn(page: Page, n: int) -> list[str]:
-    await expect(page.locator("#transcript-call .turn.model").nth(n - 1)).to_contain_text(
-        f"(turn {n}"
-    )
-    return await model_turns(page)
-
-
-async def next_turn_follows(page: Page, before: list[str]) -> None:
-    """The call goes on: a later turn numbered on, every earlier one still shown."""
-    n = len(before) + 1
-    await expect(page.locator("#transcript-call .turn.model").nth(n - 1)).to_contain_text(
-        f"(turn {n}"
-    )
-    assert (await model_turns(page))[: len(before)] == before
-
 
 async def test_sigterm_mid_call_moves_the_call_to_the_other_replica(
     cluster: Cluster, page: Page
 ) -> None:
     r1, r2 = cluster.replicas
-    await page.click("#call-start")
-    await expect(page.locator("body")).to_have_attribute("data-call-status", "live")
+    await start_call(page)
     before = await call_until_turn(page, 2)
     r1.signal(signal.SIGTERM)
     assert await asyncio.to_thread(r1.wait, 15) == 0  # drained and exited within its timeout
@@ -86,8 +50,7 @@ async def test_sigterm_mid_call_moves_the_call_to_the_other_replica(
 
 async def test_rolling_restart_during_one_call(cluster: Cluster, page: Page) -> None:
     r1, r2 = cluster.replicas
-    await page.click("#call-start")
-    await expect(page.locator("body")).to_have_attribute("data-call-status", "live")
+    await start_call(page)
     before = await call_until_turn(page, 1)
     for replica in (r1, r2):  # each one drained, then back (a deploy of both)
         replica.signal(signal.SIGTERM)

@@ -38,6 +38,13 @@ async def page_socket(url: str) -> ClientConnection:
     return await connect(url.replace("http", "ws") + "/ws", origin=Origin(url))
 
 
+async def new_page(url: str) -> tuple[ClientConnection, str, str]:
+    """A new page's socket on `url`: the socket, the page id and the secret it was issued."""
+    page = secrets.token_hex(16)
+    ws = await page_socket(url)
+    return ws, page, (await hello(ws, page))["secret"]
+
+
 async def chat(ws: ClientConnection, text: str, turn: int) -> str:
     await ws.send(json.dumps({"type": "text", "text": text}))
     while True:
@@ -54,9 +61,7 @@ async def test_drain_moves_a_chat_to_the_other_replica() -> None:
         replica(emu, kv) as (one, url1),
         replica(emu, kv) as (two, url2),
     ):
-        page = secrets.token_hex(16)
-        ws = await page_socket(url1)
-        secret = (await hello(ws, page))["secret"]
+        ws, page, secret = await new_page(url1)
         await chat(ws, "alpha", 1)
         await chat(ws, "beta", 2)
         told = await drain(one, within=5.0, unready_grace=0.0)
@@ -92,9 +97,7 @@ async def test_a_session_ended_on_one_replica_is_not_resumed_on_another() -> Non
         replica(emu, kv) as (one, url1),
         replica(emu, kv) as (_, url2),
     ):
-        page = secrets.token_hex(16)
-        ws = await page_socket(url1)
-        secret = (await hello(ws, page))["secret"]
+        ws, page, secret = await new_page(url1)
         await chat(ws, "alpha", 1)
         await one.close()  # the page's sessions end (swept, or the server stops): forgotten
         assert one.shared is not None
