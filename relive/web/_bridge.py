@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import hashlib
 import logging
 from collections.abc import Callable
@@ -35,18 +36,47 @@ from relive.web._protocol import Mode
 
 log = logging.getLogger("relive.web")
 
+
+class Status(enum.StrEnum):
+    """A mode's session as the page shows it (the `status` message)."""
+
+    CONNECTING = "connecting"
+    LIVE = "live"
+    RECONNECTING = "reconnecting"
+    ENDED = "ended"
+
+
+class NoticeKind(enum.StrEnum):
+    """What a `notice` message (a toast on the page) is about."""
+
+    FAILED = "failed"
+    GAVE_UP = "gave_up"
+    RECONNECTED = "reconnected"
+    NEW_SESSION = "new_session"
+
+
+class Level(enum.StrEnum):
+    """How a notice is shown."""
+
+    INFO = "info"
+    WARN = "warn"
+    ERROR = "error"
+
+
 KEEP_RECENT = 40  # turns shown verbatim; older ones arrive folded into a summary line
 
-NOTICES = {
-    "new_session": {
+# The words of every toast the backend sends, per mode ("Reconnected" is the same for both).
+NOTICES: dict[NoticeKind, dict[Mode, str]] = {
+    NoticeKind.RECONNECTED: {"call": "Reconnected", "text": "Reconnected"},
+    NoticeKind.NEW_SESSION: {
         "call": "The call could not be resumed; a new one was started.",
         "text": "The chat could not be resumed; a new one was started.",
     },
-    "failed": {
+    NoticeKind.FAILED: {
         "call": "The call could not be started:",
         "text": "The chat could not be started:",
     },
-    "gave_up": {
+    NoticeKind.GAVE_UP: {
         "call": "The call was lost and could not be reconnected.",
         "text": "The chat was lost and could not be reconnected.",
     },
@@ -112,7 +142,7 @@ class ModeSession:
     def __init__(self, page: PageSessions, mode: Mode) -> None:
         self.page = page
         self.mode = mode
-        self.status = "connecting"
+        self.status = Status.CONNECTING
         self.session: LiveSession | None = None
         self.ready = asyncio.Event()
         self.last_downtime_ms: int | None = None  # of the last resumed reconnect (the panel)
@@ -121,7 +151,7 @@ class ModeSession:
 
     @property
     def alive(self) -> bool:
-        return not self._task.done() and self.status != "ended"
+        return not self._task.done() and self.status is not Status.ENDED
 
     async def _run(self) -> None:
         try:
@@ -138,14 +168,12 @@ class ModeSession:
             log.warning("%s session of page %s failed: %s", self.mode, self.page.short, exc)
             if self.session is None:  # never connected: say why (e.g. a bad key or model)
                 reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
-                self.page.notice(
-                    self.mode, "failed", "error", f"{NOTICES['failed'][self.mode]} {reason[:200]}"
-                )
+                self._notice(NoticeKind.FAILED, Level.ERROR, reason[:200])
             else:
-                self.page.notice(self.mode, "gave_up", "error", NOTICES["gave_up"][self.mode])
+                self._notice(NoticeKind.GAVE_UP, Level.ERROR)
         finally:
             self.ready.set()
-            self._set_status("ended")
+            self._set_status(Status.ENDED)
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, ServerMessage):
@@ -156,16 +184,16 @@ class ModeSession:
 
     def _on_lifecycle(self, event: Event) -> None:
         if isinstance(event, Connected):
-            self._set_status("live")
+            self._set_status(Status.LIVE)
             self.page.send_transcript(self.mode)
         elif isinstance(event, Reconnecting):
             self._cause = event.cause
-            self._set_status("reconnecting")
+            self._set_status(Status.RECONNECTING)
         elif isinstance(event, Resumed):
             self.last_downtime_ms = round(event.downtime_s * 1000)
-            self._set_status("live")
+            self._set_status(Status.LIVE)
             if self._cause != "goaway":  # a planned reconnect shows only the status dot
-                self.page.notice(self.mode, "reconnected", "info", "Reconnected")
+                self._notice(NoticeKind.RECONNECTED, Level.INFO)
             self._cause = None
         elif isinstance(event, NewSession):
             if self.mode == "call":
@@ -173,11 +201,11 @@ class ModeSession:
             log.info(
                 "%s session of page %s: new session (%s)", self.mode, self.page.short, event.reason
             )
-            self.page.notice(self.mode, "new_session", "warn", NOTICES["new_session"][self.mode])
+            self._notice(NoticeKind.NEW_SESSION, Level.WARN)
             self.page.send_transcript(self.mode)
         elif isinstance(event, GaveUp):
             log.info("%s session of page %s gave up: %s", self.mode, self.page.short, event.reason)
-            self.page.notice(self.mode, "gave_up", "error", NOTICES["gave_up"][self.mode])
+            self._notice(NoticeKind.GAVE_UP, Level.ERROR)
         elif isinstance(event, Interrupted):
             if self.mode == "call":
                 self.page.away.clear()  # barge-in: the rest of that reply is not wanted
@@ -200,7 +228,12 @@ class ModeSession:
         ):
             self.page.send_transcript(self.mode)
 
-    def _set_status(self, status: str) -> None:
+    def _notice(self, kind: NoticeKind, level: Level, detail: str = "") -> None:
+        """A toast for this mode, its words from `NOTICES` (plus `detail`, if any)."""
+        text = NOTICES[kind][self.mode]
+        self.page.notice(self.mode, kind, level, f"{text} {detail}" if detail else text)
+
+    def _set_status(self, status: Status) -> None:
         if status != self.status:
             self.status = status
             self.page.emit({"type": "status", "mode": self.mode, "status": status})
@@ -278,7 +311,7 @@ class PageSessions:
         else:
             self.away.keep(data)
 
-    def notice(self, mode: Mode, kind: str, level: str, text: str) -> None:
+    def notice(self, mode: Mode, kind: NoticeKind, level: Level, text: str) -> None:
         self.emit({"type": "notice", "mode": mode, "kind": kind, "level": level, "text": text})
 
     def send_metrics(self, mode: Mode) -> None:
@@ -364,7 +397,7 @@ class PageSessions:
         ms = self.sessions.pop("call", None)
         if ms is not None:
             await ms.close()
-        self.emit({"type": "status", "mode": "call", "status": "ended"})
+        self.emit({"type": "status", "mode": "call", "status": Status.ENDED})
 
     async def close(self) -> None:
         """The page is gone: close every session (their handles are forgotten by the backend)."""
