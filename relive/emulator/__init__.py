@@ -17,10 +17,12 @@ from relive.emulator._closes import CloseReason  # noqa: E402
 from relive.emulator._emulator import Emulator, Faults  # noqa: E402
 from relive.emulator._handles import TokenFactory  # noqa: E402
 from relive.emulator._model import REPLY_FORMAT, REPLY_PATTERN  # noqa: E402
+from relive.emulator._profiles import PROFILES, ModelProfile, profile_for  # noqa: E402
 from relive.emulator._settings import EmulatorSettings  # noqa: E402
 from relive.emulator._stats import EmulatorEvent, EmulatorStats, EventKind  # noqa: E402
 
 __all__ = [
+    "PROFILES",
     "REPLY_FORMAT",
     "REPLY_PATTERN",
     "CloseReason",
@@ -31,5 +33,7 @@ __all__ = [
     "EmulatorStats",
     "EventKind",
     "Faults",
+    "ModelProfile",
     "TokenFactory",
+    "profile_for",
 ]

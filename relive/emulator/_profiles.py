@@ -9,6 +9,7 @@ one second that way). Each rule's source is in docs/emulator.md ("Model profiles
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass
 
@@ -44,7 +45,7 @@ class ModelProfile:
 
     name: str
     models: tuple[str, ...]  # model ids as the Developer API names them (no `models/`)
-    modalities: frozenset[str]  # response modalities the model takes
+    modalities: tuple[str, ...]  # response modalities the model takes
     connection_lifetime: float  # socket open to the deadline
     goaway_lead: float  # goAway this long before the deadline
     deadline_close: CloseReason  # the close at the deadline after a goAway
@@ -66,8 +67,8 @@ class ModelProfile:
         return f"models/{self.models[0]}"
 
 
-_AUDIO = frozenset({"AUDIO"})
-_BOTH = frozenset({"TEXT", "AUDIO"})
+_AUDIO = ("AUDIO",)
+_BOTH = ("TEXT", "AUDIO")
 
 NATIVE_AUDIO = ModelProfile(
     name="2.5-native-audio",
@@ -95,7 +96,9 @@ NATIVE_AUDIO = ModelProfile(
     summary="Gemini 2.5 Flash native audio: AUDIO only; proactivity and affective dialog (v1alpha)",
 )
 
-HALF_CASCADE = ModelProfile(
+# The other families, as what sets them apart from the 2.5 native-audio models.
+HALF_CASCADE = dataclasses.replace(
+    NATIVE_AUDIO,
     name="2.5-half-cascade",
     models=(
         "gemini-live-2.5-flash-preview",
@@ -104,30 +107,16 @@ HALF_CASCADE = ModelProfile(
         "gemini-2.0-flash-live-preview-04-09",
     ),
     modalities=_BOTH,
-    connection_lifetime=590.0,
-    goaway_lead=50.0,
-    deadline_close=GOAWAY_IGNORED,
-    idle_timeout=None,
-    handles=Handles.TURNS,
-    first_handle=FirstHandle.FIRST_TURN,
-    handle_interval=0.0,
-    turn_complete_from=TurnCompleteFrom.GENERATION_COMPLETE,
     native_audio_features=False,
-    client_content_history_only=False,
-    media_chunks=True,
     summary="half-cascade (gemini-live-2.5-flash*, 2.0 flash live): TEXT or AUDIO",
 )
 
-FLASH_LIVE_31 = ModelProfile(
+FLASH_LIVE_31 = dataclasses.replace(
+    NATIVE_AUDIO,
     name="3.1-flash-live",
     models=("gemini-3.1-flash-live-preview",),
-    modalities=_AUDIO,
-    connection_lifetime=590.0,
-    goaway_lead=50.0,
-    deadline_close=GOAWAY_IGNORED,
     idle_timeout=160.0,
     handles=Handles.STREAMING,
-    first_handle=FirstHandle.FIRST_TURN,
     handle_interval=1.5,
     turn_complete_from=TurnCompleteFrom.FIRST_AUDIO,
     native_audio_features=False,
@@ -137,21 +126,15 @@ FLASH_LIVE_31 = ModelProfile(
     async_calls=False,
 )
 
-LIVE_38 = ModelProfile(
+LIVE_38 = dataclasses.replace(
+    NATIVE_AUDIO,
     name="3.8-live",
     models=("gemini-3.8-live",),
-    modalities=_AUDIO,
     connection_lifetime=301.0,
     goaway_lead=300.0,
-    deadline_close=GOAWAY_IGNORED,
-    idle_timeout=None,
     handles=Handles.ONCE,
     first_handle=FirstHandle.SETUP,
-    handle_interval=0.0,
-    turn_complete_from=TurnCompleteFrom.GENERATION_COMPLETE,
     native_audio_features=False,
-    client_content_history_only=False,
-    media_chunks=True,
     summary="gemini-3.8-live: goAway ~1 s in (300 s), one handle naming the latest state",
     non_blocking_default=True,
 )

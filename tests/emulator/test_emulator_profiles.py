@@ -275,27 +275,23 @@ def test_31_takes_client_content_only_as_initial_history() -> None:
     assert conn.closed == Close(1007, "Request contains an invalid argument.")
 
 
-def test_31_turn_complete_comes_when_the_audio_would_have_played() -> None:
+@pytest.mark.parametrize(
+    ("profile", "chunks_first"),
+    [(FLASH_LIVE_31, False), (NATIVE_AUDIO, True)],
+    ids=["3.1: first audio + playback", "2.x: generationComplete + playback"],
+)
+def test_turn_complete_comes_when_the_audio_would_have_played(
+    profile: Any, chunks_first: bool
+) -> None:
     settings = EmulatorSettings(chunk_interval=0.02, turn_complete_lag_factor=1.0)
-    conn = connect(FLASH_LIVE_31.model, settings)
+    conn = connect(profile.model, settings)
     conn.send({"realtimeInput": {"text": "hi"}})
     start = conn.service.clock.now()
     conn.run_turn()
-    text = "You said: hi. (turn 1, remembers 1)"
-    playback = len(text) * settings.speech_seconds_per_char
-    assert conn.service.clock.now() - start == pytest.approx(playback, abs=0.03)
-
-
-def test_2x_turn_complete_lags_generation_complete_by_the_playback() -> None:
-    settings = EmulatorSettings(chunk_interval=0.02, turn_complete_lag_factor=1.0)
-    conn = connect(NATIVE_AUDIO.model, settings)
-    conn.send({"realtimeInput": {"text": "hi"}})
-    start = conn.service.clock.now()
-    conn.run_turn()
-    text = "You said: hi. (turn 1, remembers 1)"
-    playback = len(text) * settings.speech_seconds_per_char
+    playback = len("You said: hi. (turn 1, remembers 1)") * settings.speech_seconds_per_char
     streaming = 3 * settings.chunk_interval  # 3 chunks, then generationComplete
-    assert conn.service.clock.now() - start == pytest.approx(playback + streaming, abs=0.03)
+    expected = playback + (streaming if chunks_first else 0.0)
+    assert conn.service.clock.now() - start == pytest.approx(expected, abs=0.03)
 
 
 # ----- manual activity detection ----------------------------------------------------------------
