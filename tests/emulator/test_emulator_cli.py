@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import signal
 import ssl
@@ -11,6 +12,7 @@ from pathlib import Path
 from google import genai
 from google.genai import types
 
+from relive.emulator._cli import _settings_from, register
 from tests.emulator.sdk_helpers import MODEL, say, text_config
 
 
@@ -90,3 +92,17 @@ async def test_the_quick_start_in_the_docs_runs(tmp_path: Path) -> None:
     out, err = await asyncio.wait_for(proc.communicate(), 20)
     assert proc.returncode == 0, err.decode()
     assert out.decode() == "You said: hello. (turn 1, remembers 1)"
+
+
+def test_cli_options_for_the_profiles_and_lenient_checking() -> None:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    options = (
+        "--lenient --first-handle setup --idle-timeout 0 --unknown-model-profile 3.1-flash-live"
+    )
+    args = parser.parse_args(["emulator", *options.split()])
+    settings = _settings_from(args)
+    assert settings.strict is False and settings.first_handle == "setup"
+    assert settings.idle_timeout == 0.0 and settings.unknown_model_profile == "3.1-flash-live"
+    assert settings.connection_lifetime is None  # not given: the model profile's
+    assert _settings_from(parser.parse_args(["emulator"])).strict is True
