@@ -155,8 +155,9 @@ def _too_deep() -> ProtocolError:
     )
 
 
-def _check_depth(value: Any, depth: int) -> None:
-    """Free-form values are kept as sent, but their nesting is limited all the same."""
+def check_depth(value: Any, depth: int = 1) -> None:
+    """Free-form values are kept as sent, but their nesting is limited all the same
+    (`ProtocolError` past `MAX_DEPTH`, counting `value` itself as level `depth`)."""
     if depth > MAX_DEPTH:
         raise _too_deep()
     if isinstance(value, dict):
@@ -165,7 +166,7 @@ def _check_depth(value: Any, depth: int) -> None:
         return
     for item in value:
         if isinstance(item, dict | list):
-            _check_depth(item, depth + 1)
+            check_depth(item, depth + 1)
 
 
 def normalise(value: Any, key: str = "", depth: int = 1) -> Any:
@@ -176,7 +177,7 @@ def normalise(value: Any, key: str = "", depth: int = 1) -> Any:
     if depth > MAX_DEPTH:
         raise _too_deep()
     if key in _FREEFORM:
-        _check_depth(value, depth)
+        check_depth(value, depth)
         return value
     if isinstance(value, dict):
         return {camel(k): normalise(v, camel(k), depth + 1) for k, v in value.items()}

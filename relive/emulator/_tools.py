@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from relive.emulator._codec import ProtocolError, check_depth
 from relive.emulator._model import quoted
 
 WEATHER_TOOL = "get_weather"
@@ -67,9 +68,10 @@ def requested_calls(text: str, declared: Mapping[str, bool]) -> list[tuple[str, 
         args: dict[str, Any] = {}
         rest = _WITH.match(text, match.end())
         if rest is not None and text[rest.end() : rest.end() + 1] == "{":
-            try:
+            try:  # user text: as deep as the client likes, so the depth limit applies here too
                 value, _ = json.JSONDecoder().raw_decode(text, rest.end())
-            except ValueError:
+                check_depth(value, depth=5)  # the depth of toolCall.functionCalls[].args
+            except (ValueError, RecursionError, ProtocolError):
                 raise MalformedCall(name) from None
             if not isinstance(value, dict):
                 raise MalformedCall(name)

@@ -110,6 +110,22 @@ def test_depth_limit_is_exact() -> None:
         decode(json.dumps({"toolResponse": {"functionResponses": [{"response": [inner]}]}}), 10**9)
 
 
+@pytest.mark.parametrize("depth", [95, 96, 900, 100_000])
+def test_deep_function_args_in_user_text_are_a_malformed_call(depth: int) -> None:
+    """`call f with {JSON}` parses the user's text: the args' nesting is limited like a frame's
+    (they sit 5 levels deep in the toolCall message)."""
+    conn = _open(Service())
+    conn.setup(tools=[{"functionDeclarations": [{"name": "f"}]}])
+    conn.send({"realtimeInput": {"text": 'call f with {"a": ' + _nested(depth) + "}"}})
+    conn.run_turn()
+    assert conn.closed is None
+    if depth <= 95:  # the dict holding "a" is level 5: 95 lists fit under it, to level 100
+        assert any("toolCall" in m for m in conn.sent)
+    else:
+        done = [m for m in conn.sent if m.get("serverContent", {}).get("turnComplete")]
+        assert done[-1]["serverContent"]["turnCompleteReason"] == "MALFORMED_FUNCTION_CALL"
+
+
 def test_binary_frames_must_be_utf8() -> None:
     with pytest.raises(ProtocolError) as refused:
         decode('{"setup": {"model": "m"}}'.encode("utf-16"), 10**6)
