@@ -98,10 +98,16 @@ class Transcript:
         return user, self._turns[model_at]
 
     def condensed(self, keep_recent: int = 6) -> Condensed:
-        """Older turns folded into a short summary, the last `keep_recent` verbatim."""
+        """Older turns folded into a short summary, the last `keep_recent` verbatim.
+
+        A turn still streaming is never folded (nor anything after it): its words are not all
+        said yet, so it stays in `recent` whatever `keep_recent` asks.
+        """
         if keep_recent < 0:
             raise ValueError(f"keep_recent must be >= 0, got {keep_recent}")
         split = max(0, len(self._turns) - keep_recent)
+        streaming = next((i for i, t in enumerate(self._turns) if not t.final), len(self._turns))
+        split = min(split, streaming)
         older = self._turns[:split]
         summary = self.earlier_summary
         if older:

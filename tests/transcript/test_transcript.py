@@ -151,3 +151,41 @@ def test_last_exchange() -> None:
     user, model = t.last_exchange()
     assert user is not None and model is not None
     assert (user.text, model.text) == ("q1", "a1")
+
+
+def test_a_semicolon_in_user_text_stays_one_topic() -> None:
+    """Topics are joined with "; ": one typed by the user must not split its topic in two."""
+    s = ExtractiveSummarizer(max_topics=2)
+    first = s.summarize([Turn("user", "red; blue", final=True)], previous="")
+    assert first == "red, blue"
+    assert s.summarize([Turn("user", "green", final=True)], previous=first) == "red, blue; green"
+    t = Transcript(max_turns=2, summarizer=ExtractiveSummarizer(max_topics=2))
+    for text in ("a; b", "c", "d", "e"):
+        t.add_user_text(text)
+    assert t.earlier_summary == "a, b; c"  # "a; b" is one topic, kept whole, then dropped whole
+    t.add_user_text("f")
+    assert t.earlier_summary == "c; d"
+
+
+@pytest.mark.parametrize("keep_recent", [0, 1, 2, 3])
+def test_a_turn_still_streaming_is_never_folded(keep_recent: int) -> None:
+    seen: list[Turn] = []
+
+    class Recording:
+        def summarize(self, turns: Sequence[Turn], *, previous: str) -> str:
+            seen.extend(turns)
+            return f"{len(seen)} folded"
+
+    t = Transcript(max_turns=2, summarizer=Recording())
+    for i in range(3):
+        t.add_user_text(f"q{i}")
+        t.on_server_content(model_text(f"a{i}"))
+        t.on_server_content(content(turn_complete=True))
+    t.add_user_text("q3")
+    t.on_server_content(model_text("still "))  # the model is mid-reply
+    c = t.condensed(keep_recent=keep_recent)
+    assert c.recent and c.recent[-1].text == "still " and not c.recent[-1].final
+    assert all(turn.final for turn in seen), "a streaming turn went into the summary"
+    t.on_server_content(model_text("talking"))
+    assert t.turns[-1].text == "still talking"  # the streaming turn is whole and still growing
+    assert len(t) == 2 and t.earlier_count == 6
