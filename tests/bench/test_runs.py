@@ -44,7 +44,9 @@ async def test_chaos_reports_its_seed_and_fires_faults() -> None:
     assert sum(f["faults"].values()) >= 1
     assert {a.name for a in report.aims} == {"turns lost", "turns duplicated", "sessions stuck"}
     assert all(a.hard for a in report.aims)
-    assert report.failed == (f["lost"] + f["duplicated"] + f["unexpected"] + f["stuck"] > 0)
+    # Faults fired, and still nothing was lost, doubled or stuck: that is the product's promise.
+    assert (f["lost"], f["duplicated"], f["unexpected"], f["stuck"]) == (0, 0, 0, 0)
+    assert not report.failed
 
 
 @pytest.mark.parametrize(

@@ -109,8 +109,17 @@ def test_conversation_counters_match_its_turns(ops: list[tuple[str, int]]) -> No
     users = 0
     for op, n in ops:
         if op == "compress":
-            conv = conv.compress(trigger=60, target=max(0, n))
-            assert conv.tokens <= 60 or conv.tokens == sum(t.tokens for t in conv.turns)
+            before = conv
+            conv = conv.compress(trigger=60, target=n)
+            if before.tokens <= 60:
+                assert conv == before  # under the trigger nothing is dropped
+            else:
+                assert conv.tokens <= n  # over it: down to the target ...
+                kept = len(conv.turns)
+                assert conv.turns == before.turns[len(before.turns) - kept :]  # ... oldest first
+                if kept < len(before.turns):  # ... and not one turn more than needed
+                    assert conv.tokens + before.turns[-kept - 1].tokens > n
+                assert conv.dropped_turns == before.dropped_turns + len(before.turns) - kept
         else:
             conv = conv.add(op, "x", n)
             users += op == "user"

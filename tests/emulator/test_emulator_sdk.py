@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import math
 import struct
 
@@ -234,8 +233,11 @@ async def test_tool_call_round_trip(relive_emulator: Emulator) -> None:
 
 
 async def test_pcm_payload_helper_is_honest() -> None:
-    assert len(_pcm16(1.0, 1)) == 32_000
-    assert base64.b64encode(b"ab")
+    assert len(_pcm16(1.0, 1)) == 32_000  # 16-bit mono at 16 kHz
+    assert len(_pcm16(0.5, 1, rate=24_000)) == 24_000
+    samples = struct.unpack("<16000h", _pcm16(1.0, 6000))
+    assert 5900 <= max(abs(x) for x in samples) <= 6000  # the amplitude asked for, loud
+    assert max(abs(x) for x in struct.unpack("<16000h", _pcm16(1.0, 0))) == 0  # silence
 
 
 async def test_plain_settings_object_is_frozen() -> None:

@@ -37,6 +37,16 @@ FAST = EmulatorSettings(
 )
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Browser tests need chromium: skipped without it on a laptop, a failure under CI (`CI` set,
+    as every CI service sets it), where a missing browser must never pass unnoticed."""
+    if item.get_closest_marker("browser") is None or CHROMIUM.exists():
+        return
+    if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+        pytest.fail(f"{CHROMIUM} missing and CI is set: install it (make system-deps)", False)
+    pytest.skip(f"{CHROMIUM} missing (make system-deps)")
+
+
 @dataclass
 class Stack:
     emulator: Emulator

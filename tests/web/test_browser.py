@@ -12,11 +12,10 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
-from tests.web.conftest import CHROMIUM, Stack
+from tests.web.conftest import Stack
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} missing (make system-deps)"),
 ]
 
 WAIT_MS = 10_000

@@ -17,12 +17,9 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from relive.web import WebBackend, WebSettings, create_app, serve
-from tests.web.conftest import CHROMIUM, Stack
+from tests.web.conftest import Stack
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} missing (make system-deps)"),
-]
+pytestmark = [pytest.mark.browser]
 
 AXE = Path(__file__).resolve().parents[1] / "js" / "node_modules" / "axe-core" / "axe.min.js"
 VIEWPORTS = {
