@@ -10,7 +10,7 @@ REDIS := /usr/bin/redis-server
 HAPROXY := /usr/sbin/haproxy
 JS_DIR := tests/js
 
-.PHONY: demo test lint typecheck pytest docs install system-deps js-deps clean
+.PHONY: demo test lint typecheck pytest docs fuzz install lock system-deps node-deps js-deps clean
 
 demo: $(STAMP)
 	$(BIN)/relive demo
@@ -19,11 +19,23 @@ test: $(STAMP) system-deps js-deps lint typecheck pytest
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The test environment resolves to the versions pinned in constraints.txt (the library itself
+# keeps ranges in pyproject.toml), so every CI run tests the same packages.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[all,dev]'
 	touch $(STAMP)
+
+# Re-resolve the newest versions pyproject.toml allows, in a throwaway venv, and pin them.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e '.[all,dev]'
+	{ echo "# Pinned test environment: regenerate with \`make lock\` (pyproject.toml keeps the ranges)."; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable; } > constraints.txt
+	rm -rf .lock-venv
 
 # Debian's chromium for the browser tests (a Playwright browser download fails here), and
 # redis-server and haproxy for the replica tests.
@@ -37,10 +49,17 @@ system-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server haproxy; \
 	fi
 
-# The official @google/genai JS SDK, pinned by package-lock.json.
-js-deps: $(JS_DIR)/node_modules/.package-lock.json
+# node and npm for the JS SDK test, from Debian, when missing.
+node-deps:
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+		echo "installing Debian nodejs and npm"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; \
+	fi
 
-$(JS_DIR)/node_modules/.package-lock.json: $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+# The official @google/genai JS SDK, pinned by package-lock.json.
+js-deps: node-deps $(JS_DIR)/node_modules/.package-lock.json
+
+$(JS_DIR)/node_modules/.package-lock.json: $(JS_DIR)/package.json $(JS_DIR)/package-lock.json | node-deps
 	cd $(JS_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
@@ -59,5 +78,11 @@ typecheck: $(STAMP)
 pytest: $(STAMP) system-deps js-deps
 	$(BIN)/pytest
 
+# The long fuzz run: the same property tests as `make test` with 100,000 inputs per surface
+# (figures in docs/security.md).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -m fuzz -p no:cacheprovider --timeout 0 \
+		--hypothesis-show-statistics -q
+
 clean:
-	rm -rf $(VENV) $(JS_DIR)/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .lock-venv $(JS_DIR)/node_modules .pytest_cache .mypy_cache .ruff_cache

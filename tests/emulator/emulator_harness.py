@@ -72,8 +72,8 @@ class Harness:
             else:
                 self.events.append(action)
 
-    def send(self, message: dict[str, Any] | str) -> Harness:
-        frame = message if isinstance(message, str) else json.dumps(message)
+    def send(self, message: dict[str, Any] | str | bytes) -> Harness:
+        frame = message if isinstance(message, str | bytes) else json.dumps(message)
         try:
             decoded = decode(frame, self.service.settings.max_frame_bytes)
         except ProtocolError as exc:

@@ -1,0 +1,94 @@
+"""Fuzzing the page protocol: random frames (well-formed around random values, broken JSON,
+lone surrogates, near-miss page ids, sizes) into the parser, and a random stream over a real
+socket. Every frame gets a message or a `ProtocolError`, never another exception; the socket
+never dies without a close frame."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import secrets
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from websockets.exceptions import ConnectionClosed
+
+from relive.web import Limits
+from relive.web import _protocol as protocol
+from tests.fuzzing import FUZZ, dumps, json_values, with_lone_surrogate
+from tests.web.conftest import Stack
+from tests.web.test_socket import TIMEOUT, hello, open_page
+
+pytestmark = pytest.mark.fuzz
+
+NAMES = ["type", "page", "secret", "mode", "text", "muted", "fault", "hello", "start", "mute"]
+TYPES = ["hello", "start", "text", "mute", "hangup", "fault", "history", "nope", "", None, 5]
+LIMITS = Limits()
+CODES = {"bad_request", "too_large"}
+
+
+@st.composite
+def frames(draw: st.DrawFn) -> str:
+    obj: dict[str, Any] = draw(st.dictionaries(st.sampled_from(NAMES), json_values(NAMES, 6)))
+    obj["type"] = draw(st.sampled_from(TYPES))
+    if draw(st.booleans()):
+        page = secrets.token_hex(16)
+        obj["page"] = draw(
+            st.sampled_from([page, page + "\n", page.upper(), page[:31], " " + page])
+        )
+    frame = dumps(obj)
+    how = draw(st.integers(0, 5))
+    if how == 0:
+        return with_lone_surrogate(frame, draw(st.integers(0, len(frame))))
+    if how == 1:
+        return draw(st.text(max_size=50))
+    if how == 2:
+        size = draw(st.integers(1990, 2010))  # around the 2000-character limit
+        return dumps({"type": "text", "text": draw(st.text(max_size=5)) * size})
+    return frame
+
+
+@FUZZ
+@given(raw=frames())
+def test_the_parser_answers_every_frame(raw: str) -> None:
+    try:
+        message = protocol.parse(raw, LIMITS)
+    except protocol.ProtocolError as exc:
+        assert exc.code in CODES and exc.message
+        json.dumps(exc.to_json())
+        return
+    if isinstance(message, protocol.Hello):
+        assert protocol.PAGE_ID.fullmatch(message.page)
+        assert message.secret is None or message.secret.encode()  # proper Unicode
+    elif isinstance(message, protocol.Text):
+        assert 0 < len(message.text) <= LIMITS.max_text_chars
+        message.text.encode()  # proper Unicode: it can be sent on
+
+
+async def test_a_random_stream_never_kills_the_socket(stack: Stack) -> None:
+    """Hundreds of random frames on one real socket: each is answered or refused, and the way
+    out is a close frame the page understands (1008 after too many refusals), never a drop."""
+    rng = random.Random(14)
+    pieces = ['{"type": "text", "text": "hi"}', '{"type": "mute", "muted": true}', "{", "[]", "5",
+              '{"type": "text", "text": "\\ud800"}', '{"type": "start", "mode": "call"}',
+              '{"type": "hangup"}', '{"type": "hello", "page": "00"}', '{"type": 7}']  # fmt: skip
+    ws = await open_page(stack)
+    await hello(ws, secrets.token_hex(16))
+    with contextlib.suppress(ConnectionClosed):
+        for _ in range(300):
+            if rng.random() < 0.2:
+                await ws.send(bytes(rng.randrange(256) for _ in range(rng.choice([1, 2, 640]))))
+            else:
+                await ws.send(rng.choice(pieces))
+    last: Any = None
+    async with asyncio.timeout(TIMEOUT):
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                frame = await ws.recv()
+                last = json.loads(frame) if isinstance(frame, str) else last
+    assert ws.close_code == 1008, ws.close_code
+    assert last is not None and last["type"] == "error"  # the refusal came before the close
