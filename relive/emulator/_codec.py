@@ -179,8 +179,10 @@ def normalise(value: Any, key: str = "", depth: int = 1) -> Any:
     if key in _FREEFORM:
         check_depth(value, depth)
         return value
-    if isinstance(value, dict):
-        return {camel(k): normalise(v, camel(k), depth + 1) for k, v in value.items()}
+    if isinstance(value, dict):  # proto3 JSON: a null field is an unset one, so it goes
+        return {
+            camel(k): normalise(v, camel(k), depth + 1) for k, v in value.items() if v is not None
+        }
     if isinstance(value, list):
         return [normalise(v, key, depth + 1) if isinstance(v, dict | list) else v for v in value]
     return value

@@ -108,7 +108,11 @@ Message = Hello | Start | Text | Mute | Hangup | History | Fault
 
 def parse(raw: str, limits: Limits) -> Message:
     """Parse one JSON frame from the page, or raise `ProtocolError` saying what is wrong."""
-    if len(raw.encode()) > limits.max_json_bytes:
+    try:
+        size = len(raw.encode())
+    except UnicodeEncodeError:  # a socket's text is UTF-8; a caller's str may not be
+        raise ProtocolError("bad_request", _NOT_UNICODE) from None
+    if size > limits.max_json_bytes:
         raise ProtocolError(
             "too_large", f"message too large (limit {limits.max_json_bytes} bytes); not sent"
         )
@@ -116,10 +120,12 @@ def parse(raw: str, limits: Limits) -> Message:
         obj = json.loads(raw)
     except ValueError:
         raise ProtocolError("bad_request", "message is not valid JSON") from None
+    except RecursionError:  # 8 KiB of "[" is valid JSON too deep for the parser
+        raise ProtocolError("bad_request", "message nests too deep") from None
     if not isinstance(obj, dict):
         raise ProtocolError("bad_request", "message must be a JSON object")
     if "\\u" in raw and not _proper_unicode(obj):
-        raise ProtocolError("bad_request", "message is not proper Unicode (a lone surrogate)")
+        raise ProtocolError("bad_request", _NOT_UNICODE)
     kind = obj.get("type")
     reader = _READERS.get(kind) if isinstance(kind, str) else None
     if reader is None:
@@ -186,6 +192,9 @@ def _mode(obj: dict[str, Any]) -> Mode:
         if mode == name:
             return name
     raise ProtocolError("bad_request", 'mode must be "call" or "text"')
+
+
+_NOT_UNICODE = "message is not proper Unicode (a lone surrogate)"
 
 
 def _proper_unicode(value: Any) -> bool:

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import websockets
-from websockets.exceptions import ConnectionClosed
 
 from relive.emulator import REPLY_PATTERN, Emulator
 from relive.emulator._codec import MAX_DEPTH, ProtocolError, decode
@@ -20,6 +19,7 @@ from relive.emulator._model import MAX_QUOTED_CHARS
 from relive.emulator._states import Auth
 from relive.emulator._turns import plan_reply
 from tests.emulator.emulator_harness import FAST, Harness, Service
+from tests.emulator.test_emulator_wire import _close_of
 
 DEV = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=k"
 SETUP: dict[str, Any] = {
@@ -126,6 +126,17 @@ def test_deep_function_args_in_user_text_are_a_malformed_call(depth: int) -> Non
         assert done[-1]["serverContent"]["turnCompleteReason"] == "MALFORMED_FUNCTION_CALL"
 
 
+def test_null_fields_are_unset_fields() -> None:
+    """Proto3 JSON: `null` means "not set" (atheris found `mimeType: null` raising a 1011)."""
+    conn = _open(Service())
+    conn.setup(realtimeInputConfig={"automaticActivityDetection": {"silenceDurationMs": None}})
+    conn.send({"realtimeInput": {"audio": {"data": PCM, "mimeType": None}}})
+    conn.send({"realtimeInput": {"text": None, "mediaChunks": [{"data": PCM, "mimeType": None}]}})
+    conn.send({"clientContent": {"turns": [{"role": None, "parts": [{"text": None}]}]}})
+    assert conn.closed is None
+    assert conn.sent[0] == {"setupComplete": {}}
+
+
 def test_binary_frames_must_be_utf8() -> None:
     with pytest.raises(ProtocolError) as refused:
         decode('{"setup": {"model": "m"}}'.encode("utf-16"), 10**6)
@@ -184,14 +195,6 @@ def test_setup_must_come_in_time() -> None:
 
 
 # ----- over a real socket -----------------------------------------------------------------------
-
-
-async def _close_of(ws: websockets.ClientConnection) -> tuple[int, str]:
-    with pytest.raises(ConnectionClosed) as closed:
-        while True:
-            await ws.recv()
-    assert closed.value.rcvd is not None, "closed without a close frame"
-    return closed.value.rcvd.code, closed.value.rcvd.reason
 
 
 @pytest.mark.relive_emulator(tls=False)

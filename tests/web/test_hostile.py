@@ -17,6 +17,7 @@ from websockets.asyncio.client import ClientConnection
 
 from relive.emulator import Emulator
 from relive.web import Limits, SessionSettings, WebBackend, WebSettings, create_app, make_opener
+from relive.web import _protocol as protocol
 from relive.web import serve as serve_app
 from relive.web._access import SECURITY_HEADERS
 from tests.web.conftest import Stack
@@ -164,6 +165,14 @@ async def test_bad_hellos_get_a_close_frame(
     await ws.send(hello_frame.replace("PAGE", page))
     assert await closed_with(ws) == 4400
     assert "Traceback" not in caplog.text
+
+
+def test_json_nested_too_deep_is_a_clear_refusal() -> None:
+    """8 KiB of "[" is within the size limit but past the JSON parser's recursion (atheris)."""
+    with pytest.raises(protocol.ProtocolError, match="nests too deep"):
+        protocol.parse("[" * 4000 + "]" * 4000, Limits())
+    with pytest.raises(protocol.ProtocolError, match="Unicode"):  # a str a caller made (atheris)
+        protocol.parse('{"type": "text", "text": "a\ud800"}', Limits())
 
 
 async def test_every_response_has_the_security_headers(stack: Stack) -> None:
