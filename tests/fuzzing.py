@@ -1,7 +1,7 @@
 """Shared by the fuzz tests: how many inputs a run tries, and JSON-ish strategies.
 
-`make test` runs each surface for a few seconds (`EXAMPLES`); `make fuzz` sets
-HYPOTHESIS_PROFILE=fuzz for 100,000 inputs per surface (figures in docs/security.md).
+`make test` runs each surface for a few seconds (`EXAMPLES`); `make fuzz` drives the same
+properties with atheris, 100,000 inputs per surface (tests/fuzz_atheris.py, docs/security.md).
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-LONG = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
-EXAMPLES = 100_000 if LONG else 150
+EXAMPLES = int(os.environ.get("RELIVE_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -82,6 +82,17 @@ class Harness:
         self.apply(self.machine.receive(decoded))
         return self
 
+    def step(self, step: str | bytes) -> None:
+        """A random test's step: "advance" (20 ms), "advance-long" (0.5 s), "goaway", or a frame."""
+        if step == "advance":
+            self.advance(0.02)
+        elif step == "advance-long":
+            self.advance(0.5)
+        elif step == "goaway":
+            self.apply(self.machine.go_away_now(0.3))
+        else:
+            self.send(step)
+
     def setup(self, **setup: Any) -> Harness:
         body: dict[str, Any] = {"model": MODEL}
         body.setdefault("generationConfig", {"responseModalities": ["TEXT"]})

@@ -51,27 +51,33 @@ PCM = base64.b64encode(b"\x00\x40" * 800).decode()
 LIMIT = 1 << 20
 
 
+# Strategies are built once: building one per draw costs hypothesis more than the test.
+KINDS = st.sampled_from([*MESSAGE_TYPES, "client_content", "realtime_input", "nope"])
+BODIES = st.one_of(VALUES, st.dictionaries(st.sampled_from(NAMES), VALUES, max_size=4))
+HOW = st.integers(0, 9)
+WHERE = st.integers(0, 400)
+DEPTHS = st.sampled_from([50, 99, 100, 101, 500, 999, 5000, 100_000])
+TEXT = st.text(max_size=60)
+RATES = st.one_of(st.integers(-5, 400_000).map(str), st.text(max_size=8))
+SIZES = st.integers(0, 300_000)
+
+
 @st.composite
 def messages(draw: st.DrawFn) -> str:
     """One client frame: mostly well-formed around a random body, sometimes broken outright."""
-    kind = draw(st.sampled_from([*MESSAGE_TYPES, "client_content", "realtime_input", "nope"]))
-    body = draw(st.one_of(VALUES, st.dictionaries(st.sampled_from(NAMES), VALUES, max_size=4)))
-    frame = dumps({kind: body})
-    how = draw(st.integers(0, 9))
+    frame = dumps({draw(KINDS): draw(BODIES)})
+    how = draw(HOW)
     if how == 0:
-        return with_lone_surrogate(frame, draw(st.integers(0, len(frame))))
+        return with_lone_surrogate(frame, draw(WHERE))
     if how == 1:
-        depth = draw(st.sampled_from([50, 99, 100, 101, 500, 999, 5000, 100_000]))
-        return '{"realtimeInput": {"text": "x", "audio": ' + nested(depth) + "}}"
+        return '{"realtimeInput": {"text": "x", "audio": ' + nested(draw(DEPTHS)) + "}}"
     if how == 2:
-        return draw(st.text(max_size=60))
+        return draw(TEXT)
     if how == 3:
-        rate = draw(st.one_of(st.integers(-5, 400_000).map(str), st.text(max_size=8)))
-        mime = f"audio/pcm;rate={rate}"
+        mime = f"audio/pcm;rate={draw(RATES)}"
         return dumps({"realtimeInput": {"audio": {"data": PCM, "mimeType": mime}}})
     if how == 4:
-        size = draw(st.integers(0, 300_000))
-        return dumps({"realtimeInput": {"text": " " * size}})
+        return dumps({"realtimeInput": {"text": " " * draw(SIZES)}})
     return frame
 
 
@@ -88,9 +94,8 @@ def _check_close(conn: Harness) -> None:
     )
 
 
-@FUZZ
-@given(frame=FRAMES)
-def test_the_codec_answers_every_frame(frame: str | bytes) -> None:
+def check_codec(frame: str | bytes) -> None:
+    """The codec's property (also driven by tests/fuzz_atheris.py)."""
     try:
         message = decode(frame, LIMIT)
     except ProtocolError as exc:
@@ -99,6 +104,12 @@ def test_the_codec_answers_every_frame(frame: str | bytes) -> None:
         return
     assert isinstance(message, ClientMessage) and message.kind in MESSAGE_TYPES
     json.dumps(message.body)  # what was accepted can be written back out
+
+
+@FUZZ
+@given(frame=FRAMES)
+def test_the_codec_answers_every_frame(frame: str | bytes) -> None:
+    check_codec(frame)
 
 
 SETUPS = st.fixed_dictionaries(
@@ -141,9 +152,8 @@ STEPS = st.one_of(
 )
 
 
-@FUZZ
-@given(setup=SETUPS, steps=st.lists(STEPS, max_size=8))
-def test_the_machine_survives_every_sequence(setup: dict[str, Any], steps: list[Any]) -> None:
+def check_machine(setup: dict[str, Any], steps: list[Any]) -> None:
+    """The machine's property (also driven by tests/fuzz_atheris.py)."""
     # Long chunks: a reply is a few steps, so the fuzzer spends its time on input, not pacing.
     service = Service(FAST.replace(connection_lifetime=5.0, goaway_lead=1.0, chunk_words=40))
     conn = service.connect()
@@ -152,15 +162,14 @@ def test_the_machine_survives_every_sequence(setup: dict[str, Any], steps: list[
     for step in steps:
         if conn.closed is not None or conn.aborted:
             break
-        if step == "advance":
-            conn.advance(0.05)
-        elif step == "advance-long":
-            conn.advance(0.7)
-        elif step == "goaway":
-            conn.apply(conn.machine.go_away_now(0.3))
-        else:
-            conn.send(step)
+        conn.step(step)
         _check_close(conn)
     conn.advance(10.0)
     assert conn.closed is not None  # every connection ends, at its deadline at the latest
     _check_close(conn)
+
+
+@FUZZ
+@given(setup=SETUPS, steps=st.lists(STEPS, max_size=8))
+def test_the_machine_survives_every_sequence(setup: dict[str, Any], steps: list[Any]) -> None:
+    check_machine(setup, steps)
