@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 MAX_BODY = 1 << 20
 BAD_KEY = "API key not valid. Please pass a valid API key."
 _MAX_HEAD = 64 * 1024
-_PATH = re.compile(r"^/(v1alpha|v1beta|v1)/auth_tokens$")
+_PATH = re.compile(r"/(v1alpha|v1beta|v1)/auth_tokens")  # fullmatch: `$` takes a final "\n"
 _LENGTH = re.compile(rb"(?im)^content-length:[ \t]*(\d+)[ \t]*\r?\n")
 
 
@@ -66,7 +66,7 @@ class BodyReadingConnection(ServerConnection):
 
 
 def is_rest(path: str) -> bool:
-    return _PATH.match("/" + path.partition("?")[0].lstrip("/")) is not None
+    return _PATH.fullmatch("/" + path.partition("?")[0].lstrip("/")) is not None
 
 
 def _json(connection: ServerConnection, status: int, body: dict[str, Any]) -> Response:
@@ -86,7 +86,7 @@ def _api_key(request: Request) -> str | None:
 
 def handle_rest(emu: Emulator, connection: ServerConnection, request: Request) -> Response:
     """Answer `POST /v1alpha/auth_tokens` as the real API does (JSON errors included)."""
-    version = _PATH.match("/" + request.path.partition("?")[0].lstrip("/"))
+    version = _PATH.fullmatch("/" + request.path.partition("?")[0].lstrip("/"))
     try:
         if version is None or version.group(1) != "v1alpha":
             raise RestError(404, "NOT_FOUND", "auth_tokens is served on v1alpha only.")

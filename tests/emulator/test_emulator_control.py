@@ -157,3 +157,13 @@ async def test_a_known_fault_without_its_parameter_is_400_and_an_unknown_fault_4
     assert status == 404 and "unknown fault" in json.loads(body)["error"]
     assert (await _call(base + "/set_latency?seconds=0.5"))[0] == 200
     assert relive_emulator.plan.latency == 0.5
+
+
+def test_paths_are_matched_whole() -> None:
+    """`re.match` with `$` takes a final newline; every path rule uses fullmatch."""
+    from relive.emulator._rest import is_rest
+    from relive.emulator._routes import match_route
+
+    live = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+    assert match_route(live) is not None and match_route(live + "\n") is None
+    assert is_rest("/v1alpha/auth_tokens") and not is_rest("/v1alpha/auth_tokens\n")
