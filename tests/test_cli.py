@@ -18,6 +18,7 @@ BAD = [
     (["demo", "--page-ttl", "0"], "argument --page-ttl: 0 must be above 0"),
     (["demo", "--page-ttl", "inf"], "argument --page-ttl: inf is not a finite number"),
     (["demo", "--nope"], "unrecognized arguments: --nope"),
+    (["serve", "--max-pages-per-client", "0"], "--max-pages-per-client: 0 must be above 0"),
     (["emulator", "--port", "-1"], "argument --port: -1 is not a port"),
     (["emulator", "--port", "65536"], "argument --port: 65536 is not a port"),
     (["emulator", "--connection-lifetime", "nan"], "nan is not a finite number"),

@@ -97,6 +97,23 @@ def register(subparsers: Any) -> None:
         help="on SIGTERM, move every page to another replica within this long (default 25, "
         "under Kubernetes' 30 s grace period)",
     )
+    p.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a load balancer's address or network (e.g. 10.0.0.0/8) whose X-Forwarded-For "
+        "names the browser, so each browser is counted against --max-pages-per-client "
+        "(repeatable; default none: the header is ignored)",
+    )
+    p.add_argument(
+        "--max-pages-per-client",
+        type=_argtypes.positive(int),
+        default=WebSettings.max_pages_per_client,
+        metavar="N",
+        help=f"pages one client address may hold at once (default "
+        f"{WebSettings.max_pages_per_client}); behind a load balancer give --trusted-proxy",
+    )
     add_page_ttl(p)
     p.add_argument("-v", "--verbose", action="store_true", help="log the replica's lifecycle")
     p.set_defaults(handler=run)
@@ -134,6 +151,7 @@ async def _serve(args: argparse.Namespace, sealer: Sealer | None) -> None:
         emulator=bool(args.emulator),
         allowed_hosts=frozenset({*LOOPBACK_HOSTS, *args.allow_host}),
         allowed_origins=frozenset(args.allowed_origin) if args.allowed_origin else None,
+        max_pages_per_client=args.max_pages_per_client,
     )
     backend = WebBackend(make_opener(client, session_settings, shared), settings, shared=shared)
 
@@ -141,7 +159,13 @@ async def _serve(args: argparse.Namespace, sealer: Sealer | None) -> None:
         await drain(backend, args.drain_timeout)
 
     try:
-        async with serve(create_app(backend), args.host, args.port, on_term=on_term) as url:
+        async with serve(
+            create_app(backend),
+            args.host,
+            args.port,
+            on_term=on_term,
+            trusted_proxies=args.trusted_proxy,
+        ) as url:
             print(f"relive serve: {url}/ (store {state.kind}; SIGTERM drains)", flush=True)
             await url.wait()
     finally:

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import signal
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from types import FrameType
 
 import uvicorn
@@ -64,11 +64,14 @@ async def serve(
     port: int = 0,
     *,
     on_term: Callable[[], Awaitable[object]] | None = None,
+    trusted_proxies: Sequence[str] = (),
 ) -> AsyncIterator[Running]:
     """Serve `app` until the block ends (or a signal stops it); yields its base URL.
 
     `on_term`: run on SIGTERM before the server stops (a replica's drain); without it SIGTERM
-    stops the server at once, as Ctrl-C does.
+    stops the server at once, as Ctrl-C does. `trusted_proxies`: addresses (or networks) of the
+    load balancers whose `X-Forwarded-For` names the client, so the per-client page cap counts
+    browsers, not the balancer. Empty (the default): the header is ignored, as anyone can send it.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -85,6 +88,8 @@ async def serve(
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
         lifespan="on",
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=list(trusted_proxies) or None,
     )
     server = _Server(config, on_term)
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -59,6 +59,7 @@ async def cluster(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[Cl
             "--emulator-ca", str(emu.ca_pem_path),
             "--allowed-origin", f"http://127.0.0.1:{lb_port}",
             "--drain-timeout", "10",
+            "--trusted-proxy", "127.0.0.1",  # HAProxy's X-Forwarded-For names the browser
             "-v",
         ]  # fmt: skip
         replicas = [

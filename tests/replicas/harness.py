@@ -89,6 +89,7 @@ frontend web
     default_backend relive
 backend relive
     balance first
+    option forwardfor
     option httpchk GET /readyz
     http-check expect status 200
 {servers}

@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from relive.emulator import Emulator
 from relive.web import Limits, SessionSettings, WebBackend, WebSettings, create_app, make_opener
@@ -111,6 +112,49 @@ async def test_one_client_cannot_hold_every_page(small_stack: Stack) -> None:
     assert len(small_stack.backend.registry) == 2
     for ws in pages[:2]:
         await ws.close()
+
+
+async def _pages_from(url: str, forwarded_for: list[str]) -> list[int | None]:
+    """Open a page per `X-Forwarded-For` value, in turn; the close code of each (None: welcomed)."""
+    codes: list[int | None] = []
+    sockets = []
+    for client in forwarded_for:
+        ws = await connect(
+            url.replace("http://", "ws://") + "/ws",
+            origin=url,  # type: ignore[arg-type]
+            additional_headers={"X-Forwarded-For": client},
+            open_timeout=TIMEOUT,
+        )
+        sockets.append(ws)
+        await ws.send(json.dumps({"type": "hello", "page": secrets.token_hex(16)}))
+        try:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+        except ConnectionClosed:
+            codes.append(ws.close_code)
+        else:
+            codes.append(None if frame["type"] == "welcome" else await closed_with(ws))
+    for ws in sockets:
+        await ws.close()
+    return codes
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+async def test_the_page_cap_counts_forwarded_clients_only_behind_a_trusted_proxy(
+    trusted: bool,
+) -> None:
+    """Behind a load balancer every page comes from its address: `trusted_proxies` lets the cap
+    count browsers by `X-Forwarded-For`; from anyone else the header is ignored (it is forgeable,
+    and would let one client hold every page)."""
+    async with Emulator(tls=True) as emu:
+        opener = make_opener(emu.client(api_key="test-key"), SessionSettings())
+        backend = WebBackend(opener, WebSettings(max_pages_per_client=1))
+        proxies = ["127.0.0.1"] if trusted else []
+        async with serve_app(create_app(backend), trusted_proxies=proxies) as url:
+            codes = await _pages_from(url, ["203.0.113.1", "203.0.113.2", "203.0.113.1"])
+    if trusted:  # two browsers, one page each; the first browser's second page is one too many
+        assert codes == [None, None, 1013]
+    else:  # the header is ignored: all three are this one loopback client
+        assert codes == [None, 1013, 1013]
 
 
 async def test_the_rate_limited_error_comes_before_the_close(small_stack: Stack) -> None:
