@@ -65,6 +65,18 @@ class NewSession:
 
 
 @dataclass(frozen=True)
+class ReplyCut:
+    """A reply was cut by a reconnect and its turn is being asked again.
+
+    Comes once, after the new connection is up and before the new reply: the partial reply the
+    app got since the turn began (text, audio, transcription) is void, the whole answer
+    follows. Adapters retract what they already pushed downstream.
+    """
+
+    reason: str = "the connection ended mid-reply; the turn is asked again"
+
+
+@dataclass(frozen=True)
 class Undelivered:
     """One input the server never answered, or a run of media chunks of one kind.
 
@@ -115,6 +127,7 @@ Event = (
     | Reconnecting
     | Resumed
     | NewSession
+    | ReplyCut
     | GaveUp
     | GenerationComplete
     | TurnComplete

@@ -137,6 +137,7 @@ class SessionMachine:
         self._conn = _Conn()
         self._turn = _Turn()
         self._outage: _Outage | None = None
+        self._reply_cut = False  # a reply was under way when its connection was left
         self._answered_any = False
         # Answered exchanges the handle in hand lacks: restored as history on a resume.
         self.restore = RestoreLog()
@@ -319,6 +320,9 @@ class SessionMachine:
             self._lost_at = None
             if resumed:
                 out.append(Emit(ev.Resumed(downtime_s=downtime, replayed=len(replay))))
+        if self._reply_cut and self.journal.unanswered_turns > 0:
+            out.append(Emit(ev.ReplyCut()))  # the turn goes again: the partial reply is void
+        self._reply_cut = False
         return out
 
     def failed(self, conn_id: int, failure: Failure) -> list[Action]:
@@ -481,6 +485,8 @@ class SessionMachine:
         self._lost_at = self.clock.now()
         self.metrics.reconnects[cause] += 1
         out = self._end_answered_turn()
+        if self._turn.in_model_turn and not self._turn.generation_done:
+            self._reply_cut = True
         if self._mid_turn:
             self.transcript.mark_cut()
         self._flush_user_text()

@@ -20,6 +20,7 @@ from relive import (
     NewSession,
     Policy,
     Reconnecting,
+    ReplyCut,
     Resumed,
     ServerMessage,
     SessionClosedError,
@@ -145,6 +146,7 @@ def test_drop_mid_turn_replays_the_unanswered_turn_once() -> None:
     evs = emitted(m.opened(2))
     assert isinstance(evs[0], Connected) and evs[0].resumed and evs[0].history is not None
     assert evs[1] == Resumed(downtime_s=0.25, replayed=1)
+    assert evs[2:] == [ReplyCut()]  # once, before the new reply: "You said t" is void
     assert sent_texts(m) == ["two"]
     answer(m, "You said two", "h2")
     turns = [(t.role, t.text, t.interrupted) for t in m.transcript.turns]
@@ -647,7 +649,7 @@ def test_a_connection_lost_after_generation_complete_ends_the_turn_itself() -> N
         ("user", True, False),
         ("model", True, False),
     ]
-    m.opened(2)
+    assert ReplyCut() not in emitted(m.opened(2))  # the answer was whole
     assert sent_texts(m) == []  # answered: never asked again...
     assert history_texts(m.take_history(2))[-1] == ("model", "You said: one.")  # ...but restored
 
@@ -685,3 +687,38 @@ def test_a_message_sent_just_before_a_handle_arrived_may_have_crossed_it_and_is_
     assert m.take_next(2) is None
     with pytest.raises(ValueError, match="in_flight_margin"):
         Policy(in_flight_margin=-1)
+
+
+def test_a_reply_cut_then_a_refused_handle_is_announced_after_the_new_session() -> None:
+    m, _ = make()
+    live(m)
+    say(m, "one")
+    sent_texts(m)
+    answer(m, "You said one", "h1")
+    say(m, "two")
+    sent_texts(m)
+    m.server_message(1, text_chunk("You said t"))
+    m.closed(1, DROP)
+    acts = m.failed(2, Failure("Session not found", code=1008))
+    assert isinstance(emitted(acts)[0], NewSession)
+    evs = emitted(m.opened(3))
+    assert [type(e) for e in evs] == [Connected, ReplyCut]
+    assert sent_texts(m) == ["two"]
+    m.server_message(3, text_chunk("You said two"))
+    m.closed(3, DROP)  # cut again: announced again on the next connection
+    assert ReplyCut() in emitted(m.opened(4))
+
+
+def test_no_reply_cut_when_nothing_was_streaming_or_the_session_gave_up() -> None:
+    m, clock = make(policy=Policy(stable_after=0, give_up_after=1))
+    live(m)
+    say(m, "one")
+    sent_texts(m)  # sent, not yet answered: nothing of a reply was seen
+    m.closed(1, DROP)
+    assert ReplyCut() not in emitted(m.opened(2))
+    m.server_message(2, text_chunk("You said o"))
+    acts = m.closed(2, DROP)
+    while m.state is not State.FAILED:
+        clock.advance(5)
+        acts = m.timer() or m.failed(m.conn_id, DROP)
+    assert ReplyCut() not in emitted(acts)

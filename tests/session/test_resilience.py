@@ -17,6 +17,7 @@ from relive import (
     Interrupted,
     NewSession,
     Reconnecting,
+    ReplyCut,
     Resumed,
     ServerMessage,
     TurnComplete,
@@ -84,6 +85,7 @@ async def test_goaway_mid_turn_waits_for_the_turn_then_resumes(relive_emulator: 
     assert rec.cause == "goaway" and rec.deadline is not None
     assert chat.session.metrics.reconnects == {"goaway": 1}
     assert not any(t.interrupted for t in chat.session.transcript.turns)
+    assert not chat.of(ReplyCut)  # nothing was cut
     assert emu.stats.closes.get(1011, 0) == 0  # the manager left before the deadline
     assert not emu.stats.rejected_handles  # the old connection was closed before resuming
     await chat.close()
@@ -115,6 +117,15 @@ async def test_abrupt_drop_mid_turn_answers_the_turn_exactly_once(
         ("model", False),
     ]
     assert chat.session.metrics.replayed == 1
+    # One ReplyCut, after the resume and before any text of the new reply.
+    kinds = [type(e) for e in chat.events]
+    assert kinds.count(ReplyCut) == 1
+    cut = kinds.index(ReplyCut)
+    assert kinds.index(Resumed) < cut
+    texts_after = [
+        e.message.text for e in chat.events[cut:] if isinstance(e, ServerMessage) and e.message.text
+    ]
+    assert texts_after and texts_after[0].startswith("You said: ")  # the new reply, from its start
     await chat.close()
 
 
