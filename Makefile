@@ -10,12 +10,20 @@ REDIS := /usr/bin/redis-server
 HAPROXY := /usr/sbin/haproxy
 JS_DIR := tests/js
 
-.PHONY: demo test lint typecheck pytest docs fuzz install lock system-deps node-deps js-deps clean
+# Beside the frameworks (docs/integrations.md): each in its own venv, pinned by constraints/.
+PIPECAT_VENV := .venv-pipecat
+LIVEKIT_VENV := .venv-livekit
+SDK_OLDEST_VENV := .venv-sdk-oldest
+# What the SDK matrix runs: every test that drives the SDK against the emulator.
+SDK_TESTS := tests/session tests/emulator tests/transcript -m "not js and not browser"
+
+.PHONY: demo test lint typecheck pytest docs fuzz install lock system-deps node-deps js-deps clean \
+	test-integrations test-pipecat test-livekit integrations-table test-sdk-matrix test-sdk-oldest test-sdk-newest
 
 demo: $(STAMP)
 	$(BIN)/relive demo
 
-test: $(STAMP) system-deps js-deps lint typecheck pytest
+test: $(STAMP) system-deps js-deps lint typecheck pytest test-sdk-oldest test-integrations
 
 install: $(STAMP)
 
@@ -87,5 +95,49 @@ fuzz: $(STAMP)
 			-artifact_prefix=test-artifacts/fuzz/ || exit 1; \
 	done
 
+# relive installed beside the current Pipecat / LiveKit Agents, each in its own venv.
+test-integrations: test-pipecat test-livekit
+
+test-pipecat: $(PIPECAT_VENV)/.installed
+	$(PIPECAT_VENV)/bin/pytest -p no:cacheprovider tests/integrations/test_pipecat.py
+
+test-livekit: $(LIVEKIT_VENV)/.installed
+	$(LIVEKIT_VENV)/bin/pytest -p no:cacheprovider tests/integrations/test_livekit.py
+
+# The side-by-side table of docs/integrations.md: the same scenarios on the framework's own
+# service too (recorded, not asserted; lost turns wait out their timeouts: a few minutes).
+integrations-table: $(PIPECAT_VENV)/.installed $(LIVEKIT_VENV)/.installed
+	rm -f integrations-table.jsonl
+	RELIVE_BASELINE=1 RELIVE_INTEGRATIONS_REPORT=integrations-table.jsonl \
+		$(PIPECAT_VENV)/bin/pytest -p no:cacheprovider tests/integrations/test_pipecat.py
+	RELIVE_BASELINE=1 RELIVE_INTEGRATIONS_REPORT=integrations-table.jsonl \
+		$(LIVEKIT_VENV)/bin/pytest -p no:cacheprovider tests/integrations/test_livekit.py
+	$(PIPECAT_VENV)/bin/python -m tests.integrations.report integrations-table.jsonl
+
+# The oldest and the newest google-genai relive supports, each in its own venv.
+test-sdk-matrix: test-sdk-oldest test-sdk-newest
+
+test-sdk-oldest: $(SDK_OLDEST_VENV)/.installed
+	$(SDK_OLDEST_VENV)/bin/pytest -p no:cacheprovider $(SDK_TESTS)
+
+test-sdk-newest: $(STAMP)
+	$(BIN)/pytest -p no:cacheprovider $(SDK_TESTS)
+
+$(PIPECAT_VENV)/.installed: pyproject.toml constraints/pipecat.txt
+	test -x $(PIPECAT_VENV)/bin/python || $(PYTHON) -m venv $(PIPECAT_VENV)
+	$(PIPECAT_VENV)/bin/python -m pip install --quiet -c constraints/pipecat.txt -e '.[pipecat,emulator,test]'
+	touch $@
+
+$(LIVEKIT_VENV)/.installed: pyproject.toml constraints/livekit.txt
+	test -x $(LIVEKIT_VENV)/bin/python || $(PYTHON) -m venv $(LIVEKIT_VENV)
+	$(LIVEKIT_VENV)/bin/python -m pip install --quiet -c constraints/livekit.txt -e '.[livekit,emulator,test]'
+	touch $@
+
+$(SDK_OLDEST_VENV)/.installed: pyproject.toml constraints/sdk-oldest.txt
+	test -x $(SDK_OLDEST_VENV)/bin/python || $(PYTHON) -m venv $(SDK_OLDEST_VENV)
+	$(SDK_OLDEST_VENV)/bin/python -m pip install --quiet -c constraints/sdk-oldest.txt -e '.[emulator,test]'
+	touch $@
+
 clean:
-	rm -rf $(VENV) .lock-venv $(JS_DIR)/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .lock-venv $(PIPECAT_VENV) $(LIVEKIT_VENV) $(SDK_OLDEST_VENV) $(JS_DIR)/node_modules \
+		.pytest_cache .mypy_cache .ruff_cache

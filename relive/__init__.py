@@ -9,7 +9,8 @@ Errors form one family (the tree is in `ReliveError`'s module, relive/_errors.py
     ReliveError
     ├── IllegalTransitionError
     ├── MissingExtraError (also an ImportError)
-    ├── SessionError: SessionFailedError, SessionClosedError, BufferFullError
+    ├── SessionError: SessionFailedError, SessionClosedError, BufferFullError,
+    │                 UnsupportedBySdkError
     ├── EmulatorError
     └── WebError
 """
@@ -54,6 +55,7 @@ from relive.session import (
     State,
     TurnComplete,
     Undelivered,
+    UnsupportedBySdkError,
     connect,
 )
 from relive.transcript import Transcript
@@ -113,6 +115,7 @@ __all__ = [
     "Transcript",
     "TurnComplete",
     "Undelivered",
+    "UnsupportedBySdkError",
     "WebError",
     "__version__",
     "connect",

@@ -42,6 +42,7 @@ from relive.emulator._tokens import TokenRegistry
 
 if TYPE_CHECKING:
     from google import genai
+    from google.genai import types
 
 log = logging.getLogger("relive.emulator")
 
@@ -253,6 +254,20 @@ class Emulator:
         """A `google.genai.Client` wired to this emulator. `api_version` None: `v1beta` on the
         Developer API, the SDK's own default (`v1beta1`) on Vertex AI."""
         from google import genai
+
+        if api_version is None and not vertexai:
+            api_version = "v1beta"
+        options = self.http_options(api_version)
+        if vertexai:
+            options.headers = {"x-goog-api-key": api_key}
+        return genai.Client(api_key=api_key, vertexai=vertexai, http_options=options)
+
+    def http_options(self, api_version: str | None = "v1beta") -> types.HttpOptions:
+        """`HttpOptions` that point an SDK client at this emulator (TLS trusted).
+
+        For code that builds its own `genai.Client` from an API key and `http_options`, as
+        Pipecat's and LiveKit's Gemini services do.
+        """
         from google.genai import types
 
         if self._tls is None:
@@ -262,17 +277,12 @@ class Emulator:
             )
         context = self.ssl_context()
         args: dict[str, Any] = {"ssl": context, "verify": context}
-        headers = {"x-goog-api-key": api_key} if vertexai else None
-        if api_version is None and not vertexai:
-            api_version = "v1beta"
-        options = types.HttpOptions(
+        return types.HttpOptions(
             base_url=self.url,
             api_version=api_version,
             async_client_args=args,
             client_args={"verify": context},  # REST calls (auth_tokens.create) over httpx
-            headers=headers,
         )
-        return genai.Client(api_key=api_key, vertexai=vertexai, http_options=options)
 
     # ----- observation -------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from relive.session._events import (
     Undelivered,
 )
 from relive.session._handles import HandleStore
+from relive.session._inputs import UnsupportedBySdkError
 from relive.session._journal import BufferFullError
 from relive.session._metrics import Metrics
 from relive.session._policy import Mode, Policy
@@ -99,5 +100,6 @@ __all__ = [
     "State",
     "TurnComplete",
     "Undelivered",
+    "UnsupportedBySdkError",
     "connect",
 ]

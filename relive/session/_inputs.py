@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from importlib.metadata import version
 from typing import Any
 
 import pydantic
 from google.genai import types
 
+from relive._errors import SessionError
 from relive.session._journal import Entry
 
 _REALTIME_FIELDS = (
@@ -141,8 +143,18 @@ def tool_response(
     )
 
 
+class UnsupportedBySdkError(SessionError, NotImplementedError):
+    """The installed google-genai lacks what this call needs (relive supports 2.25 and later;
+    some Live features came later)."""
+
+
 def context_update(system_instruction: Any = None, tools: Any = None) -> Entry:
     """`send_context_update(system_instruction=..., tools=...)` as a journal entry."""
+    if not hasattr(types, "LiveClientContextUpdate"):
+        raise UnsupportedBySdkError(
+            f"send_context_update needs a google-genai with Live context updates "
+            f"(2.34 and 3.x have them); the installed {version('google-genai')} has none"
+        )
     if system_instruction is None and tools is None:
         raise ValueError("send_context_update needs system_instruction or tools (or both)")
     kwargs = {"system_instruction": system_instruction, "tools": tools}

@@ -17,6 +17,9 @@ import websockets
 
 from relive.emulator import Emulator
 from relive.emulator._control import refusal
+from tests.sdk_support import needs_http_post
+
+pytestmark = needs_http_post
 
 DEV = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=k"
 TOKEN = "k7Jx0Qy3VnR8wZb2Lm5Tc9Hd4Gf6Pa1S"

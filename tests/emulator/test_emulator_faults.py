@@ -22,6 +22,7 @@ from tests.emulator.sdk_helpers import (
     say,
     text_config,
 )
+from tests.sdk_support import needs_http_post
 
 DEV_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 
@@ -146,6 +147,7 @@ def _http(url: str, ctx: ssl.SSLContext, method: str = "POST") -> tuple[int, dic
         return exc.code, json.loads(exc.read())
 
 
+@needs_http_post
 async def test_control_endpoint(relive_emulator: Emulator) -> None:
     base = relive_emulator.url + "/emulator"
     ctx = relive_emulator.ssl_context()

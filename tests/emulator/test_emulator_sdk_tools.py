@@ -7,6 +7,7 @@ from google.genai import types
 
 from relive.emulator import Emulator
 from tests.emulator.sdk_helpers import MODEL, next_tool_call, read_turn, say, text_config
+from tests.sdk_support import needs_context_update
 
 
 def _decl(name: str, non_blocking: bool = False) -> types.FunctionDeclaration:
@@ -46,6 +47,7 @@ async def test_non_blocking_call_and_its_scheduled_results(relive_emulator: Emul
     await relive_emulator.wait_event("tool_result", scheduling="SILENT")
 
 
+@needs_context_update
 async def test_send_context_update_replaces_tools(relive_emulator: Emulator) -> None:
     config = text_config(tools=[types.Tool(function_declarations=[_decl("lights")])])
     async with relive_emulator.client().aio.live.connect(model=MODEL, config=config) as s:

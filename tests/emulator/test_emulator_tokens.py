@@ -21,10 +21,14 @@ from relive import ManualClock
 from relive.emulator import Emulator, EmulatorSettings
 from relive.emulator._tokens import EphemeralToken, constrain
 from tests.emulator.sdk_helpers import MODEL, next_handle, say
+from tests.sdk_support import needs_http_post
 
 INSTANT = EmulatorSettings(chunk_interval=0.0, turn_complete_lag_factor=0.0)
 
-pytestmark = pytest.mark.filterwarnings("ignore::google.genai.errors.ExperimentalWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::google.genai.errors.ExperimentalWarning"),
+    needs_http_post,
+]
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from relive import (
     TurnComplete,
 )
 from relive.emulator import Emulator, EmulatorSettings
+from tests.sdk_support import needs_context_update
 from tests.session.helpers import MODEL, WEATHER_TOOLS, Chat
 
 FAST = {"chunk_interval": 0.005, "turn_complete_lag_factor": 0.0}
@@ -428,6 +429,7 @@ async def test_a_client_keepalive_timeout_is_a_drop_and_the_call_resumes(
     await chat.close()
 
 
+@needs_context_update
 async def test_context_updates_are_delivered_and_survive_a_new_session(
     relive_emulator: Emulator,
 ) -> None:
