@@ -3,7 +3,8 @@
 `pip install relive` is the session manager alone (google-genai and what it needs); the
 emulator, the web demo, the benchmarks and the terminal chat each come with an extra:
 `relive[emulator]`, `relive[web]`, `relive[serve]` (several replicas: Redis, sealed handles),
-`relive[bench]`, `relive[chat]`, or `relive[all]`.
+`relive[bench]`, `relive[chat]`, or `relive[all]`. The framework adapters come with
+`relive[pipecat]` and `relive[livekit]`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "bench": ("psutil", "matplotlib", "trustme", "numpy"),
     "chat": ("prompt_toolkit", "trustme", "numpy"),
     "serve": ("starlette", "uvicorn", "trustme", "numpy", "redis", "cryptography"),
+    # The framework adapters (not in `all`: an app runs on one framework).
+    "pipecat": ("pipecat",),
+    "livekit": ("livekit.agents", "livekit.plugins.google"),
 }
 
 

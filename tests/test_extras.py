@@ -51,6 +51,8 @@ def test_import_relive_and_its_command_work_without_any_extra() -> None:
         ("relive.web", "relive.web", "web"),
         ("relive.bench", "relive.bench", "bench"),
         ("relive._app.chat", "relive chat", "chat"),
+        ("relive.integrations.pipecat", "relive.integrations.pipecat", "pipecat"),
+        ("relive.integrations.livekit", "relive.integrations.livekit", "livekit"),
     ],
 )
 def test_importing_a_part_without_its_extra_is_one_clear_line(

@@ -21,9 +21,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from google.genai import types
-from livekit.plugins.google import realtime as _google
 
-import relive
+from relive._extras import require
+
+require("relive.integrations.livekit", "livekit")
+
+from livekit.plugins.google import realtime as _google  # noqa: E402
+
+import relive  # noqa: E402
 
 __all__ = ["RealtimeModel", "RealtimeSession"]
 
@@ -44,12 +49,14 @@ class RealtimeModel(_google.RealtimeModel):
         relive_owner: str | None = None,
         **kwargs: Any,
     ) -> None:
+        """The plugin's arguments (`kwargs`), plus relive's policy, handle store and key."""
         super().__init__(**kwargs)
         self.relive_policy = relive_policy
         self.relive_handles = relive_handles if relive_handles is not None else relive.HandleStore()
         self.relive_owner = relive_owner
 
     def session(self, *, turn_detection_disabled: bool = False) -> RealtimeSession:
+        """A new realtime session (the plugin's, on relive), as the agent asks for one."""
         sess = RealtimeSession(self)
         self._sessions.add(sess)
         return sess
@@ -62,6 +69,7 @@ class RealtimeSession(_google.realtime_api.RealtimeSession):
     """
 
     def __init__(self, realtime_model: RealtimeModel) -> None:
+        """The plugin's session, its client's `aio.live.connect` opening a relive session."""
         super().__init__(realtime_model)  # its connection task starts on the next loop turn
         self._relive_model = realtime_model
         self.relive_session: relive.LiveSession | None = None

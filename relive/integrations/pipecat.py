@@ -19,13 +19,18 @@ import time
 from typing import Any, cast
 
 from google.genai import types
-from loguru import logger
-from pipecat.frames.frames import InterruptionFrame
-from pipecat.services.google.gemini_live.llm import GeminiLiveLLMService as _PipecatService
-from pipecat.services.google.gemini_live.llm import GeminiModalities
-from pipecat.utils.errors import ErrorCategory
 
-import relive
+from relive._extras import require
+
+require("relive.integrations.pipecat", "pipecat")
+
+from loguru import logger  # noqa: E402
+from pipecat.frames.frames import InterruptionFrame  # noqa: E402
+from pipecat.services.google.gemini_live.llm import GeminiLiveLLMService as _PipecatService  # noqa: E402
+from pipecat.services.google.gemini_live.llm import GeminiModalities  # noqa: E402
+from pipecat.utils.errors import ErrorCategory  # noqa: E402
+
+import relive  # noqa: E402
 
 __all__ = ["GeminiLiveLLMService"]
 
@@ -47,6 +52,7 @@ class GeminiLiveLLMService(_PipecatService):
         relive_owner: str | None = None,
         **kwargs: Any,
     ) -> None:
+        """Pipecat's arguments (`args`, `kwargs`), plus relive's policy, handle store and key."""
         super().__init__(*args, **kwargs)
         self._relive_policy = relive_policy
         self._relive_handles = (
