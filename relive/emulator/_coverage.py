@@ -182,13 +182,15 @@ def message_fields() -> list[str]:
     t = _sdk()
     stop = frozenset({t.Content, t.Blob, t.Tool, t.ActivityStart, t.ActivityEnd})
     out: list[str] = []
-    for name, model in (
+    messages = [
         ("client_content", t.LiveClientContent),
         ("realtime_input", t.LiveClientRealtimeInput),
         ("tool_response", t.LiveClientToolResponse),
-        ("context_update", t.LiveClientContextUpdate),
-    ):
-        _walk(model, name + ".", stop, out)
+        ("context_update", getattr(t, "LiveClientContextUpdate", None)),  # not in 2.25
+    ]
+    for name, model in messages:
+        if model is not None:
+            _walk(model, name + ".", stop, out)
     return out
 
 

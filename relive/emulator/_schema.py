@@ -47,13 +47,16 @@ def _sdk() -> Any:
 def message_types() -> dict[str, type[BaseModel]]:
     """Client message kind (camelCase) -> the SDK type of its body."""
     t = _sdk()
-    return {
+    kinds: dict[str, type[BaseModel]] = {
         "setup": t.LiveClientSetup,
         "clientContent": t.LiveClientContent,
         "realtimeInput": t.LiveClientRealtimeInput,
         "toolResponse": t.LiveClientToolResponse,
-        "contextUpdate": t.LiveClientContextUpdate,
     }
+    update = getattr(t, "LiveClientContextUpdate", None)
+    if update is not None:  # older google-genai (2.25) has no Live context updates
+        kinds["contextUpdate"] = update
+    return kinds
 
 
 def _unwrap(annotation: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from relive.emulator import _coverage as coverage
+from tests.sdk_support import describes_this_sdk
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "emulator.md"
 
@@ -17,6 +18,7 @@ def test_every_sdk_field_is_classified() -> None:
     )
 
 
+@describes_this_sdk
 def test_no_row_names_a_field_the_sdk_no_longer_has() -> None:
     for fields, table in (
         (coverage.config_fields(), coverage.CONFIG),
@@ -29,6 +31,7 @@ def test_no_row_names_a_field_the_sdk_no_longer_has() -> None:
             )
 
 
+@describes_this_sdk
 def test_the_docs_show_the_generated_table() -> None:
     assert coverage.documented(DOC.read_text()) == coverage.markdown(), (
         "docs/emulator.md's coverage table is stale: python -m relive.emulator._coverage --write"
