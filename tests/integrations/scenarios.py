@@ -202,11 +202,9 @@ async def run(name: str, agent: Agent, emu: Emulator, wait_s: float = 8.0) -> Ou
 
 
 async def _handle_after_turn(r: Run) -> None:
-    """Wait until the emulator issued the handle that follows the last turn."""
-    turns = r.emu.stats.turns_completed
-    await r.emu.wait_for(
-        lambda s: s.turns_completed >= turns and s.handles_issued > turns, timeout=5
-    )
+    """Wait until the emulator issued the resumable handle that follows the last turn."""
+    turns = [e for e in r.emu.events if e.kind == "turn_complete"]
+    await r.emu.wait_event("handle_issued", after=turns[-1].seq if turns else 0, timeout=5)
 
 
 async def _text_turns(r: Run) -> None:
