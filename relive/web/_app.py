@@ -185,16 +185,15 @@ class WebBackend:
         self._sockets[entry.page_id] = ws
         outbox = Outbox()
         sessions = {m: ms.status for m, ms in page.sessions.items()}
-        outbox.json(
-            {
-                "type": "welcome",
-                "secret": entry.secret,
-                "fresh": attached.fresh,
-                "sessions": sessions,
-                "model": {"name": self.settings.model_name, "emulator": self.settings.emulator},
-                "panel": self.settings.panel,
-                "faults": panel.available(self.faults) if self.settings.panel else [],
-            }
+        outbox.send(
+            protocol.Welcome(
+                secret=entry.secret,
+                fresh=attached.fresh,
+                sessions=sessions,
+                model={"name": self.settings.model_name, "emulator": self.settings.emulator},
+                panel=self.settings.panel,
+                faults=panel.available(self.faults) if self.settings.panel else [],
+            )
         )
         page.attach(outbox)
         sender = asyncio.create_task(self._send(ws, outbox))
@@ -276,7 +275,7 @@ class WebBackend:
             except ProtocolError as exc:
                 if exc.code != "rate_limited":  # rate refusals were counted by the limiter
                     limiter.refused()
-                outbox.json(exc.to_json())
+                outbox.send(exc.to_message())
                 if limiter.exhausted:  # the error above goes out first, then the close
                     outbox.finish(protocol.CLOSE_ABUSE, "too many refused messages")
                     return
@@ -286,7 +285,7 @@ class WebBackend:
             raise ProtocolError("bad_request", "hello was already said on this socket")
         if isinstance(msg, protocol.Start):
             ms = page.session("call")  # a running call is re-joined: bring the page up to date
-            page.emit({"type": "status", "mode": "call", "status": ms.status})
+            page.emit(protocol.StatusUpdate("call", ms.status))
             page.send_transcript("call")
         elif isinstance(msg, protocol.Text):
             if not await page.session("text").send_text(msg.text):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import hashlib
 import logging
 from collections.abc import Callable
@@ -32,35 +31,21 @@ from relive.session._events import (
     ServerMessage,
 )
 from relive.web._away import AwayAudio
-from relive.web._protocol import Mode
+from relive.web._protocol import Interrupted as InterruptedMessage
+from relive.web._protocol import (
+    Level,
+    Metrics,
+    Mode,
+    Notice,
+    NoticeKind,
+    Outgoing,
+    Status,
+    StatusUpdate,
+    Transcript,
+    Turns,
+)
 
 log = logging.getLogger("relive.web")
-
-
-class Status(enum.StrEnum):
-    """A mode's session as the page shows it (the `status` message)."""
-
-    CONNECTING = "connecting"
-    LIVE = "live"
-    RECONNECTING = "reconnecting"
-    ENDED = "ended"
-
-
-class NoticeKind(enum.StrEnum):
-    """What a `notice` message (a toast on the page) is about."""
-
-    FAILED = "failed"
-    GAVE_UP = "gave_up"
-    RECONNECTED = "reconnected"
-    NEW_SESSION = "new_session"
-
-
-class Level(enum.StrEnum):
-    """How a notice is shown."""
-
-    INFO = "info"
-    WARN = "warn"
-    ERROR = "error"
 
 
 KEEP_RECENT = 40  # turns shown verbatim; older ones arrive folded into a summary line
@@ -86,7 +71,7 @@ NOTICES: dict[NoticeKind, dict[Mode, str]] = {
 Opener = Callable[[Mode, str], AbstractAsyncContextManager[LiveSession]]
 """Opens the relive session for (mode, page id); the backend decides model, config, handles."""
 
-Outgoing = dict[str, Any] | bytes
+Frame = dict[str, Any] | bytes  # an encoded message, or audio
 
 
 def owner_of(page_id: str) -> str:
@@ -102,7 +87,7 @@ class Outbox:
     """
 
     def __init__(self, maxsize: int = 512) -> None:
-        self.queue: asyncio.Queue[Outgoing | None] = asyncio.Queue(maxsize)
+        self.queue: asyncio.Queue[Frame | None] = asyncio.Queue(maxsize)
         self.overflowed = asyncio.Event()
         self.audio_dropped = 0
         self.final: tuple[int, str] | None = None  # the close to send once the queue is out
@@ -118,6 +103,9 @@ class Outbox:
             while not self.queue.empty():
                 self.queue.get_nowait()
             self.queue.put_nowait(None)
+
+    def send(self, message: Outgoing) -> None:
+        self.json(message.to_json())
 
     def audio(self, data: bytes) -> None:
         if self.overflowed.is_set() or self.queue.qsize() >= self.queue.maxsize // 2:
@@ -209,7 +197,7 @@ class ModeSession:
         elif isinstance(event, Interrupted):
             if self.mode == "call":
                 self.page.away.clear()  # barge-in: the rest of that reply is not wanted
-            self.page.emit({"type": "interrupted", "mode": self.mode})
+            self.page.emit(InterruptedMessage(self.mode))
 
     def _on_message(self, message: types.LiveServerMessage) -> None:
         content = message.server_content
@@ -236,7 +224,7 @@ class ModeSession:
     def _set_status(self, status: Status) -> None:
         if status != self.status:
             self.status = status
-            self.page.emit({"type": "status", "mode": self.mode, "status": status})
+            self.page.emit(StatusUpdate(self.mode, status))
 
     async def _live(self) -> LiveSession | None:
         await self.ready.wait()
@@ -301,9 +289,9 @@ class PageSessions:
 
     # -- towards the page ------------------------------------------------------------------------
 
-    def emit(self, obj: dict[str, Any]) -> None:
+    def emit(self, message: Outgoing) -> None:
         if self.outbox is not None:
-            self.outbox.json(obj)
+            self.outbox.send(message)
 
     def emit_audio(self, data: bytes) -> None:
         if self.outbox is not None:
@@ -312,7 +300,7 @@ class PageSessions:
             self.away.keep(data)
 
     def notice(self, mode: Mode, kind: NoticeKind, level: Level, text: str) -> None:
-        self.emit({"type": "notice", "mode": mode, "kind": kind, "level": level, "text": text})
+        self.emit(Notice(mode, kind, level, text))
 
     def send_metrics(self, mode: Mode) -> None:
         """The resilience panel's readout for `mode`."""
@@ -321,15 +309,14 @@ class PageSessions:
             return
         m = ms.session.metrics
         self.emit(
-            {
-                "type": "metrics",
-                "mode": mode,
-                "connections": m.connections,
-                "reconnects": sum(m.reconnects.values()),
-                "last_downtime_ms": ms.last_downtime_ms,
-                "replayed": m.replayed,
-                "new_sessions": m.new_sessions,
-            }
+            Metrics(
+                mode=mode,
+                connections=m.connections,
+                reconnects=sum(m.reconnects.values()),
+                last_downtime_ms=ms.last_downtime_ms,
+                replayed=m.replayed,
+                new_sessions=m.new_sessions,
+            )
         )
 
     def send_history(self, mode: Mode) -> None:
@@ -337,13 +324,12 @@ class PageSessions:
         ms = self.sessions.get(mode)
         transcript = ms.session.transcript if ms is not None and ms.session is not None else None
         self.emit(
-            {
-                "type": "history",
-                "mode": mode,
-                "summary": transcript.earlier_summary if transcript else "",
-                "folded_turns": transcript.earlier_count if transcript else 0,
-                "turns": transcript.to_dicts() if transcript else [],
-            }
+            Turns(
+                mode=mode,
+                summary=transcript.earlier_summary if transcript else "",
+                folded_turns=transcript.earlier_count if transcript else 0,
+                turns=transcript.to_dicts() if transcript else [],
+            )
         )
 
     def send_transcript(self, mode: Mode) -> None:
@@ -351,7 +337,7 @@ class PageSessions:
         if self.outbox is None or ms is None or ms.session is None:
             return
         condensed = ms.session.transcript.condensed(keep_recent=self.keep_recent)
-        self.emit({"type": "transcript", "mode": mode, **condensed.to_dict()})
+        self.emit(Transcript(mode=mode, **condensed.to_dict()))
 
     def attach(self, outbox: Outbox) -> None:
         """A socket took over: bring it up to date."""
@@ -359,7 +345,7 @@ class PageSessions:
             self.outbox.close()
         self.outbox = outbox
         for mode, ms in self.sessions.items():
-            self.emit({"type": "status", "mode": mode, "status": ms.status})
+            self.emit(StatusUpdate(mode, ms.status))
             self.send_transcript(mode)
             self.send_metrics(mode)
         if len(self.away):  # what the model said meanwhile, if the page is back soon enough
@@ -385,7 +371,7 @@ class PageSessions:
         if ms is None or not ms.alive:
             ms = ModeSession(self, mode)
             self.sessions[mode] = ms
-            self.emit({"type": "status", "mode": mode, "status": ms.status})
+            self.emit(StatusUpdate(mode, ms.status))
         return ms
 
     def call(self) -> ModeSession | None:
@@ -397,7 +383,7 @@ class PageSessions:
         ms = self.sessions.pop("call", None)
         if ms is not None:
             await ms.close()
-        self.emit({"type": "status", "mode": "call", "status": Status.ENDED})
+        self.emit(StatusUpdate("call", Status.ENDED))
 
     async def close(self) -> None:
         """The page is gone: close every session (their handles are forgotten by the backend)."""

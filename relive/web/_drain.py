@@ -16,6 +16,8 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from relive.web._protocol import Goaway
+
 if TYPE_CHECKING:
     from relive.web._app import WebBackend
     from relive.web._bridge import ModeSession, PageSessions
@@ -70,7 +72,7 @@ async def drain(backend: WebBackend, within: float, unready_grace: float = 1.0) 
     told = 0
     for page in pages:
         if page.outbox is not None:
-            page.emit({"type": "goaway"})
+            page.emit(Goaway())
             page.outbox.finish(1012, "this replica is restarting; reconnect")
             told += 1
     left = max(0.1, within - (time.monotonic() - started))

@@ -22,18 +22,21 @@ Backend -> page:
      "last_downtime_ms": int|null, "replayed": int, "new_sessions": int}
     {"type": "interrupted", "mode": "call"}
     {"type": "error", "code": "...", "message": "..."}
+    {"type": "goaway"}                       this replica is draining: reconnect (to another one)
     binary: 24 kHz mono PCM16 model audio for the call
 
-This module only parses and validates; it does no I/O.
+Each backend -> page kind is a frozen dataclass below (`Welcome` ... `Goaway`); `to_json()` is
+their one encoding. This module only parses, validates and encodes; it does no I/O.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Literal
 
 from relive._errors import WebError
 from relive.web._limits import Limits
@@ -60,8 +63,14 @@ class ProtocolError(WebError):
         self.code = code
         self.message = message
 
+    def to_message(self) -> Error:
+        return Error(self.code, self.message)
+
     def to_json(self) -> dict[str, Any]:
-        return {"type": "error", "code": self.code, "message": self.message}
+        return self.to_message().to_json()
+
+
+# -- page -> backend -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -214,3 +223,118 @@ def check_audio(data: bytes, limits: Limits) -> None:
         )
     if len(data) % 2:
         raise ProtocolError("bad_request", "audio must be 16-bit PCM (an even number of bytes)")
+
+
+# -- backend -> page -----------------------------------------------------------------------------
+
+
+class Status(enum.StrEnum):
+    """A mode's session as the page shows it (the `status` message)."""
+
+    CONNECTING = "connecting"
+    LIVE = "live"
+    RECONNECTING = "reconnecting"
+    ENDED = "ended"
+
+
+class NoticeKind(enum.StrEnum):
+    """What a `notice` message (a toast on the page) is about."""
+
+    FAILED = "failed"
+    GAVE_UP = "gave_up"
+    RECONNECTED = "reconnected"
+    NEW_SESSION = "new_session"
+
+
+class Level(enum.StrEnum):
+    """How a notice is shown."""
+
+    INFO = "info"
+    WARN = "warn"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to the page: its `type` plus its fields, in order (the one encoding)."""
+
+    TYPE: ClassVar[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.TYPE, **{f.name: getattr(self, f.name) for f in fields(self)}}
+
+
+@dataclass(frozen=True)
+class Welcome(Outgoing):
+    TYPE = "welcome"
+    secret: str
+    fresh: bool
+    sessions: Mapping[Mode, Status]
+    model: Mapping[str, str | bool]  # {"name": ..., "emulator": ...}
+    panel: bool
+    faults: Sequence[FaultName]
+
+
+@dataclass(frozen=True)
+class StatusUpdate(Outgoing):
+    TYPE = "status"
+    mode: Mode
+    status: Status
+
+
+@dataclass(frozen=True)
+class Transcript(Outgoing):
+    TYPE = "transcript"
+    mode: Mode
+    summary: str
+    folded_turns: int
+    recent: Sequence[Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Notice(Outgoing):
+    TYPE = "notice"
+    mode: Mode
+    kind: NoticeKind
+    level: Level
+    text: str
+
+
+@dataclass(frozen=True)
+class Turns(Outgoing):
+    """The `history` reply: every turn held verbatim."""
+
+    TYPE = "history"
+    mode: Mode
+    summary: str
+    folded_turns: int
+    turns: Sequence[Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Metrics(Outgoing):
+    TYPE = "metrics"
+    mode: Mode
+    connections: int
+    reconnects: int
+    last_downtime_ms: int | None
+    replayed: int
+    new_sessions: int
+
+
+@dataclass(frozen=True)
+class Interrupted(Outgoing):
+    TYPE = "interrupted"
+    mode: Mode
+
+
+@dataclass(frozen=True)
+class Error(Outgoing):
+    TYPE = "error"
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Goaway(Outgoing):
+    TYPE = "goaway"
