@@ -294,7 +294,8 @@ class LiveSession:
         """Run `callback` (sync or async) once the model's generation is complete.
 
         Right away when the model is idle; otherwise at the next generationComplete (or the
-        turn's end, an interruption, or the session's end, whichever comes first).
+        turn's end, or an interruption) after which nothing sent still waits for an answer, or
+        at the session's end. The end of a turn that a newer one cut short answers no wait.
         """
         self._on_generation_done.append(callback)
         if not self._machine.generating:
@@ -332,7 +333,11 @@ class LiveSession:
         self._events.put(event)
         if self._events.dropped != self._machine.metrics.events_dropped:
             self._machine.metrics.events_dropped = self._events.dropped
-        if isinstance(event, ev.GenerationComplete | ev.TurnComplete | ev.Interrupted | ev.GaveUp):
+        # A turn's end answers the wait only if nothing sent since still waits for an answer:
+        # "two" sent after "one"'s generationComplete ends "one" (interrupted, turnComplete),
+        # and that end must not count as "two" answered.
+        ended = isinstance(event, ev.GenerationComplete | ev.TurnComplete | ev.Interrupted)
+        if isinstance(event, ev.GaveUp) or (ended and not self._machine.generating):
             self._run_generation_callbacks()
         if self._ready is not None and not self._ready.done():
             if isinstance(event, ev.Connected):

@@ -485,3 +485,32 @@ async def test_drop_between_generation_complete_and_turn_complete(
     assert await chat.ask("three") == (3, 3)
     assert chat.session.metrics.restored_exchanges == 1
     await chat.close()
+
+
+@pytest.mark.relive_emulator(
+    chunk_interval=0.005, speech_seconds_per_char=0.01, turn_complete_lag_factor=3.0
+)
+async def test_after_generation_complete_waits_for_the_turn_sent_since(
+    relive_emulator: Emulator,
+) -> None:
+    """A turn sent after the last generationComplete ends the one still playing (interrupted,
+    turnComplete): that end is not the new turn's answer, so the callback waits for its own."""
+    config = types.LiveConnectConfig(
+        response_modalities=[types.Modality.AUDIO],
+        output_audio_transcription=types.AudioTranscriptionConfig(),
+    )
+    chat = await open_chat(relive_emulator, config=config, mode="call")
+    await chat.say("one")
+    await chat.wait(lambda: len(chat.of(GenerationComplete)) == 1)  # turnComplete trails
+    ran: list[str] = []
+
+    def answered() -> None:
+        ran.append(chat.session.transcript.turns[-1].text)
+        chat.poke()
+
+    await chat.say("two")
+    chat.session.after_generation_complete(answered)
+    await chat.wait(lambda: bool(ran))
+    assert chat.of(Interrupted)  # "two" cut "one"'s playback short
+    assert ran == ["You said: two. (turn 2, remembers 2)"]  # the whole reply was in
+    await chat.close()
