@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from relive._errors import SessionError
 from relive.session import _events as ev
+from relive.session._policy import Mode
 
 
 class State(enum.Enum):
@@ -112,7 +113,9 @@ class Emit:
 
 Action = Connect | Disconnect | Emit
 
-NOTICES = {
+# The one wording of a new session, per mode: `NewSession.notice` carries it to the app, and
+# the web page and `relive chat` show it as it is (docs/session.md, docs/web.md).
+NOTICES: dict[Mode, str] = {
     "call": "The call could not be resumed, so a new one was started.",
     "text": "The conversation could not be resumed, so a new one was started.",
 }

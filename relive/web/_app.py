@@ -27,7 +27,7 @@ from relive.store._handles import SharedHandles
 from relive.web import _panel as panel
 from relive.web import _protocol as protocol
 from relive.web._access import LOOPBACK_HOSTS, Access, Guard
-from relive.web._bridge import KEEP_RECENT, Opener, Outbox, PageSessions
+from relive.web._bridge import KEEP_RECENT, Opener, Outbox, PageSessions, page_toasts
 from relive.web._limits import Limits, SocketLimiter
 from relive.web._panel import FaultSwitch
 from relive.web._protocol import ProtocolError
@@ -193,6 +193,7 @@ class WebBackend:
                 model={"name": self.settings.model_name, "emulator": self.settings.emulator},
                 panel=self.settings.panel,
                 faults=panel.available(self.faults) if self.settings.panel else [],
+                toasts=page_toasts(),
             )
         )
         page.attach(outbox)

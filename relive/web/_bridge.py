@@ -27,9 +27,11 @@ from relive.session._events import (
     Interrupted,
     NewSession,
     Reconnecting,
+    ReplyCut,
     Resumed,
     ServerMessage,
 )
+from relive.session._states import NOTICES as SESSION_NOTICES
 from relive.web._away import AwayAudio
 from relive.web._protocol import Interrupted as InterruptedMessage
 from relive.web._protocol import (
@@ -44,28 +46,38 @@ from relive.web._protocol import (
     Transcript,
     Turns,
 )
+from relive.web._protocol import ReplyCut as ReplyCutMessage
 
 log = logging.getLogger("relive.web")
 
 
 KEEP_RECENT = 40  # turns shown verbatim; older ones arrive folded into a summary line
 
-# The words of every toast the backend sends, per mode ("Reconnected" is the same for both).
+# The words of every toast the backend sends, per mode. A new session's are the session
+# manager's own (`NewSession.notice`, from one table), so the page, `relive chat` and any app
+# built on relive say the same; text mode is "the conversation" there, so it is here too.
 NOTICES: dict[NoticeKind, dict[Mode, str]] = {
     NoticeKind.RECONNECTED: {"call": "Reconnected", "text": "Reconnected"},
-    NoticeKind.NEW_SESSION: {
-        "call": "The call could not be resumed; a new one was started.",
-        "text": "The chat could not be resumed; a new one was started.",
-    },
+    NoticeKind.NEW_SESSION: SESSION_NOTICES,
     NoticeKind.FAILED: {
         "call": "The call could not be started:",
-        "text": "The chat could not be started:",
+        "text": "The conversation could not be started:",
     },
     NoticeKind.GAVE_UP: {
         "call": "The call was lost and could not be reconnected.",
-        "text": "The chat was lost and could not be reconnected.",
+        "text": "The conversation was lost and could not be reconnected.",
     },
 }
+
+
+def page_toasts() -> dict[NoticeKind, str]:
+    """The words of the toasts the page raises itself, sent once in `Welcome`: its socket came
+    back (`reconnected`), or the server no longer knew it and a new call started (`new_session`).
+    The page holds no copy of them."""
+    return {
+        NoticeKind.RECONNECTED: NOTICES[NoticeKind.RECONNECTED]["call"],
+        NoticeKind.NEW_SESSION: NOTICES[NoticeKind.NEW_SESSION]["call"],
+    }
 
 
 Opener = Callable[[Mode, str], AbstractAsyncContextManager[LiveSession]]
@@ -134,6 +146,7 @@ class ModeSession:
         self.session: LiveSession | None = None
         self.ready = asyncio.Event()
         self.last_downtime_ms: int | None = None  # of the last resumed reconnect (the panel)
+        self.void: set[int] = set()  # indices of partial replies a reconnect cut (`ReplyCut`)
         self._cause: str | None = None
         self._task = asyncio.create_task(self._run(), name=f"relive-web-{mode}")
 
@@ -189,15 +202,35 @@ class ModeSession:
             log.info(
                 "%s session of page %s: new session (%s)", self.mode, self.page.short, event.reason
             )
-            self._notice(NoticeKind.NEW_SESSION, Level.WARN)
+            self.void.clear()  # the transcript starts over
+            self.page.notice(self.mode, NoticeKind.NEW_SESSION, Level.WARN, event.notice)
             self.page.send_transcript(self.mode)
         elif isinstance(event, GaveUp):
             log.info("%s session of page %s gave up: %s", self.mode, self.page.short, event.reason)
             self._notice(NoticeKind.GAVE_UP, Level.ERROR)
+        elif isinstance(event, ReplyCut):
+            self._reply_cut()
         elif isinstance(event, Interrupted):
             if self.mode == "call":
                 self.page.away.clear()  # barge-in: the rest of that reply is not wanted
             self.page.emit(InterruptedMessage(self.mode))
+
+    def _reply_cut(self) -> None:
+        """The reply under way when the connection was lost is void (its turn is asked again):
+        the page drops its partial bubble and stops its audio."""
+        session = self.session
+        if session is not None:
+            transcript = session.transcript
+            turns = transcript.turns
+            for i in range(len(turns) - 1, -1, -1):
+                if turns[i].role == "model":
+                    if turns[i].interrupted:  # marked cut when the connection was left
+                        self.void.add(transcript.earlier_count + i)
+                    break
+        if self.mode == "call":
+            self.page.away.clear()
+        self.page.emit(ReplyCutMessage(self.mode))
+        self.page.send_transcript(self.mode)
 
     def _on_message(self, message: types.LiveServerMessage) -> None:
         content = message.server_content
@@ -322,13 +355,16 @@ class PageSessions:
     def send_history(self, mode: Mode) -> None:
         """Every turn the session holds verbatim (the page expands what it had folded)."""
         ms = self.sessions.get(mode)
-        transcript = ms.session.transcript if ms is not None and ms.session is not None else None
+        if ms is None or ms.session is None:
+            self.emit(Turns(mode=mode, summary="", folded_turns=0, turns=[]))
+            return
+        transcript = ms.session.transcript
         self.emit(
             Turns(
                 mode=mode,
-                summary=transcript.earlier_summary if transcript else "",
-                folded_turns=transcript.earlier_count if transcript else 0,
-                turns=transcript.to_dicts() if transcript else [],
+                summary=transcript.earlier_summary,
+                folded_turns=transcript.earlier_count,
+                turns=_marked(transcript.to_dicts(), transcript.earlier_count, ms.void),
             )
         )
 
@@ -336,8 +372,9 @@ class PageSessions:
         ms = self.sessions.get(mode)
         if self.outbox is None or ms is None or ms.session is None:
             return
-        condensed = ms.session.transcript.condensed(keep_recent=self.keep_recent)
-        self.emit(Transcript(mode=mode, **condensed.to_dict()))
+        condensed = ms.session.transcript.condensed(keep_recent=self.keep_recent).to_dict()
+        condensed["recent"] = _marked(condensed["recent"], condensed["folded_turns"], ms.void)
+        self.emit(Transcript(mode=mode, **condensed))
 
     def attach(self, outbox: Outbox) -> None:
         """A socket took over: bring it up to date."""
@@ -393,3 +430,11 @@ class PageSessions:
         if self.outbox is not None:
             self.outbox.close()
             self.outbox = None
+
+
+def _marked(turns: list[dict[str, Any]], first: int, void: set[int]) -> list[dict[str, Any]]:
+    """`turns` (from absolute index `first`) with each partial reply a reconnect cut marked
+    `"void": true`: the conversation does not hold it (its turn was asked again)."""
+    if not void:
+        return turns
+    return [{**t, "void": True} if first + i in void else t for i, t in enumerate(turns)]

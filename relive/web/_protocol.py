@@ -12,15 +12,18 @@ Page -> backend:
 
 Backend -> page:
     {"type": "welcome", "secret": "...", "fresh": bool, "sessions": {"call": "live", ...},
-     "model": {"name": str, "emulator": bool}, "panel": bool, "faults": [f...]}
+     "model": {"name": str, "emulator": bool}, "panel": bool, "faults": [f...],
+     "toasts": {"reconnected": str, "new_session": str}}  the page's own toasts' words
     {"type": "status", "mode": m, "status": "connecting"|"live"|"reconnecting"|"ended"}
     {"type": "transcript", "mode": m, "summary": str, "folded_turns": int, "recent": [turn...]}
+        (a turn: role, text, interrupted, final; "void": true on a partial reply a reconnect cut)
     {"type": "notice", "mode": m, "kind": "reconnected"|"new_session"|"gave_up"|"failed",
      "level": "info"|"warn"|"error", "text": "..."}
     {"type": "history", "mode": m, "summary": str, "folded_turns": int, "turns": [turn...]}
     {"type": "metrics", "mode": m, "connections": int, "reconnects": int,
      "last_downtime_ms": int|null, "replayed": int, "new_sessions": int}
     {"type": "interrupted", "mode": "call"}
+    {"type": "reply_cut", "mode": m}         a reconnect cut the reply: its turn is asked again
     {"type": "error", "code": "...", "message": "..."}
     {"type": "goaway"}                       this replica is draining: reconnect (to another one)
     binary: 24 kHz mono PCM16 model audio for the call
@@ -273,6 +276,7 @@ class Welcome(Outgoing):
     model: Mapping[str, str | bool]  # {"name": ..., "emulator": ...}
     panel: bool
     faults: Sequence[FaultName]
+    toasts: Mapping[NoticeKind, str]  # the words of the toasts the page raises itself
 
 
 @dataclass(frozen=True)
@@ -325,6 +329,15 @@ class Metrics(Outgoing):
 @dataclass(frozen=True)
 class Interrupted(Outgoing):
     TYPE = "interrupted"
+    mode: Mode
+
+
+@dataclass(frozen=True)
+class ReplyCut(Outgoing):
+    """A reply was cut by a reconnect and its turn is asked again: stop its audio (the
+    transcript that follows marks its partial bubble `void`)."""
+
+    TYPE = "reply_cut"
     mode: Mode
 
 

@@ -13,7 +13,13 @@ from playwright.async_api import Browser, async_playwright
 from relive import HandleStore, Policy
 from relive.emulator import Emulator, EmulatorSettings
 from relive.web import SessionSettings, WebBackend, WebSettings, create_app, make_opener, serve
+from relive.web._bridge import NOTICES
+from relive.web._protocol import NoticeKind
 from tests.web.fake_mic import write_fake_mic
+
+# The page shows the backend's words, never its own copy: the toasts the tests expect.
+RECONNECTED = NOTICES[NoticeKind.RECONNECTED]["call"]
+NEW_CALL = NOTICES[NoticeKind.NEW_SESSION]["call"]  # the session manager's `NewSession.notice`
 
 CHROMIUM = Path(os.environ.get("RELIVE_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
-from tests.web.conftest import Stack
+from tests.web.conftest import NEW_CALL, RECONNECTED, Stack
 
 pytestmark = [
     pytest.mark.browser,
@@ -126,7 +126,7 @@ async def test_expired_handle_after_drop_shows_toast_and_empties_transcript(
     stack.emulator.faults.expire_all_handles()
     assert stack.emulator.faults.drop() == 1
     toast = page.locator(".toast .text")
-    await expect(toast).to_have_text("The call could not be resumed; a new one was started.")
+    await expect(toast).to_have_text(NEW_CALL)
     await expect(page.locator("#toasts")).to_have_attribute("aria-live", "polite")
     await expect(page.locator("#transcript-call .turn")).to_have_count(0)
     await expect(page.locator("body")).to_have_attribute("data-call-status", "live")
@@ -164,7 +164,7 @@ async def test_dropped_page_socket_resumes_the_same_session(
     await expect(page.locator("#transcript-text .turn.model")).to_contain_text(["(turn 1"])
     assert await stack.backend.drop_sockets() == 1
     await welcomed(page, 2)
-    await expect(page.locator(".toast .text")).to_have_text("Reconnected")
+    await expect(page.locator(".toast .text")).to_have_text(RECONNECTED)
     await expect(page.locator("#transcript-text .turn.user")).to_have_text(["first"])
     await say(page, "second")
     await expect(page.locator("#transcript-text .turn.model").nth(1)).to_contain_text("(turn 2")
@@ -204,7 +204,7 @@ async def test_recovered_drop_says_reconnected_and_keeps_the_call(
     await expect(page.locator("#transcript-call .turn.user").nth(1)).to_be_attached()
     before = await done.all_inner_texts()
     assert stack.emulator.faults.drop() == 1  # the backend's Live connection, not the page's
-    await expect(page.locator(".toast .text")).to_have_text("Reconnected")
+    await expect(page.locator(".toast .text")).to_have_text(RECONNECTED)
     # The conversation goes on (turn 2 or later), never back to turn 1 as a new one would.
     await expect(page.locator("#transcript-call .turn.model").last).to_contain_text(
         re.compile(r"\(turn ([2-9]|\d\d),")
@@ -224,12 +224,37 @@ async def test_a_page_the_server_forgot_gets_a_new_call(
     assert await stack.backend.forget_all() == 1  # as if the server restarted
     assert await stack.backend.drop_sockets() == 1
     await welcomed(page, 2)
-    await expect(page.locator(".toast .text")).to_have_text(
-        "The call could not be resumed; a new one was started."
-    )
+    await expect(page.locator(".toast .text")).to_have_text(NEW_CALL)
     await expect(page.locator("#transcript-call .turn")).to_have_count(0)
     await expect(page.locator("body")).to_have_attribute("data-call-status", "live")
     await shot(page, artifacts, "call-new-after-server-forgot")
     await page.click("#call-mute")
     await expect(page.locator("#transcript-call .turn.model").first).to_contain_text("(turn 1")
     assert stack.emulator.stats.sessions == 2
+
+
+LONG = "tell me a long story about " + " ".join(f"word{i}" for i in range(30))
+
+
+async def test_a_reply_cut_by_a_drop_leaves_only_the_whole_answer(
+    page: Page, stack: Stack, artifacts: Path
+) -> None:
+    """The backend's Live connection drops mid-reply: the session asks the turn again
+    (`ReplyCut`), and the page shows what the conversation holds: the whole answer, once."""
+    await page.click("#tab-text")
+    await say(page, "one")  # the first handle comes after the first turn
+    replies = page.locator("#transcript-text .turn.model")
+    await expect(replies.last).to_have_text("You said: one. (turn 1, remembers 1)")
+    stack.emulator.faults.drop_mid_turn()
+    await say(page, LONG)
+    await expect(replies.last).to_have_text(f"You said: {LONG}. (turn 2, remembers 2)")
+    await expect(replies.last).not_to_have_class(re.compile(r"\bstreaming\b"))
+    # The partial reply the drop cut is in the page's list but not shown.
+    await expect(page.locator("#transcript-text .turn.model.void")).to_have_count(1)
+    await expect(page.locator("#transcript-text .turn.model.void")).to_be_hidden()
+    await expect(page.locator("#transcript-text .turn.model:visible")).to_have_text(
+        ["You said: one. (turn 1, remembers 1)", f"You said: {LONG}. (turn 2, remembers 2)"]
+    )
+    await expect(page.locator("#transcript-text .turn.user:visible")).to_have_text(["one", LONG])
+    assert stack.emulator.stats.resumptions == 1 and stack.emulator.stats.sessions == 1
+    await shot(page, artifacts, "text-reply-cut")

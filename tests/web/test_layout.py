@@ -17,7 +17,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from relive.web import WebBackend, WebSettings, create_app, serve
-from tests.web.conftest import Stack
+from tests.web.conftest import NEW_CALL, RECONNECTED, Stack
 
 pytestmark = [pytest.mark.browser]
 
@@ -152,7 +152,7 @@ async def test_resilience_panel_buttons_each_do_what_they_say(
 
     # A dropped connection: "Reconnected", the call goes on (turn numbers carry on).
     await press(page, device, "[data-fault=drop]")
-    await expect(page.locator(".toast .text")).to_have_text("Reconnected")
+    await expect(page.locator(".toast .text")).to_have_text(RECONNECTED)
     await expect(page.locator("#m-reconnects")).to_have_text("2")
     await expect(page.locator("#m-connections")).to_have_text("3")
     await fits(page)
@@ -167,16 +167,14 @@ async def test_resilience_panel_buttons_each_do_what_they_say(
     # The page's own socket: the page reconnects, the same session carries on.
     await press(page, device, "[data-fault=drop_page]")
     await expect(page.locator("#m-page-reconnects")).to_have_text("1")
-    await expect(page.locator(".toast .text")).to_have_text("Reconnected")
+    await expect(page.locator(".toast .text")).to_have_text(RECONNECTED)
     await fits(page)
     await shot(page, artifacts, device, "panel-after-page-drop")
     assert stack.emulator.stats.sessions == 1
 
     # Losing the session: the polite toast, an empty transcript, a new conversation at turn 1.
     await press(page, device, "[data-fault=lose_session]")
-    await expect(page.locator(".toast.warn .text")).to_have_text(
-        "The call could not be resumed; a new one was started."
-    )
+    await expect(page.locator(".toast.warn .text")).to_have_text(NEW_CALL)
     await expect(page.locator("#m-new-sessions")).to_have_text("1")
     await expect(page.locator("#transcript-call .turn")).to_have_count(0)
     await expect(page.locator("#hint-call")).to_be_hidden()  # a first-load hint only
@@ -249,7 +247,7 @@ async def test_toasts_stay_clear_of_the_composer_and_can_be_dismissed(
     await expect(page.locator("#transcript-text .turn.model")).to_contain_text(["(turn 1"])
     # Two toasts at once: a dropped page socket, then a refused message.
     await press(page, device, "[data-fault=drop_page]")
-    await expect(page.locator(".toast .text")).to_have_text("Reconnected")
+    await expect(page.locator(".toast .text")).to_have_text(RECONNECTED)
     await page.fill("#text-input", "x" * 1999)
     await page.locator("#text-input").evaluate("i => { i.maxLength = 3000; i.value += 'yy'; }")
     await page.press("#text-input", "Enter")

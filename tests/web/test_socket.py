@@ -206,8 +206,24 @@ async def test_a_session_that_cannot_start_says_why() -> None:
             await ws.send(json.dumps({"type": "text", "text": "hello"}))
             notice = await next_json(ws, "notice")
             assert notice["kind"] == "failed"
-            assert notice["text"].startswith("The chat could not be started:")
+            assert notice["text"].startswith("The conversation could not be started:")
             assert "API key not valid" in notice["text"]
             assert "a-wrong-key" not in notice["text"]
             assert (await next_json(ws, "error"))["code"] == "unavailable"
             await ws.close()
+
+
+async def test_a_reply_cut_is_forwarded_and_its_partial_marked_void(stack: Stack) -> None:
+    ws = await open_page(stack)
+    await hello(ws, secrets.token_hex(16))
+    await ws.send(json.dumps({"type": "text", "text": "one"}))
+    while not any(t["final"] for t in (await next_json(ws, "transcript"))["recent"][1:]):
+        pass
+    stack.emulator.faults.drop_mid_turn()
+    await ws.send(json.dumps({"type": "text", "text": "two " * 40}))
+    assert await next_json(ws, "reply_cut") == {"type": "reply_cut", "mode": "text"}
+    transcript = await next_json(ws, "transcript")
+    cut = transcript["recent"][-1]
+    assert cut["role"] == "model" and cut["interrupted"] and cut["void"] is True
+    assert sum(1 for t in transcript["recent"] if t.get("void")) == 1
+    await ws.close()

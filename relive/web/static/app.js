@@ -118,6 +118,7 @@ let attempts = 0;
 let everWelcomed = false;
 let dropped = false;
 let moving = false; // the backend said goaway: this socket closes, another replica takes the page
+let toasts = {}; // the words of the toasts the page raises itself: the backend's, from the welcome
 
 function send(obj) {
   if (!ws || ws.readyState !== WebSocket.OPEN) return false;
@@ -163,6 +164,7 @@ function connect() {
 
 function onWelcome(msg) {
   page.secret = msg.secret;
+  toasts = msg.toasts;
   attempts = 0;
   stats.welcomes++;
   body.dataset.socket = "open";
@@ -187,11 +189,11 @@ function onWelcome(msg) {
       metrics[mode] = null;
     }
     if (wasInCall) {
-      toast("The call could not be resumed; a new one was started.", "warn");
+      toast(toasts.new_session, "warn");
       send({ type: "start", mode: "call" });
     }
   } else if (dropped && !moving) {
-    toast("Reconnected");
+    toast(toasts.reconnected);
   }
   // Another replica took the page over: its sessions open (and resume) when asked for.
   const callThere = msg.sessions && msg.sessions.call && msg.sessions.call !== "ended";
@@ -231,6 +233,7 @@ function onJson(msg) {
       showStatus();
       break;
     case "interrupted":
+    case "reply_cut": // a reconnect cut the reply: it comes again whole, from its start
       if (msg.mode === "call") player.flush();
       break;
     case "goaway":

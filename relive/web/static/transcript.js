@@ -6,6 +6,7 @@
 // show as one "Earlier" line, which expands by asking the backend for the whole history.
 // The list scrolls inside its panel and follows the newest turn unless the user scrolled up.
 // A turn is added for screen readers (aria-live="polite", additions) once, when it is final.
+// A partial reply that a reconnect cut ("void": its turn was asked again) is hidden.
 
 export class TranscriptView {
   constructor(list, hint, onExpand) {
@@ -70,7 +71,8 @@ export class TranscriptView {
   put(index, turn) {
     const old = this.turns[index];
     if (old && old.text === turn.text && old.final === turn.final &&
-        old.interrupted === turn.interrupted && old.role === turn.role) return;
+        old.interrupted === turn.interrupted && old.role === turn.role &&
+        old.void === turn.void) return;
     this.turns[index] = turn;
     const li = this.items[index];
     if (li && !(turn.final && li.getAttribute("aria-hidden") === "true")) {
@@ -133,6 +135,10 @@ function render(li, turn) {
   if (turn.interrupted) li.classList.add("interrupted");
   li.dataset.role = turn.role;
   li.textContent = turn.text;
+  // A partial reply a reconnect cut: the conversation does not hold it (the turn was asked
+  // again and its whole answer follows), so it is not shown.
+  li.hidden = Boolean(turn.void);
+  li.classList.toggle("void", Boolean(turn.void));
   if (turn.final) li.removeAttribute("aria-hidden");
   else li.setAttribute("aria-hidden", "true");
   return li;
