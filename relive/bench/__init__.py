@@ -15,7 +15,7 @@ from relive._extras import require
 
 require("relive.bench", "bench")
 
-from relive.bench._report import Aim, Report  # noqa: E402
+from relive.bench._report import Aim, Column, Figure, Report, Row, Table  # noqa: E402
 from relive.bench._stats import Summary, percentile, summarize  # noqa: E402
 
 if TYPE_CHECKING:
@@ -45,8 +45,12 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Aim",
+    "Column",
+    "Figure",
     "Report",
+    "Row",
     "Summary",
+    "Table",
     "percentile",
     "run_chaos",
     "run_cpu",

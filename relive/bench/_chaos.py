@@ -34,7 +34,7 @@ from relive.bench._common import (
     text_config,
     user_turn,
 )
-from relive.bench._report import Aim, Report
+from relive.bench._report import Aim, Figure, Report, Table
 from relive.bench._tap import ClientTap
 from relive.conformance import family_of
 from relive.emulator import REPLY_PATTERN, Emulator
@@ -317,21 +317,27 @@ def _report(
         for i, t in enumerate(tallies)
         if t.stuck
     ]
-    rows: list[list[Any]] = [
-        ["turns sent (incl. one sentinel per session)", sent],
-        ["turns lost (never answered)", lost],
-        ["turns duplicated (answered twice)", duplicated],
-        ["answers to turns never sent", unexpected],
-        ["sessions stuck", stuck],
-        ["sessions that gave up", gave_up],
-        ["faults fired", sum(fired.values())],
-        ["reconnects performed", sum(reconnects.values())],
-        ["new sessions (resumption refused)", new_sessions],
-        ["client messages replayed", replayed],
-        ["wall time (s)", elapsed],
+    lost_fig = Figure("turns lost (never answered)", lost, key="lost")
+    duplicated_fig = Figure("turns duplicated (answered twice)", duplicated, key="duplicated")
+    stuck_fig = Figure("sessions stuck", stuck, key="stuck")
+    lines = [
+        Figure("turns sent (incl. one sentinel per session)", sent, key="sent"),
+        lost_fig,
+        duplicated_fig,
+        Figure("answers to turns never sent", unexpected, key="unexpected"),
+        stuck_fig,
+        Figure("sessions that gave up", gave_up, key="gave_up"),
+        Figure("faults fired", sum(fired.values()), key="faults_fired"),
+        Figure("reconnects performed", sum(reconnects.values()), key="reconnects_performed"),
+        Figure("new sessions (resumption refused)", new_sessions, key="new_sessions"),
+        Figure("client messages replayed", replayed, key="replayed"),
+        Figure("wall time", elapsed, key="elapsed_s", unit="s"),
+        *(Figure(f"  fault: {name}", n, key=f"faults.{name}") for name, n in sorted(fired.items())),
+        *(
+            Figure(f"  reconnects: {cause}", n, key=f"reconnects.{cause}")
+            for cause, n in sorted(reconnects.items())
+        ),
     ]
-    rows += [[f"  fault: {name}", n] for name, n in sorted(fired.items())]
-    rows += [[f"  reconnects: {cause}", n] for cause, n in sorted(reconnects.items())]
     return Report(
         title="relive bench chaos",
         params={
@@ -341,29 +347,19 @@ def _report(
             "fault_rate": fault_rate,
             "load_1m": machine_load(),
         },
-        headers=["chaos", "count"],
-        rows=rows,
-        figures={
+        tables=[Table("", "chaos", ["count"], lines)],
+        data={
             "seed": seed,
-            "sent": sent,
-            "lost": lost,
-            "duplicated": duplicated,
-            "unexpected": unexpected,
             "unexpected_answers": sorted(
                 text for t in tallies for text in t.answers if text not in t.sent
             ),
-            "stuck": stuck,
-            "gave_up": gave_up,
-            "faults": dict(fired),
-            "reconnects": dict(reconnects),
-            "new_sessions": new_sessions,
-            "replayed": replayed,
-            "elapsed_s": elapsed,
+            "faults": {},  # by name, filled by the fault lines (empty when none fired)
+            "reconnects": {},
         },
         aims=[
-            Aim.none("turns lost", lost),
+            Aim.none("turns lost", lost_fig),
             Aim.none("turns duplicated", duplicated + unexpected),
-            Aim.none("sessions stuck", stuck),
+            Aim.none("sessions stuck", stuck_fig),
         ],
         notes=[
             f"seed {seed}: `--seed {seed}` with the same sizes and faults repeats the fault "

@@ -17,7 +17,6 @@ import contextlib
 import itertools
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from relive.bench._child import EmulatorProcess
 from relive.bench._common import (
@@ -28,7 +27,7 @@ from relive.bench._common import (
     text_config,
 )
 from relive.bench._overhead import open_side
-from relive.bench._report import Aim, Report
+from relive.bench._report import Aim, Column, Report, Row, Table
 from relive.bench._stats import percentile, ratio
 from relive.session import connect
 
@@ -95,27 +94,36 @@ def _report(turns: int, chunks: int, rounds: int, figures: dict[str, _CpuFigures
     def per_round(a: list[float], b: list[float]) -> list[float]:
         return [ratio(x, y) for x, y in zip(a, b, strict=True)]
 
-    text_ratios = per_round(rel.text_client, raw.text_client)
-    audio_ratios = per_round(rel.audio_client, raw.audio_client)
-    text_ratio = percentile(text_ratios, 50)
-    audio_ratio = percentile(audio_ratios, 50)
-
-    def row(label: str, a: list[float], b: list[float]) -> list[Any]:
-        return [
+    def row(label: str, key: str) -> Row:
+        a, b = getattr(raw, key), getattr(rel, key)
+        return Row(
             label,
             percentile(a, 50),
             min(a),
             percentile(b, 50),
             min(b),
             percentile(per_round(b, a), 50),
-        ]
+            key=f"{key}_us",
+            unit="µs",
+        )
 
-    rows = [
-        row("client CPU per text turn (µs)", raw.text_client, rel.text_client),
-        row("client CPU per audio chunk (µs)", raw.audio_client, rel.audio_client),
-        row("emulator CPU per text turn (µs)", raw.text_server, rel.text_server),
-        row("emulator CPU per audio chunk (µs)", raw.audio_server, rel.audio_server),
-    ]
+    main = Table(
+        "",
+        "CPU per message",
+        [
+            Column("raw median", "median.raw"),
+            Column("raw min", "min.raw"),
+            Column("relive median", "median.relive"),
+            Column("relive min", "min.relive"),
+            Column("relive/raw (median round)", "ratio"),
+        ],
+        [
+            row("client CPU per text turn", "text_client"),
+            row("client CPU per audio chunk", "audio_client"),
+            row("emulator CPU per text turn", "text_server"),
+            row("emulator CPU per audio chunk", "audio_server"),
+        ],
+    )
     return Report(
         title="relive bench cpu",
         params={
@@ -125,18 +133,10 @@ def _report(turns: int, chunks: int, rounds: int, figures: dict[str, _CpuFigures
             "loop": _loop_name(),
             "load_1m": machine_load(),
         },
-        headers=[
-            "CPU per message",
-            "raw median",
-            "raw min",
-            "relive median",
-            "relive min",
-            "relive/raw (median round)",
-        ],
-        rows=rows,
-        figures={
-            "text_ratio_per_round": text_ratios,
-            "audio_ratio_per_round": audio_ratios,
+        tables=[main],
+        data={
+            "text_ratio_per_round": per_round(rel.text_client, raw.text_client),
+            "audio_ratio_per_round": per_round(rel.audio_client, raw.audio_client),
             **{
                 side: {
                     "text_client_us": f.text_client,
@@ -148,8 +148,12 @@ def _report(turns: int, chunks: int, rounds: int, figures: dict[str, _CpuFigures
             },
         },
         aims=[
-            Aim.at_most("client CPU per text turn, relive/raw", 0.8, text_ratio),
-            Aim.at_most("client CPU per audio chunk, relive/raw", 0.5, audio_ratio),
+            Aim.at_most(
+                "client CPU per text turn, relive/raw", 0.8, main.figure("ratio.text_client_us")
+            ),
+            Aim.at_most(
+                "client CPU per audio chunk, relive/raw", 0.5, main.figure("ratio.audio_client_us")
+            ),
         ],
         notes=[
             "client = this process (time.process_time), emulator = its child process (psutil); "

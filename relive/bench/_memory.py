@@ -23,7 +23,7 @@ from google.genai import types
 from relive.bench._audio import CHUNK_MS, audio_blob
 from relive.bench._child import EmulatorProcess
 from relive.bench._common import BENCH_SETTINGS, MODEL, call_config, client_for, machine_load
-from relive.bench._report import Report
+from relive.bench._report import Report, Row, Table
 from relive.session import HandleStore, LiveSession, connect
 
 KIB = 1024
@@ -103,18 +103,24 @@ async def run_memory(*, sessions: int = 50, seconds: float = 100.0) -> Report:
     return Report(
         title="relive bench memory",
         params={"sessions": sessions, "seconds": seconds, "load_1m": machine_load()},
-        headers=["Python memory (tracemalloc, this process)", "raw SDK", "relive"],
-        rows=[
-            ["per idle session (KiB)", idle["raw"] / KIB, idle["relive"] / KIB],
-            [
-                f"silent {seconds:g} s call, held at the end (KiB)",
-                call["raw"] / KIB,
-                call["relive"] / KIB,
-            ],
-            ["relive journal at the end: entries", "", journal[0]],
-            ["relive journal at the end: KiB", "", journal[1] / KIB],
+        tables=[
+            Table(
+                "",
+                "Python memory (tracemalloc, this process)",
+                ["raw SDK", "relive"],
+                [
+                    Row("per idle session (KiB)", idle["raw"] / KIB, idle["relive"] / KIB),
+                    Row(
+                        f"silent {seconds:g} s call, held at the end (KiB)",
+                        call["raw"] / KIB,
+                        call["relive"] / KIB,
+                    ),
+                    Row("relive journal at the end: entries", "", journal[0]),
+                    Row("relive journal at the end: KiB", "", journal[1] / KIB),
+                ],
+            )
         ],
-        figures={"idle_bytes": idle, "silent_call_bytes": call, "journal": list(journal)},
+        data={"idle_bytes": idle, "silent_call_bytes": call, "journal": list(journal)},
         notes=[
             "emulator in a child process; every server message read; quiet chunks (no speech, "
             "no turn answered), sent as fast as they go and all received before measuring",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from relive._clock import Clock, MonotonicClock
@@ -30,7 +31,7 @@ from relive.bench._common import (
 )
 from relive.bench._hog import CpuHog
 from relive.bench._pacing import AudioPacer
-from relive.bench._report import Aim, Report, Section
+from relive.bench._report import Aim, Figure, Report, Table
 from relive.bench._stats import Summary, ratio, summarize
 from relive.bench._tap import AudioTap
 from relive.bench._watch import EventWatch
@@ -140,16 +141,30 @@ async def run_reconnect(
     clock = clock or MonotonicClock()
     rng = random.Random(seed)
     with CpuHog(hog):
-        report_args = await _measure(planned, unplanned, baseline, chunks_between, rng, clock)
-    return _report(
-        planned=planned,
-        unplanned=unplanned,
-        chunks_between=chunks_between,
-        seed=seed,
-        hog=hog,
-        plot=plot,
-        **report_args,
-    )
+        measured = await _measure(planned, unplanned, baseline, chunks_between, rng, clock)
+    params = {
+        "planned": planned,
+        "unplanned": unplanned,
+        "baseline": len(measured.raw_ms),
+        "chunks_between": chunks_between,
+        "seed": seed,
+        "hog": hog,
+        "load_1m": machine_load(),
+    }
+    return _report(params, measured, plot)
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """What one reconnect run saw, for the report."""
+
+    raw_ms: list[float]
+    run: _Run
+    audio: dict[str, int]
+    reordered_on_a_connection: int
+    held_chunks: int
+    new_sessions: int
+    metrics: dict[str, Any]
 
 
 async def _measure(
@@ -159,7 +174,7 @@ async def _measure(
     chunks_between: int,
     rng: random.Random,
     clock: Clock,
-) -> dict[str, Any]:
+) -> _Measured:
     raw_ms: list[float] = []
     schedule = _schedule(planned, unplanned)
     async with Emulator(BENCH_SETTINGS) as emu:
@@ -199,15 +214,15 @@ async def _measure(
             new_sessions = sum(1 for s in run.watch.seen if isinstance(s.event, NewSession))
             metrics = session.metrics.to_dict()
             await run.watch.aclose()
-    return {
-        "raw_ms": raw_ms,
-        "run": run,
-        "audio": delivery(sent, tap.received()),
-        "reordered_on_a_connection": tap.out_of_order_within_connections(),
-        "held_chunks": held,
-        "new_sessions": new_sessions,
-        "metrics": metrics,
-    }
+    return _Measured(
+        raw_ms=raw_ms,
+        run=run,
+        audio=delivery(sent, tap.received()),
+        reordered_on_a_connection=tap.out_of_order_within_connections(),
+        held_chunks=held,
+        new_sessions=new_sessions,
+        metrics=metrics,
+    )
 
 
 def _audio_in_session(emu: Emulator) -> int:
@@ -218,106 +233,116 @@ def _audio_in_session(emu: Emulator) -> int:
     return round(newest.machine.conversation.audio_seconds * 1000 / CHUNK_MS)
 
 
-def _report(
-    *,
-    planned: int,
-    unplanned: int,
-    chunks_between: int,
-    seed: int,
-    hog: int,
-    raw_ms: list[float],
-    run: _Run,
-    audio: dict[str, int],
-    reordered_on_a_connection: int,
-    held_chunks: int,
-    new_sessions: int,
-    metrics: dict[str, Any],
-    plot: str | None,
-) -> Report:
-    raw = summarize(raw_ms)
-    rows: list[list[Any]] = [_row("raw SDK connect+setup", raw, raw)]
-    summaries: dict[str, Summary] = {"raw_connect_setup_ms": raw}
+def _report(params: dict[str, Any], m: _Measured, plot: str | None) -> Report:
+    raw = summarize(m.raw_ms)
+
+    def downtime(label: str, key: str, s: Summary) -> Figure:
+        show = (s.n, s.p50, s.p95, s.p99, s.max, ratio(s.p50, raw.p50))
+        return Figure(label, s, key=f"downtime.{key}", show=show)
+
+    lines = [downtime("raw SDK connect+setup", "raw_connect_setup_ms", raw)]
     for kind, label in (("goaway", "goAway"), ("drop", "drop")):
-        app = summarize(run.downtime_ms[kind])  # type: ignore[index]
-        own = summarize(run.reported_ms[kind])  # type: ignore[index]
-        rows.append(_row(f"relive {label} (app sees)", app, raw))
-        rows.append(_row(f"relive {label} (Resumed.downtime_s)", own, raw))
-        summaries[f"relive_{kind}_ms"] = app
-        summaries[f"relive_{kind}_reported_ms"] = own
-    sent = audio["sent"]
-    missing = max(0, sent - held_chunks)
-    extra = max(0, held_chunks - sent)
-    audio_rows: list[list[Any]] = [
-        ["chunks sent by the app (20 ms each)", sent],
-        ["sent while disconnected (buffered)", metrics.get("buffered", 0)],
-        ["never reached the emulator", audio["lost"]],
-        ["first arrivals out of order", audio["out_of_order"]],
-        ["out of order on one connection", reordered_on_a_connection],
-        ["resent on a new connection (replay)", audio["duplicated"]],
-        ["chunks in the session's final state", held_chunks],
-        ["missing from the state (gap heard, ms)", missing * CHUNK_MS],
-        ["extra in the state (heard twice, ms)", extra * CHUNK_MS],
-    ]
-    goaway_ratio = ratio(summaries["relive_goaway_ms"].p50, raw.p50)
-    drop_ratio = ratio(summaries["relive_drop_ms"].p50, raw.p50)
+        app = summarize(m.run.downtime_ms[kind])  # type: ignore[index]
+        own = summarize(m.run.reported_ms[kind])  # type: ignore[index]
+        lines.append(downtime(f"relive {label} (app sees)", f"relive_{kind}_ms", app))
+        lines.append(
+            downtime(f"relive {label} (Resumed.downtime_s)", f"relive_{kind}_reported_ms", own)
+        )
+    main = Table(
+        "",
+        "downtime",
+        ["n", "p50 ms", "p95 ms", "p99 ms", "max ms", "x raw p50"],
+        lines,
+    )
+    audio, sent = m.audio, m.audio["sent"]
+    missing = max(0, sent - m.held_chunks)
+    extra = max(0, m.held_chunks - sent)
+    new_sessions = Figure("new sessions instead of resumes", m.new_sessions, key="new_sessions")
+    audio_table = Table(
+        "audio streamed through the reconnects",
+        "audio",
+        ["value"],
+        [
+            Figure("chunks sent by the app (20 ms each)", sent, key="audio.sent"),
+            Figure(
+                "sent while disconnected (buffered)",
+                m.metrics.get("buffered", 0),
+                key="audio.buffered",
+            ),
+            Figure("never reached the emulator", audio["lost"], key="audio.lost"),
+            Figure("first arrivals out of order", audio["out_of_order"], key="audio.out_of_order"),
+            Figure(
+                "out of order on one connection",
+                m.reordered_on_a_connection,
+                key="audio.reordered_on_a_connection",
+            ),
+            Figure(
+                "resent on a new connection (replay)", audio["duplicated"], key="audio.duplicated"
+            ),
+            Figure("chunks in the session's final state", m.held_chunks, key="audio.held_chunks"),
+            Figure(
+                "missing from the state (gap heard, ms)",
+                missing,
+                key="audio.missing_chunks",
+                show=(missing * CHUNK_MS,),
+            ),
+            Figure(
+                "extra in the state (heard twice, ms)",
+                extra,
+                key="audio.extra_chunks",
+                show=(extra * CHUNK_MS,),
+            ),
+        ],
+    )
     aims = [
-        Aim.at_most("goAway downtime p50 / raw connect+setup p50", 1.5, goaway_ratio),
-        Aim.at_most("drop downtime p50 / raw connect+setup p50", 1.5, drop_ratio),
+        Aim.at_most(
+            "goAway downtime p50 / raw connect+setup p50",
+            1.5,
+            ratio(main.figure("downtime.relive_goaway_ms").value.p50, raw.p50),
+        ),
+        Aim.at_most(
+            "drop downtime p50 / raw connect+setup p50",
+            1.5,
+            ratio(main.figure("downtime.relive_drop_ms").value.p50, raw.p50),
+        ),
         Aim.none("audio gap heard (ms)", (missing + audio["lost"]) * CHUNK_MS),
         Aim.none("audio heard twice (ms)", extra * CHUNK_MS),
-        Aim.none("audio out of order (chunks)", audio["out_of_order"] + reordered_on_a_connection),
+        Aim.none(
+            "audio out of order (chunks)", audio["out_of_order"] + m.reordered_on_a_connection
+        ),
         Aim.none("new sessions instead of resumes", new_sessions),
     ]
     notes = [
         "downtime: goAway = goAway received -> Connected; drop = socket cut -> Connected",
         "ratio column: p50 of the row / p50 of the raw SDK connect+setup, same run",
     ]
+    samples = {
+        "raw_connect_setup": m.raw_ms,
+        "relive_goaway": m.run.downtime_ms["goaway"],
+        "relive_drop": m.run.downtime_ms["drop"],
+    }
     if plot:
         from relive.bench._plot import plot_downtime  # matplotlib only when a plot is asked for
 
         plot_downtime(
             {
-                "relive goAway": run.downtime_ms["goaway"],
-                "relive drop": run.downtime_ms["drop"],
-                "raw SDK connect+setup": raw_ms,
+                "relive goAway": samples["relive_goaway"],
+                "relive drop": samples["relive_drop"],
+                "raw SDK connect+setup": samples["raw_connect_setup"],
             },
             plot,
         )
         notes.append(f"plot: {plot}")
     return Report(
         title="relive bench reconnect",
-        params={
-            "planned": planned,
-            "unplanned": unplanned,
-            "baseline": len(raw_ms),
-            "chunks_between": chunks_between,
-            "seed": seed,
-            "hog": hog,
-            "load_1m": machine_load(),
-        },
-        headers=["downtime", "n", "p50 ms", "p95 ms", "p99 ms", "max ms", "x raw p50"],
-        rows=rows,
-        sections=[Section("audio streamed through the reconnects", ["audio", "value"], audio_rows)],
-        figures={
-            "downtime": summaries,
-            "samples_ms": {
-                "raw_connect_setup": raw_ms,
-                "relive_goaway": run.downtime_ms["goaway"],
-                "relive_drop": run.downtime_ms["drop"],
-            },
-            "audio": {
-                **audio,
-                "held_chunks": held_chunks,
-                "missing_chunks": missing,
-                "extra_chunks": extra,
-            },
-            "session_metrics": metrics,
-            "turns": run.turns,
+        params=params,
+        tables=[main, audio_table],
+        data={
+            "samples_ms": samples,
+            "audio": {"received": audio["received"]},
+            "session_metrics": m.metrics,
+            "turns": m.run.turns,
         },
         aims=aims,
         notes=notes,
     )
-
-
-def _row(label: str, s: Summary, raw: Summary) -> list[Any]:
-    return [label, s.n, s.p50, s.p95, s.p99, s.max, ratio(s.p50, raw.p50)]

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from google import genai
 from google.genai import types
@@ -34,17 +33,15 @@ from relive.bench._common import (
     MODEL,
     call_config,
     client_for,
-    machine_load,
     user_turn,
 )
-from relive.bench._report import Aim, Report, Section
-from relive.bench._resources import ProcessMeter, Window
-from relive.bench._stats import percentile, ratio
+from relive.bench._report import Report
+from relive.bench._resources import ProcessMeter
+from relive.bench._scale_report import ScaleRun, Side, scale_report
+from relive.bench._stats import ratio
 from relive.session import Connected, GaveUp, HandleStore, Reconnecting, State, connect
 
-MIB = 1024 * 1024
 MASS_DROP_TIMEOUT = 60.0
-Side = Literal["relive", "raw"]
 
 
 @dataclass
@@ -207,25 +204,29 @@ async def run_scale(
             for task in readers:
                 task.cancel()
             await asyncio.gather(*readers, return_exceptions=True)
-    return _report(
-        side=side,
-        sessions=sessions,
-        hold=hold,
-        connect_s=connect_s,
-        failed=sessions - len(callers),
-        live=live,
-        counts=counts,
-        produced=produced,
-        sustained=ratio(ticks, max(1, round(hold * 1000 / chunk_ms))),
-        chunk_ms=chunk_ms,
-        consumed=after["messages_received"] - before["messages_received"],
-        delivered=drained["messages_received"] - before["messages_received"],
-        drain_s=drain_s,
-        late=late,
-        me=ProcessMeter.window(start_me, end_me),
-        them=ProcessMeter.window(start_them, end_them),
-        idle_rss=(idle_me.rss_bytes, idle_them.rss_bytes),
-        recovery=recovery if mass_drop and side == "relive" else None,
+    return scale_report(
+        ScaleRun(
+            side=side,
+            sessions=sessions,
+            hold=hold,
+            chunk_ms=chunk_ms,
+            connect_s=connect_s,
+            failed=sessions - len(callers),
+            live=live,
+            counts=counts,
+            produced=produced,
+            sustained=ratio(ticks, max(1, round(hold * 1000 / chunk_ms))),
+            consumed=after["messages_received"] - before["messages_received"],
+            delivered=drained["messages_received"] - before["messages_received"],
+            drain_s=drain_s,
+            late=late,
+            me=ProcessMeter.window(start_me, end_me),
+            them=ProcessMeter.window(start_them, end_them),
+            idle_rss=(idle_me.rss_bytes, idle_them.rss_bytes),
+            mass_drop=mass_drop and side == "relive",
+            cut=recovery.target,
+            back_s=recovery.back_s,
+        )
     )
 
 
@@ -266,132 +267,3 @@ async def _stream(
                 produced += 1
         n += 1
     return produced, n
-
-
-def _report(
-    *,
-    side: Side,
-    sessions: int,
-    hold: float,
-    connect_s: float,
-    failed: int,
-    live: int,
-    counts: dict[str, int],
-    produced: int,
-    sustained: float,
-    chunk_ms: int,
-    consumed: int,
-    delivered: int,
-    drain_s: float,
-    late: list[float],
-    me: Window,
-    them: Window,
-    idle_rss: tuple[int, int],
-    recovery: _Recovery | None = None,
-) -> Report:
-    held = max(0, live - counts["gave_up"])
-    in_hold = ratio(consumed, produced)
-    # What reached the server in the hold, against what real time would have produced in it:
-    # the audio the far end actually got in time (sustained alone counts what the app sent).
-    delivered_rt = sustained * in_hold
-    late_p99_ms = percentile(late, 99) * 1000 if late else 0.0
-    real_time = delivered_rt >= 0.99 and late_p99_ms <= 100
-    n = max(1, sessions - failed)
-    rows: list[list[Any]] = [
-        ["CPU, share of one core", me.cpu_share, them.cpu_share],
-        ["CPU per session (% of a core)", 100 * me.cpu_share / n, 100 * them.cpu_share / n],
-        [
-            "CPU per message (µs)",
-            1e6 * ratio(me.cpu_s, produced),
-            1e6 * ratio(them.cpu_s, consumed),
-        ],
-        ["RSS at the end (MiB)", me.rss_end_bytes / MIB, them.rss_end_bytes / MIB],
-        [
-            "RSS per session (KiB)",
-            (me.rss_end_bytes - idle_rss[0]) / n / 1024,
-            (them.rss_end_bytes - idle_rss[1]) / n / 1024,
-        ],
-    ]
-    other: list[list[Any]] = [
-        ["sessions asked for", sessions],
-        ["sessions that failed to open", failed],
-        ["sessions live at the end", live],
-        ["reconnects during the hold", counts["reconnects"]],
-        ["gave up", counts["gave_up"]],
-        ["connect phase (s)", connect_s],
-        ["real time sustained (ticks done / due)", sustained],
-        ["real time delivered (received by the emulator in the hold / due)", delivered_rt],
-        ["ticker lateness p50 (ms)", percentile(late, 50) * 1000 if late else 0.0],
-        ["ticker lateness p99 (ms)", late_p99_ms],
-        ["messages produced by the app", produced],
-        ["consumed by the end of the hold / produced", in_hold],
-        ["backlog drained after the hold (s)", drain_s],
-        ["messages never delivered", produced - delivered],
-    ]
-    if recovery is not None:
-        back = recovery.back_s or [float("nan")]
-        other += [
-            ["mass drop: sessions cut at once", recovery.target],
-            ["mass drop: connected again", len(recovery.back_s)],
-            ["mass drop: back after, p50 (ms)", percentile(back, 50) * 1000],
-            ["mass drop: back after, p99 (ms)", percentile(back, 99) * 1000],
-            ["mass drop: all back after (ms)", max(back) * 1000],
-        ]
-    label = "relive" if side == "relive" else "raw SDK"
-    return Report(
-        title=f"relive bench scale ({label})",
-        params={
-            "side": side,
-            "sessions": sessions,
-            "hold_s": hold,
-            "chunk_ms": chunk_ms,
-            "cpus": os.cpu_count(),
-            "load_1m": machine_load(),
-        },
-        headers=["during the hold", f"{label} (this process)", "emulator (child process)"],
-        rows=rows,
-        sections=[Section("sessions and audio", ["scale", "value"], other)],
-        figures={
-            "side": side,
-            "sessions": sessions,
-            "chunk_ms": chunk_ms,
-            "held": held,
-            "failed": failed,
-            "connect_s": connect_s,
-            "produced": produced,
-            "sustained": sustained,
-            "consumed_in_hold_ratio": in_hold,
-            "delivered_real_time": delivered_rt,
-            "real_time": real_time,
-            "delivered": delivered,
-            "drain_s": drain_s,
-            "late_ms": {p: (percentile(late, p) * 1000 if late else 0.0) for p in (50, 95, 99)},
-            "client": {
-                "cpu_share": me.cpu_share,
-                "cpu_per_message_us": 1e6 * ratio(me.cpu_s, produced),
-                "rss_end_bytes": me.rss_end_bytes,
-                "rss_idle_bytes": idle_rss[0],
-            },
-            "emulator": {
-                "cpu_share": them.cpu_share,
-                "cpu_per_message_us": 1e6 * ratio(them.cpu_s, consumed),
-                "rss_end_bytes": them.rss_end_bytes,
-                "rss_idle_bytes": idle_rss[1],
-            },
-            **counts,
-        },
-        aims=[
-            Aim.at_least("call sessions live in one process", 500, held),
-            Aim(
-                "real time kept (delivered >= 0.99, ticks <= 100 ms late at p99)",
-                "yes",
-                float(real_time),
-                real_time,
-            ),
-            Aim.none("messages never delivered", produced - delivered),
-        ],
-        notes=[
-            "RSS per session: (RSS at the end - RSS before any session) / sessions",
-            "CPU share: CPU seconds / wall seconds of the hold, per process (2 = both cores)",
-        ],
-    )

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from relive.bench import Aim, Report
+from relive.bench import Aim, Column, Report, Row, Table
 from relive.bench._repeat import summarize_runs
 from relive.cli import main
 
@@ -15,8 +15,14 @@ def _report(rate: float, met: bool, load: float) -> Report:
     return Report(
         title="relive bench x",
         params={"n": 3, "load_1m": load},
-        headers=["per message", "raw", "relive"],
-        rows=[["rate", 10.0, rate], ["label only", "-", "-"]],
+        tables=[
+            Table(
+                "",
+                "per message",
+                [Column("raw", "raw"), Column("relive", "relive")],
+                [Row("rate", 10.0, rate), Row("label only", "-", "-")],
+            )
+        ],
         aims=[Aim("rate aim", ">= 5", rate, met, hard=True)],
     )
 

@@ -17,7 +17,7 @@ async def test_overhead_small_run() -> None:
         assert figures["turns"] == 10  # 5 turns x 2 rounds
         assert figures["chunks"] == 2 * 20 + 2 * 20  # flood + one at a time
         assert figures["turns_per_s"] > 0 and figures["chunks_per_s"] > 0
-        assert figures["turn_latency_ms"][50] <= figures["turn_latency_ms"][99]
+        assert figures["turn_latency_ms"]["50"] <= figures["turn_latency_ms"]["99"]
     assert report.rows[0][0] == "text turns/s (one after another)"
     assert {a.name for a in report.aims} == {
         "text throughput relive/raw (median round)",
