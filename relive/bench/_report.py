@@ -11,6 +11,7 @@ because timing on a shared machine is noise-prone. An aim measured on a figure n
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -234,9 +235,8 @@ class Report:
     def figure(self, key: str) -> Figure:
         """The figure at JSON key `key`, in whichever table holds it."""
         for table in self.tables:
-            for figure in table.figures():
-                if figure.path == key:
-                    return figure
+            with contextlib.suppress(KeyError):
+                return table.figure(key)
         raise KeyError(f"no figure {key!r} in {self.title!r}")
 
     def table(self) -> str:
