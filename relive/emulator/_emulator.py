@@ -358,6 +358,7 @@ class Emulator:
                     message = exc
                 self.log.record(EventKind.RECEIVED, {"conn": conn_id, "message": message})
                 link.apply(machine.receive(message))
+                link.took_in()  # a ping read after this frame may be answered now
         except ConnectionClosed:
             pass
         except Exception as exc:  # never let one connection take the server down

@@ -1,5 +1,12 @@
 """The thin driver of one connection: feeds frames to the state machine and carries out its
-actions (send in order with optional latency, timers, close, abort)."""
+actions (send in order with optional latency, timers, close, abort).
+
+A ping is answered in order, like any other input: once the frames sent before it have been
+taken in, behind what the connection sent until then (a server that reads its socket in one
+loop). A pong thus proves to the client that the state (and any handle issued after the pong
+was sent) holds everything written before the ping; `websockets` alone would answer when it
+parses the ping, before the frames ahead of it reach the state machine.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
@@ -24,6 +33,14 @@ from relive.emulator._stats import EventKind
 log = logging.getLogger("relive.emulator")
 
 Recorder = Callable[[EventKind, dict[str, Any]], None]
+DATA = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
+
+
+@dataclass(frozen=True)
+class _Pong:
+    """The answer to a ping, queued behind the output before it."""
+
+    frame: Frame
 
 
 class Link:
@@ -43,10 +60,13 @@ class Link:
         self.record = record
         self.manual_time = manual_time
         self.timers: dict[str, tuple[float, asyncio.Handle | None]] = {}
-        self._queue: asyncio.Queue[tuple[float, Send | Close | Abort]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[float, Send | Close | Abort | _Pong]] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
         self._closed = False
-        self._delay_pongs()
+        self._parsed = 0  # client messages websockets has read off the socket
+        self._taken = 0  # client messages the state machine has taken in
+        self._pongs: deque[tuple[int, Frame]] = deque()  # (messages read before its ping, pong)
+        self._send_frame = self._order_pongs()
 
     # ----- actions -------------------------------------------------------------------------
 
@@ -116,7 +136,13 @@ class Link:
                 if wait > 0:
                     await asyncio.sleep(wait)  # simulated network latency, not a test wait
             try:
-                if isinstance(action, Send):
+                if isinstance(action, _Pong):
+                    delay = self.faults.ping_delay  # late pongs (the real service: 8-30 s)
+                    if delay > 0:
+                        self._loop.call_later(delay, self._write_pong, action.frame)
+                    else:
+                        self._write_pong(action.frame)
+                elif isinstance(action, Send):
                     await self.ws.send(encode(action.message))
                     self.record(EventKind.SENT, {"conn": self.machine.conn_id})
                 elif isinstance(action, Close):
@@ -142,22 +168,42 @@ class Link:
                 self.abort_now("send failed")
                 return
 
-    def _delay_pongs(self) -> None:
-        """Answer pings late when the ping-delay fault is set (the real service takes 8-30 s)."""
+    # ----- pongs in order -------------------------------------------------------------------
+
+    def _order_pongs(self) -> Callable[[Frame], None]:
+        """Hold each pong websockets makes until the messages read before its ping are taken
+        in; returns the protocol's own `send_frame`, which writes a pong when its turn comes."""
         protocol = self.ws.protocol
-        original = protocol.send_frame
+        recv_frame, send_frame = protocol.recv_frame, protocol.send_frame
 
-        def send_frame(frame: Frame) -> None:
-            delay = self.faults.ping_delay
-            if frame.opcode is not Opcode.PONG or delay <= 0:
-                original(frame)
+        def counting_recv_frame(frame: Frame) -> None:
+            if frame.fin and frame.opcode in DATA:
+                self._parsed += 1
+            recv_frame(frame)
+
+        def holding_send_frame(frame: Frame) -> None:
+            if frame.opcode is not Opcode.PONG:
+                send_frame(frame)
                 return
+            self._pongs.append((self._parsed, frame))
+            self._release_pongs()
 
-            def later() -> None:
-                with contextlib.suppress(InvalidState, ConnectionClosed, RuntimeError):
-                    original(frame)
-                    self.ws.send_data()
+        protocol.recv_frame = counting_recv_frame  # type: ignore[method-assign]
+        protocol.send_frame = holding_send_frame  # type: ignore[method-assign]
+        return send_frame
 
-            self._loop.call_later(delay, later)
+    def took_in(self) -> None:
+        """The state machine has taken in one more client message (its output is queued)."""
+        self._taken += 1
+        self._release_pongs()
 
-        protocol.send_frame = send_frame  # type: ignore[method-assign]
+    def _release_pongs(self) -> None:
+        while self._pongs and self._pongs[0][0] <= self._taken:
+            _, frame = self._pongs.popleft()
+            if not self._closed:
+                self._queue.put_nowait((time.monotonic(), _Pong(frame)))
+
+    def _write_pong(self, frame: Frame) -> None:
+        with contextlib.suppress(InvalidState, ConnectionClosed, RuntimeError):
+            self._send_frame(frame)
+            self.ws.send_data()

@@ -1,8 +1,9 @@
 """One live connection's two tasks: the receiver feeds server frames to the machine, the
 sender writes journal entries out, in order (through the lean path of `_wire` where it can).
 
-The sender also pings behind what it sends, at most every `PROBE_EVERY` seconds: the round trip
-is how long a send takes to reach the server right now, which the in-flight rule follows.
+The sender also pings behind what it writes (when the machine says so: `probe_due`): a pong
+tells the machine the server had read everything written before its ping, which is what a
+resumption handle received after it may settle (the in-flight rule, see `SessionMachine`).
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from relive.session._machine import SessionMachine
 from relive.session._states import Action
 
 log = logging.getLogger("relive.session")
-
-PROBE_EVERY = 0.25
 
 
 def failure_from(exc: BaseException) -> Failure:
@@ -61,7 +60,6 @@ class Link:
     clock: Clock
     initial_history: bool  # 3.x: history goes as initial history, ending with turnComplete
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    probing: bool = False  # a ping is out, its pong not back yet
 
     async def receive(self) -> None:
         try:
@@ -85,7 +83,6 @@ class Link:
 
     async def send(self) -> None:
         ws = wire.socket(self.sdk) if self.lean else None
-        probe_at = 0.0
         history = self.machine.take_history(self.conn_id)
         if history:
             try:
@@ -101,6 +98,12 @@ class Link:
         while True:
             entry = self.machine.take_next(self.conn_id)
             if entry is None:
+                if ws is not None and self.machine.probe_due(self.conn_id, idle=True):
+                    try:
+                        await self._probe(ws)
+                    except (websockets.ConnectionClosed, OSError):
+                        return  # the receiver reports the close
+                    continue  # something may have been queued while the ping went out
                 self.send_wake.clear()
                 await self.send_wake.wait()
                 continue
@@ -113,8 +116,7 @@ class Link:
                 else:
                     await getattr(self.sdk, entry.method)(**entry.kwargs)
                 self.machine.written(self.conn_id, entry.index)
-                if ws is not None and not self.probing and self.clock.now() >= probe_at:
-                    probe_at = self.clock.now() + PROBE_EVERY
+                if ws is not None and self.machine.probe_due(self.conn_id, idle=False):
                     await self._probe(ws)
             except (websockets.ConnectionClosed, errors.APIError, OSError):
                 return  # the receiver reports the close; the entry is replayed
@@ -123,14 +125,17 @@ class Link:
                 self.machine.journal.discard(entry.index)
 
     async def _probe(self, ws: Any) -> None:
-        """Ping behind what was just sent; its round trip is the delay of sends right now."""
-        sent_at = self.clock.now()
+        """Ping behind everything written so far; its pong says the server read all of it."""
+        mark = self.machine.pinged(self.conn_id)
         pong: asyncio.Future[float] = await ws.ping()
-        self.probing = True  # one ping out at a time: a slow pong is itself the measure
 
-        def measured(done: asyncio.Future[float]) -> None:
-            self.probing = False
-            if not done.cancelled() and done.exception() is None:
-                self.machine.send_delay(self.conn_id, self.clock.now() - sent_at)
+        def answered(done: asyncio.Future[float]) -> None:
+            if done.cancelled() or done.exception() is not None:
+                return  # closed: the receiver reports it
+            # A done-callback runs in the order the pong arrived in, before the receiver task
+            # wakes for any frame read after it, so the machine learns of the pong first.
+            self.machine.ponged(self.conn_id, mark)
+            if self.machine.probe_due(self.conn_id, idle=True):
+                self.send_wake.set()  # writes went out while the most pings were out
 
-        pong.add_done_callback(measured)
+        pong.add_done_callback(answered)

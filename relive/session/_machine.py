@@ -48,12 +48,16 @@ from relive.transcript import Transcript
 log = logging.getLogger("relive.session")
 S = State
 T = Trigger
-# Bounds of the estimated time a client message may still be on its way to the server.
+# The time rule (when pongs cannot decide): bounds of the estimated time a client message may
+# still be on its way to the server, this many times the longest recent round trip of a ping.
 MIN_IN_FLIGHT = 0.005
 MAX_IN_FLIGHT = 1.0
-# The in-flight window is this many times the longest recent round trip of a send.
 IN_FLIGHT_FACTOR = 3.0
 SEND_DELAY_SAMPLES = 16
+# Pings behind the writes that may be out at once, and the round trip past which pongs are too
+# slow to settle by (the real Developer API has been reported to answer pings in 8-30 s).
+MAX_PINGS_OUT = 16
+SLOW_PONG = 5.0
 
 
 @dataclass
@@ -74,6 +78,12 @@ class _Conn:
     in_flight: float = MIN_IN_FLIGHT  # estimated time a message may still be on its way
     # Measured round trips of sends on it (the driver's pings behind them), newest last.
     send_delays: deque[float] = field(default_factory=lambda: deque(maxlen=SEND_DELAY_SAMPLES))
+    # The pong rule: the highest index written on it, the highest a ping went out behind, and
+    # the highest a pong received so far acknowledged (the server had read it by then).
+    written: int = 0
+    pinged: int = 0
+    acked: int = 0
+    pings_out: deque[tuple[float, int]] = field(default_factory=deque)  # (sent at, mark)
     stable: bool = False  # it completed a turn: the outage is over
     handle_stale: bool = False  # a turn completed after the newest handle
     reconnect_by: float | None = None  # draining: reconnect no later than this
@@ -254,21 +264,51 @@ class SessionMachine:
     def written(self, conn_id: int, index: int) -> None:
         """Message `index` has just been written to connection `conn_id`'s socket: its send
         time is now, not when it was taken (the write may have waited for the loop)."""
-        if conn_id != self.conn_id or not self._conn.recent_sends:
-            return
-        sends = self._conn.recent_sends
-        if sends[-1][1] == index:
-            sends[-1] = (self.clock.now(), index)
-
-    def send_delay(self, conn_id: int, seconds: float) -> None:
-        """A message sent on `conn_id` took `seconds` to reach the server and come back
-        acknowledged: the in-flight window follows the longest of the recent ones."""
-        if conn_id != self.conn_id or self.policy.in_flight_margin is not None:
+        if conn_id != self.conn_id:
             return
         conn = self._conn
-        conn.send_delays.append(max(0.0, seconds))
-        window = IN_FLIGHT_FACTOR * max(conn.send_delays)
-        conn.in_flight = min(MAX_IN_FLIGHT, max(MIN_IN_FLIGHT, window))
+        conn.written = index
+        sends = conn.recent_sends
+        if sends and sends[-1][1] == index:
+            sends[-1] = (self.clock.now(), index)
+
+    def probe_due(self, conn_id: int, *, idle: bool) -> bool:
+        """Whether the driver should ping now, behind what it wrote: always when no ping is
+        out, and up to `MAX_PINGS_OUT` at once when the sender goes `idle` (so every write a
+        handle may follow has a ping behind it). Never with a fixed `in_flight_margin`."""
+        if conn_id != self.conn_id or self.policy.in_flight_margin is not None:
+            return False
+        conn = self._conn
+        if conn.written <= conn.pinged:
+            return False
+        out = len(conn.pings_out)
+        return out == 0 or (idle and out < MAX_PINGS_OUT)
+
+    def pinged(self, conn_id: int) -> int:
+        """The driver sent a ping on `conn_id` behind everything written: returns its mark,
+        to be handed back to `ponged` when its pong arrives."""
+        conn = self._conn
+        if conn_id != self.conn_id:
+            return 0
+        conn.pinged = conn.written
+        conn.pings_out.append((self.clock.now(), conn.written))
+        return conn.written
+
+    def ponged(self, conn_id: int, mark: int) -> None:
+        """The pong of the ping sent behind index `mark` arrived: the server had read every
+        message up to `mark` when it answered. The driver must report it before any server
+        message received after it (they are handled in the order they arrived)."""
+        if conn_id != self.conn_id:
+            return
+        conn, now = self._conn, self.clock.now()
+        conn.acked = max(conn.acked, mark)
+        while conn.pings_out and conn.pings_out[0][1] <= mark:  # a pong answers those before
+            sent_at, answered = conn.pings_out.popleft()
+            if answered == mark:
+                conn.send_delays.append(max(0.0, now - sent_at))
+        if self.policy.in_flight_margin is None and conn.send_delays:
+            window = IN_FLIGHT_FACTOR * max(conn.send_delays)
+            conn.in_flight = min(MAX_IN_FLIGHT, max(MIN_IN_FLIGHT, window))
 
     def close(self) -> list[Action]:
         if self.state is S.CLOSED:
@@ -294,7 +334,7 @@ class SessionMachine:
         self._go(T.OPENED)
         now = self.clock.now()
         # Connect + setup takes several round trips; a third of it bounds one from above until
-        # the driver measures the sends themselves (`send_delay`).
+        # the driver measures the sends themselves (`ponged`).
         margin = self.policy.in_flight_margin
         if margin is None:
             margin = (now - conn.started_at) / 3
@@ -568,16 +608,34 @@ class SessionMachine:
     def _received_by_now(self) -> int | None:
         """The highest index the server surely had when it issued what just arrived.
 
-        Messages sent within the last `_in_flight` seconds may have crossed the handle on the
-        way: they stay unsettled, so a resume replays them rather than losing them.
+        The pong rule: only what a pong received before it acknowledged. A pong is the server's
+        answer to a ping written behind those messages, so it read them before it sent the pong,
+        and so before what came after the pong; no clock is read, so a client descheduled
+        between writing a message and reading the handle cannot make the message look older
+        than it is. When pongs cannot decide (none back yet, a fixed `in_flight_margin`, or a
+        server whose pongs take `SLOW_PONG` or more), the time rule: messages written within
+        the last `in_flight` seconds may have crossed the handle on the way. Either way what
+        stays unsettled is replayed on a resume rather than lost.
         """
-        cutoff = self.clock.now() - self._conn.in_flight
+        conn = self._conn
+        if self._pongs_decide():
+            return conn.acked
+        cutoff = self.clock.now() - conn.in_flight
         limit = None
-        for sent_at, index in reversed(self._conn.recent_sends):  # newest first: a step or two
+        for sent_at, index in reversed(conn.recent_sends):  # newest first: a step or two
             if sent_at <= cutoff:
                 break
             limit = index - 1
         return limit
+
+    def _pongs_decide(self) -> bool:
+        """Pongs come back on this connection, and promptly enough to settle by."""
+        conn = self._conn
+        if self.policy.in_flight_margin is not None or not conn.send_delays:
+            return False
+        if max(conn.send_delays) >= SLOW_PONG:
+            return False
+        return not conn.pings_out or self.clock.now() - conn.pings_out[0][0] < SLOW_PONG
 
     def _model_speaks(self) -> None:
         if not self._turn.in_model_turn:

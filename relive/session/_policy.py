@@ -54,12 +54,13 @@ class Policy:
     - `max_queued_events`: events the app has not read yet are kept up to this many; past it the
       oldest raw `ServerMessage` is dropped (its words are in the transcript), then the oldest
       per-turn marker, never a lifecycle event; `metrics.events_dropped` counts them.
-    - `in_flight_margin`: without `lastConsumedClientMessageIndex`, a resumable handle is taken
-      to hold what was sent up to this long before it arrived; later messages may have crossed
-      it on the way and are replayed on a resume. None (the default) follows the measured delay
-      of sends: three times the longest of the last 16 round trips of a WebSocket ping the driver
-      sends behind the messages (at most every 0.25 s while sending), 5 ms to 1 s, counted from
-      when each message was written; a third of the connect + setup time until the first pong.
+    - `in_flight_margin`: without `lastConsumedClientMessageIndex`, what a resumable handle
+      settles (the rest may have crossed it on the way and is replayed on a resume). None (the
+      default): what a pong received before the handle acknowledged (the driver pings behind
+      its writes); while pongs cannot decide (none back yet, or they take 5 s or more), what was
+      written at least three times the longest of the last 16 ping round trips before the
+      handle arrived (5 ms to 1 s; a third of the connect + setup time until the first pong).
+      A number: that fixed margin, and no pings.
     """
 
     on_rejected_handle: OnRejectedHandle = "new_session"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -183,3 +184,26 @@ async def test_an_internal_error_closes_1011_and_spares_the_rest(
         monkeypatch.setattr(LiveConnection, "_on_context_update", original)
         await bystander.send(json.dumps({"realtimeInput": {"text": "fine?"}}))
         assert json.loads(await bystander.recv())
+
+
+async def test_a_ping_is_answered_after_the_frames_before_it_are_taken_in(
+    relive_emulator: Emulator,
+) -> None:
+    """The pong comes behind what the server sent for the frames before the ping: here 3.1's
+    handle for the first audio chunk (websockets alone would answer while parsing the ping)."""
+    setup = {
+        "setup": {
+            "model": "models/gemini-3.1-flash-live-preview",
+            "generation_config": {"response_modalities": ["AUDIO"]},
+        }
+    }
+    chunk = {"realtimeInput": {"audio": {"data": "AAAA", "mimeType": "audio/pcm;rate=16000"}}}
+    order: list[str] = []
+    async with websockets.connect(relive_emulator.ws_url + DEV.format(v="v1beta") + "?key=k") as ws:
+        await _setup_complete(ws, setup)
+        await ws.send(json.dumps(chunk))
+        pong = asyncio.ensure_future(await ws.ping())  # the future websockets made
+        pong.add_done_callback(lambda _: order.append("pong"))  # in the order frames arrived
+        order.append(next(iter(json.loads(await ws.recv()))))
+        await pong
+    assert order == ["sessionResumptionUpdate", "pong"]

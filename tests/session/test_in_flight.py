@@ -1,4 +1,5 @@
-"""The in-flight window follows the measured delay of sends, not the connect time."""
+"""The in-flight rule: a resumption handle settles only what a pong received before it
+acknowledged (no wall time), with the time rule where pongs cannot decide."""
 
 from __future__ import annotations
 
@@ -7,59 +8,125 @@ from google.genai import types
 import relive as rs
 from relive.emulator import Emulator
 from relive.session import _inputs as inputs
-from relive.session._machine import SessionMachine
+from relive.session._journal import Entry
+from relive.session._machine import MAX_PINGS_OUT, SessionMachine
 from tests.session.helpers import MODEL
 from tests.session.test_machine import DROP, handle, live, make
 
 BLOB = types.Blob(data=b"\0\0" * 320, mime_type="audio/pcm;rate=16000")
 
 
-def _chunk(m: SessionMachine) -> None:
+def _write(m: SessionMachine) -> Entry:
+    """The app sends a chunk and the driver writes it to connection 1's socket."""
     m.submit(inputs.realtime_input({"audio": BLOB}))
+    entry = m.take_next(1)
+    assert entry is not None
+    m.written(1, entry.index)
+    return entry
 
 
-def test_a_slow_send_widens_the_window_and_its_chunk_is_replayed() -> None:
+def _replayed_after_a_drop(m: SessionMachine) -> list[int]:
+    m.closed(1, DROP)
+    m.opened(2)
+    out = []
+    while (entry := m.take_next(2)) is not None:
+        out.append(entry.index)
+    return out
+
+
+def test_a_client_descheduled_before_it_reads_the_handle_replays_what_crossed_it() -> None:
     m, clock = make(mode="call")
     live(m)
-    m.send_delay(1, 0.002)
-    _chunk(m)
-    early = m.take_next(1)
-    clock.advance(0.8)
-    _chunk(m)
-    m.take_next(1)
-    m.send_delay(1, 0.2)  # the machine is loaded: sends now take 200 ms to come back
-    clock.advance(0.1)
-    # The second chunk was sent 100 ms before the handle: with 2 ms sends it would count as
-    # held, with 200 ms ones it may have crossed the handle. The first (900 ms) is held.
+    _write(m)
+    mark = m.pinged(1)
+    clock.advance(0.002)
+    m.ponged(1, mark)  # pongs come back in 2 ms
+    clock.advance(0.02)
+    late = _write(m)
+    m.pinged(1)  # its ping goes out right behind it...
+    clock.advance(0.5)  # ...then the process is descheduled before it reads the handle
+    # The server issued the handle before it read `late` (its pong comes after the handle).
+    # Half a second after the write, the time rule (3 x 2 ms) took `late` as held and lost it.
     m.server_message(1, handle("h1"))
-    m.closed(1, DROP)
-    m.opened(2)
-    replayed = m.take_next(2)
-    assert early is not None and replayed is not None
-    assert replayed.index == early.index + 1  # the later chunk again, never the early one
-    assert m.take_next(2) is None
+    assert _replayed_after_a_drop(m) == [late.index]
 
 
-def test_a_fixed_margin_ignores_measured_delays() -> None:
+def test_what_a_pong_before_the_handle_acknowledged_is_settled_however_slow() -> None:
+    m, clock = make(mode="call")
+    live(m)
+    for _ in range(2):
+        _write(m)
+        mark = m.pinged(1)
+        clock.advance(0.3)  # a loaded machine: 300 ms round trips
+        m.ponged(1, mark)
+    clock.advance(0.001)
+    # The time rule kept the last 900 ms (3 x 300 ms) unsettled: both chunks would be sent
+    # again though the handle holds them (heard twice). The pongs prove the server had them.
+    m.server_message(1, handle("h1"))
+    assert _replayed_after_a_drop(m) == []
+
+
+def test_slow_pongs_leave_it_to_the_time_rule() -> None:
+    m, clock = make(mode="call")
+    live(m)
+    _write(m)
+    mark = m.pinged(1)
+    clock.advance(8.0)  # as the real Developer API has been reported to answer pings
+    m.ponged(1, mark)
+    _write(m)
+    m.pinged(1)
+    clock.advance(2.0)
+    late = _write(m)
+    clock.advance(0.1)
+    # Waiting for pongs would replay seconds the handle holds; the time rule (at most 1 s)
+    # settles the chunk of 2.1 s ago and keeps the one of 100 ms ago.
+    m.server_message(1, handle("h1"))
+    assert _replayed_after_a_drop(m) == [late.index]
+
+
+def test_a_ping_goes_behind_every_write_a_handle_may_follow() -> None:
+    m, _ = make(mode="call")
+    live(m)
+    assert not m.probe_due(1, idle=True)  # nothing written
+    first = _write(m)
+    assert m.probe_due(1, idle=False)  # none out: right behind the write
+    m.pinged(1)
+    assert not m.probe_due(1, idle=True)  # nothing written since
+    _write(m)
+    assert not m.probe_due(1, idle=False)  # one out: not behind every write of a burst...
+    assert m.probe_due(1, idle=True)  # ...but behind the last, before the sender sleeps
+    for _ in range(MAX_PINGS_OUT - 1):
+        m.pinged(1)
+        _write(m)
+    assert not m.probe_due(1, idle=True)  # as many out as may be
+    m.ponged(1, first.index)
+    assert m.probe_due(1, idle=True)
+    assert not m.probe_due(2, idle=True)  # not the current connection
+
+
+def test_a_fixed_margin_sends_no_pings_and_ignores_pongs() -> None:
     m, clock = make(mode="call", policy=rs.Policy(stable_after=0, in_flight_margin=0.01))
     live(m)
-    _chunk(m)
-    m.take_next(1)
-    m.send_delay(1, 0.5)
-    clock.advance(0.05)
-    m.server_message(1, handle("h1"))
-    m.closed(1, DROP)
-    m.opened(2)
-    assert m.take_next(2) is None  # settled by the handle: 50 ms > the fixed 10 ms
+    _write(m)
+    assert not m.probe_due(1, idle=True)
+    mark = m.pinged(1)
+    clock.advance(0.5)
+    m.ponged(1, mark)
+    late = _write(m)
+    clock.advance(0.005)
+    m.server_message(1, handle("h1"))  # 5 ms < the fixed 10 ms: `late` may have crossed it
+    assert _replayed_after_a_drop(m) == [late.index]
 
 
-async def test_the_driver_measures_the_delay_of_its_sends(relive_emulator: Emulator) -> None:
+async def test_the_driver_pings_behind_its_writes(relive_emulator: Emulator) -> None:
     config = types.LiveConnectConfig(response_modalities=[types.Modality.AUDIO])
     async with rs.connect(relive_emulator.client(), model=MODEL, config=config) as session:
         await session.send_realtime_input(audio=BLOB)  # a ping goes right behind it
-        await session.send_realtime_input(text="hello")
-        async for event in session.events():  # the pong came back before the answer did
+        await session.send_realtime_input(text="hello")  # and one behind this, when idle
+        async for event in session.events():  # the pongs came back before the answer did
             if isinstance(event, rs.TurnComplete):
                 break
-        delays = session._machine._conn.send_delays
-        assert len(delays) >= 1 and 0 <= delays[0] < 1.0
+        conn = session._machine._conn
+        assert conn.written == conn.pinged == conn.acked == 2
+        assert not conn.pings_out and len(conn.send_delays) >= 1
+        assert 0 <= conn.send_delays[0] < 1.0
