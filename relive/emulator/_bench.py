@@ -1,10 +1,20 @@
-"""`relive bench emulator`: how much the emulator carries in one process on this machine.
+"""`relive bench emulator`: what the emulator carries, and its CPU time per message.
 
-Three figures, each measured with raw `websockets` clients in the same process (so the client
-side's cost is included; the emulator alone does better):
-- sessions held at once: N connections set up and kept open, then one text turn on each;
-- new connections per second: connect + setup + close, `concurrency` at a time;
-- messages per second: server messages streamed during replies, and client audio chunks consumed.
+The emulator runs in its own process (`_bench_server.py`); raw `websockets` clients in this one
+drive it, so the emulator's CPU (psutil's `cpu_times` of that process, user + system) is its own.
+CPU time per message holds on a busy machine where wall-clock rates do not; each phase runs
+long enough (seconds of CPU) that psutil's 10 ms tick is under 1% of it. Phases, each on a
+fresh set of connections:
+- held: N sessions set up and kept open, then one text turn on each;
+- churn: connect + setup + close, `concurrency` at a time (new connections/s);
+- text: `stream_sessions` sessions doing back-to-back text turns (CPU per turn, per message);
+- audio: the same sessions sending 20 ms chunks of 16 kHz PCM as fast as they go (VAD on),
+  then one text turn each so every chunk is known consumed; that turn's CPU (from the text
+  phase) is taken out.
+
+`--compare-tree DIR` runs the same phases against the emulator of another relive source tree
+(e.g. `git worktree add /tmp/old COMMIT`), runs alternating which goes first, so a before /
+after comparison is one run at one load. `--repeat K`: K runs (of each), each figure's median.
 """
 
 from __future__ import annotations
@@ -17,15 +27,17 @@ import json
 import os
 import resource
 import ssl
+import statistics
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import websockets
 
-from relive import _argtypes
-from relive.emulator._emulator import Emulator
-from relive.emulator._settings import EmulatorSettings
+from relive import _argtypes, _extras, _loop
 
 PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=bench"
 SETUP = json.dumps(
@@ -46,6 +58,17 @@ SILENCE = json.dumps(
         }
     }
 )
+# Replies streamed at once: the bench measures the emulator's work, not its pacing.
+SETTINGS = {"chunk_interval": 0.0, "turn_complete_lag_factor": 0.0}
+SERVER_SCRIPT = Path(__file__).with_name("_bench_server.py")
+THIS_TREE = Path(__file__).resolve().parents[2]  # the directory holding this `relive`
+# Figures where lower is better (CPU per message); the rest are rates.
+CPU_FIGURES = (
+    "cpu_us_per_client_audio_chunk",
+    "cpu_us_per_text_turn",
+    "cpu_us_per_server_message",
+    "cpu_us_per_new_connection",
+)
 
 
 def _raise_fd_limit(wanted: int) -> None:
@@ -59,6 +82,82 @@ def _raise_fd_limit(wanted: int) -> None:
 class _Target:
     url: str
     ssl: ssl.SSLContext | None
+
+
+class _Server:
+    """The emulator in a child process (of this tree, or of `tree` when given)."""
+
+    def __init__(self, tree: Path | None, tls: bool, loop: _loop.LoopName) -> None:
+        self.tree = (tree or THIS_TREE).resolve()
+        self.tls, self.loop = tls, loop
+        self.target = _Target("", None)
+        self.pid = 0
+        self._proc: asyncio.subprocess.Process | None = None
+        self._cpu: Callable[[], float] = lambda: 0.0
+
+    async def __aenter__(self) -> _Server:
+        _extras.require("relive bench emulator", "bench")  # psutil, for the child's CPU
+        tree = str(self.tree)
+        loop = "uvloop" if _loop.factory(self.loop) is not None else "asyncio"
+        options = json.dumps({"settings": SETTINGS, "tls": self.tls, "loop": loop})
+        boot = (
+            f"import sys, runpy; sys.path.insert(0, {tree!r}); "
+            f"runpy.run_path({str(SERVER_SCRIPT)!r}, run_name='__main__')"
+        )
+        self._proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            boot,
+            options,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        try:
+            await self._started()
+        except BaseException:
+            await self.__aexit__()
+            raise
+        return self
+
+    async def _started(self) -> None:
+        import psutil
+
+        assert self._proc is not None and self._proc.stdout is not None
+        line = await asyncio.wait_for(self._proc.stdout.readline(), 120.0)
+        if not line:
+            raise RuntimeError(f"the emulator process exited ({await self._proc.wait()})")
+        info = json.loads(line)
+        if Path(info["tree"]) != self.tree:  # both resolved
+            raise RuntimeError(
+                f"the emulator process ran relive from {info['tree']}, not {self.tree}"
+            )
+        context = None
+        if self.tls:
+            context = ssl.create_default_context(cafile=info["ca"])
+        self.target = _Target(info["url"] + PATH, context)
+        self.pid = int(info["pid"])
+        child = psutil.Process(self.pid)
+
+        def cpu() -> float:
+            times = child.cpu_times()
+            return float(times.user + times.system)
+
+        self._cpu = cpu
+
+    def cpu(self) -> float:
+        """The emulator process's CPU seconds so far (user + system)."""
+        return self._cpu()
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._proc is None:
+            return
+        if self._proc.stdin is not None:
+            self._proc.stdin.close()
+        try:
+            await asyncio.wait_for(self._proc.wait(), 30.0)
+        except TimeoutError:
+            self._proc.kill()
+            await self._proc.wait()
 
 
 async def _open(target: _Target) -> websockets.ClientConnection:
@@ -80,12 +179,12 @@ async def _turn(ws: websockets.ClientConnection, text: str) -> int:
             return count
 
 
-async def _held(url: _Target, sessions: int, concurrency: int) -> dict[str, Any]:
+async def _held(server: _Server, sessions: int, concurrency: int) -> dict[str, Any]:
     gate = asyncio.Semaphore(concurrency)
 
     async def one() -> websockets.ClientConnection:
         async with gate:
-            return await _open(url)
+            return await _open(server.target)
 
     started = time.perf_counter()
     conns = await asyncio.gather(*(one() for _ in range(sessions)))
@@ -103,63 +202,86 @@ async def _held(url: _Target, sessions: int, concurrency: int) -> dict[str, Any]
     }
 
 
-async def _churn(url: _Target, seconds: float, concurrency: int) -> dict[str, Any]:
+async def _churn(server: _Server, seconds: float, concurrency: int) -> dict[str, Any]:
     done = 0
     stop = time.perf_counter() + seconds
 
     async def worker() -> None:
         nonlocal done
         while time.perf_counter() < stop:
-            ws = await _open(url)
+            ws = await _open(server.target)
             await ws.close()
             done += 1
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), server.cpu()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    return {"new_connections": done, "new_connections_per_s": round(done / elapsed, 1)}
+    elapsed, cpu = time.perf_counter() - started, server.cpu() - cpu
+    return {
+        "new_connections_per_s": round(done / elapsed, 1),
+        "cpu_us_per_new_connection": round(1e6 * cpu / max(1, done), 1),
+    }
 
 
-async def _stream(emu: Emulator, url: _Target, seconds: float, sessions: int) -> dict[str, Any]:
-    conns = [await _open(url) for _ in range(sessions)]
-    out = 0
-    sent = 0
+async def _stream(server: _Server, seconds: float, sessions: int) -> dict[str, Any]:
+    conns = [await _open(server.target) for _ in range(sessions)]
+    out = turns = sent = 0
     stop = time.perf_counter() + seconds
 
     async def replies(ws: websockets.ClientConnection, i: int) -> None:
-        nonlocal out
-        n = 0
+        nonlocal out, turns
         while time.perf_counter() < stop:
-            got = await _turn(ws, f"stream {i} {n}")
+            got = await _turn(ws, f"stream {i} {turns}")  # `out += await` would lose counts
             out += got
-            n += 1
+            turns += 1
 
-    async def audio(ws: websockets.ClientConnection) -> None:
+    async def audio(ws: websockets.ClientConnection, i: int) -> None:
         nonlocal sent
         while time.perf_counter() < stop:
             for _ in range(50):
                 await ws.send(SILENCE)
             sent += 50
+        await _turn(ws, f"end {i}")  # answered after every chunk before it was consumed
 
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu = time.perf_counter(), server.cpu()
     await asyncio.gather(*(replies(ws, i) for i, ws in enumerate(conns)))
-    reply_s, reply_cpu = time.perf_counter() - started, time.process_time() - cpu
+    reply_s, reply_cpu = time.perf_counter() - started, server.cpu() - cpu
+    per_turn = reply_cpu / max(1, turns)
     stop = time.perf_counter() + seconds
-    before = emu.stats.messages_received
-    started, cpu = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(audio(ws) for ws in conns))
-    await emu.wait_for(lambda s: s.messages_received >= before + sent, timeout=60)
+    started, cpu = time.perf_counter(), server.cpu()
+    await asyncio.gather(*(audio(ws, i) for i, ws in enumerate(conns)))
     audio_s = time.perf_counter() - started  # until the emulator consumed every chunk
-    audio_cpu = time.process_time() - cpu
+    audio_cpu = server.cpu() - cpu - per_turn * len(conns)
     for ws in conns:
         await ws.close()
-    # CPU of the whole process (emulator and its raw clients): holds where wall time does not.
     return {
         "server_messages_per_s": round(out / reply_s),
+        "cpu_us_per_text_turn": round(1e6 * per_turn, 1),
         "cpu_us_per_server_message": round(1e6 * reply_cpu / max(1, out), 1),
         "client_audio_chunks_consumed_per_s": round(sent / audio_s),
-        "cpu_us_per_client_audio_chunk": round(1e6 * audio_cpu / max(1, sent), 1),
+        "cpu_us_per_client_audio_chunk": round(1e6 * max(0.0, audio_cpu) / max(1, sent), 1),
+        "emulator_cpu_s_text": round(reply_cpu, 2),
+        "emulator_cpu_s_audio": round(audio_cpu, 2),
     }
+
+
+@dataclass(frozen=True)
+class BenchSizes:
+    """How big each phase is."""
+
+    sessions: int = 1000
+    seconds: float = 3.0
+    concurrency: int = 50
+    stream_sessions: int = 32
+    tls: bool = False
+    loop: _loop.LoopName = "auto"
+
+
+async def _one_run(sizes: BenchSizes, tree: Path | None) -> dict[str, Any]:
+    async with _Server(tree, sizes.tls, sizes.loop) as server:
+        held = await _held(server, sizes.sessions, sizes.concurrency)
+        churn = await _churn(server, sizes.seconds, sizes.concurrency)
+        stream = await _stream(server, sizes.seconds, sizes.stream_sessions)
+    return {**held, **churn, **stream, "load_1m": _load()}
 
 
 async def run_emulator_bench(
@@ -168,24 +290,53 @@ async def run_emulator_bench(
     concurrency: int = 50,
     stream_sessions: int = 32,
     tls: bool = False,
+    loop: _loop.LoopName = "auto",
+    repeat: int = 1,
+    compare_tree: Path | None = None,
 ) -> dict[str, Any]:
-    """Run the three measurements against an in-process emulator and return the figures."""
+    """Run the phases against an emulator process `repeat` times (and, with `compare_tree`,
+    against that tree's emulator too, alternating which goes first) and return the figures.
+
+    One tree: each figure's median over the runs. Two: {"this": ..., "other": ...,
+    "this_over_other": median of the ratios of runs made side by side, "load_1m": every run's}.
+    """
     _raise_fd_limit(2 * sessions + 256)
-    settings = EmulatorSettings(chunk_interval=0.0, turn_complete_lag_factor=0.0)
-    async with Emulator(settings, tls=tls) as emu:
-        url = _Target(emu.ws_url + PATH, emu.ssl_context() if tls else None)
-        held = await _held(url, sessions, concurrency)
-        churn = await _churn(url, seconds, concurrency)
-        stream = await _stream(emu, url, seconds, stream_sessions)
-        received = emu.stats.messages_received
+    sizes = BenchSizes(sessions, seconds, concurrency, stream_sessions, tls, loop)
+    runs: dict[str, list[dict[str, Any]]] = {"this": [], "other": []}
+    for i in range(repeat):
+        order = ["this", "other"] if i % 2 == 0 else ["other", "this"]
+        for side in order:
+            if side == "other" and compare_tree is None:
+                continue
+            runs[side].append(await _one_run(sizes, compare_tree if side == "other" else None))
+    this = _median(runs["this"])
+    if compare_tree is None:
+        return {"tls": tls, "repeat": repeat, **this}
+    pairs = list(zip(runs["this"], runs["other"], strict=True))
+    ratios = {
+        key: round(statistics.median(a[key] / b[key] for a, b in pairs), 3)
+        for key in this
+        if key != "load_1m" and all(b[key] for b in runs["other"])
+    }
     return {
         "tls": tls,
-        **held,
-        **churn,
-        **stream,
-        "emulator_messages_received": received,
-        "load_1m": _load(),
+        "repeat": repeat,
+        "compare_tree": str(compare_tree),
+        "this": this,
+        "other": _median(runs["other"]),
+        "this_over_other": ratios,
+        "load_1m": [r["load_1m"] for side in ("this", "other") for r in runs[side]],
     }
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in runs[0]:
+        values = [r[key] for r in runs]
+        out[key] = values[0] if len(values) == 1 else round(statistics.median(values), 3)
+    if len(runs) > 1:
+        out["load_1m"] = [r["load_1m"] for r in runs]
+    return out
 
 
 def _load() -> float:
@@ -200,17 +351,40 @@ def _print(figures: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps(figures, indent=2))
         return
-    width = max(len(k) for k in figures)
-    for key, value in figures.items():
-        print(f"{key:<{width}}  {value}")
+    if "this" not in figures:
+        width = max(len(k) for k in figures)
+        for key, value in figures.items():
+            print(f"{key:<{width}}  {value}")
+        return
+    this, other, ratio = figures["this"], figures["other"], figures["this_over_other"]
+    print(f"this tree vs {figures['compare_tree']}, {figures['repeat']} run(s) each, medians")
+    width = max(len(k) for k in this)
+    print(f"{'figure':<{width}}  {'this':>10}  {'other':>10}  {'this/other':>10}")
+    for key in this:
+        if key == "load_1m":
+            continue
+        print(f"{key:<{width}}  {this[key]:>10}  {other[key]:>10}  {ratio.get(key, ''):>10}")
+    print(f"{'load_1m':<{width}}  {figures['load_1m']}")
 
 
 def _run(args: argparse.Namespace) -> int:
+    tree = Path(args.compare_tree).resolve() if args.compare_tree else None
+    if tree is not None and not (tree / "relive" / "emulator" / "__init__.py").is_file():
+        print(f"relive bench emulator: no relive source tree at {tree}", file=sys.stderr)
+        return 2
     with contextlib.suppress(KeyboardInterrupt):
-        figures = asyncio.run(
+        figures = _loop.run(
             run_emulator_bench(
-                args.sessions, args.seconds, args.concurrency, args.stream_sessions, args.tls
-            )
+                args.sessions,
+                args.seconds,
+                args.concurrency,
+                args.stream_sessions,
+                args.tls,
+                args.loop,
+                args.repeat,
+                tree,
+            ),
+            loop=args.loop,
         )
         _print(figures, args.json)
     return 0
@@ -219,13 +393,26 @@ def _run(args: argparse.Namespace) -> int:
 def register_bench(subparsers: Any) -> None:
     """Add `emulator` to the `relive bench` subcommands."""
     p: argparse.ArgumentParser = subparsers.add_parser(
-        "emulator", help="sessions held, new connections/s and messages/s of the emulator"
+        "emulator",
+        help="the emulator in its own process: CPU per message, sessions held, rates",
     )
     count, seconds = _argtypes.positive(int), _argtypes.positive(float)
     p.add_argument("--sessions", type=count, default=1000, help="sessions held at once (1000)")
     p.add_argument("--seconds", type=seconds, default=3.0, help="length of each rate run (3)")
     p.add_argument("--concurrency", type=count, default=50, help="parallel connects (50)")
     p.add_argument("--stream-sessions", type=count, default=32, help="sessions streaming (32)")
+    p.add_argument(
+        "--repeat", type=count, default=1, help="runs (of each tree); figures are medians (1)"
+    )
+    p.add_argument(
+        "--compare-tree",
+        metavar="DIR",
+        help="also measure the emulator of this relive source tree (e.g. a git worktree of an "
+        "older commit), runs alternating; prints both and this/other",
+    )
     p.add_argument("--tls", action="store_true", help="over wss:// (as the Python SDK needs)")
+    p.add_argument(
+        "--loop", choices=_loop.LOOPS, default="auto", help="event loop of both processes"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_run)
