@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,11 +133,61 @@ class ProtocolError(EmulatorError):
 
 @dataclass(frozen=True)
 class ClientMessage:
-    """One decoded client frame: its type (camelCase) and its camelCase body."""
+    """One decoded client frame: its type (camelCase) and its camelCase body.
+
+    `checked`: the body is one the strict schema check is known to accept (the fast path's
+    audio chunk), so the connection need not walk it again.
+    """
 
     kind: str
     body: JsonDict
     size: int
+    checked: bool = False
+
+
+try:  # relive[fast]: about 3x faster on an audio chunk; the stdlib parser otherwise
+    import orjson
+
+    _fast_loads: Callable[[str | bytes], Any] = orjson.loads
+except ImportError:  # the tests run this way in the oldest-SDK venv
+
+    def _fast_loads(frame: str | bytes) -> Any:
+        # Strict UTF-8, as `decode_full` (json.loads would also guess UTF-16 and UTF-32).
+        return json.loads(frame.decode("utf-8") if isinstance(frame, bytes) else frame)
+
+
+def _audio_chunk(frame: str | bytes, max_bytes: int) -> ClientMessage | None:
+    """The fast path: `{"realtimeInput": {"audio": {"data": "...", "mimeType": "..."}}}` (either
+    casing), the frame a call sends fifty times a second, or None for anything else.
+
+    It accepts only what the full path (`decode` below) accepts, with the same body; everything
+    else, well-formed or not, goes the full way, which gives the real server's close. A frame
+    with no backslash has no escapes, so no lone surrogate; the parsers agree on the rest
+    (tests/emulator/test_emulator_fast_path.py holds them to it). A frame that does not name
+    `"audio"` is not parsed here at all.
+    """
+    if isinstance(frame, str):
+        if len(frame) > max_bytes or "\\" in frame or '"audio"' not in frame:
+            return None
+    elif len(frame) > max_bytes or b"\\" in frame or b'"audio"' not in frame:
+        return None
+    try:
+        raw = _fast_loads(frame)
+    except (ValueError, RecursionError):  # the full path says why, as the real server would
+        return None
+    if type(raw) is not dict or len(raw) != 1:
+        return None
+    body = raw.get("realtimeInput") or raw.get("realtime_input")
+    if type(body) is not dict or len(body) != 1:
+        return None
+    audio = body.get("audio")
+    if type(audio) is not dict or len(audio) != 2:
+        return None
+    data, mime = audio.get("data"), audio.get("mimeType") or audio.get("mime_type")
+    if type(data) is not str or type(mime) is not str:
+        return None
+    chunk = {"audio": {"data": data, "mimeType": mime}}
+    return ClientMessage("realtimeInput", chunk, len(frame), checked=True)
 
 
 def camel(name: str) -> str:
@@ -259,7 +310,13 @@ def _check_types(kind: str, body: Any) -> None:
 
 
 def decode(frame: str | bytes, max_bytes: int) -> ClientMessage:
-    """Parse and check one client frame (text or binary JSON)."""
+    """Parse and check one client frame (text or binary JSON): an audio chunk the fast way,
+    anything else (or an odd chunk) by `decode_full`."""
+    return _audio_chunk(frame, max_bytes) or decode_full(frame, max_bytes)
+
+
+def decode_full(frame: str | bytes, max_bytes: int) -> ClientMessage:
+    """Parse and check one client frame (text or binary JSON), every rule, every kind."""
     size = len(frame)
     if size > max_bytes:
         raise ProtocolError(

@@ -218,7 +218,7 @@ class LiveConnection:
                 why = f"the first message must be setup (got {message.kind})."
             return self._close(closes.invalid(f"Invalid client message: {why}"))
         try:
-            if self.settings.strict:  # what the real API's parser refuses, at every depth
+            if self.settings.strict and not message.checked:  # the real parser's refusals
                 check_message(message.kind, message.body, self.auth.api_version, self.auth.vertex)
             if message.kind == "setup":
                 self._on_setup(message.body)
@@ -464,27 +464,30 @@ class LiveConnection:
         if isinstance(body.get("text"), str):
             text = body["text"]
             self._user_turn(text, self._text_tokens(text))
-        if any(k in body for k in ("audio", "mediaChunks", "video", "text")):
+        if "audio" in body or "mediaChunks" in body or "video" in body or "text" in body:
             self._resumption_update("input")  # 3.1 sends handles while input streams
 
     def _take_media(self, body: JsonDict) -> list[VadEvent]:
         """Audio and video of a realtimeInput: media time, tokens, and what the detector saw."""
         assert self._vad is not None
-        events: list[VadEvent] = []
-        blobs = [("audio", body["audio"])] if "audio" in body else []
-        blobs += [("media_chunks", b) for b in body.get("mediaChunks") or []]
-        for field, blob in blobs:
-            mime = blob.get("mimeType", "")
-            data = decode_bytes(blob.get("data"), f"realtime_input.{field}.data")
-            if mime.startswith("audio/"):
-                rate = audio_rate(mime, f"realtime_input.{field}.mime_type")
-                self._media(audio=pcm_seconds(data, rate))
-                events += self._vad.feed(data, rate)
-            else:
-                self._media(video=1.0)
+        audio = body.get("audio")
+        events = [] if audio is None else self._take_blob("audio", audio)
+        for blob in body.get("mediaChunks") or ():
+            events += self._take_blob("media_chunks", blob)
         if "video" in body:
             self._media(video=1.0)
         return events
+
+    def _take_blob(self, field: str, blob: JsonDict) -> list[VadEvent]:
+        assert self._vad is not None
+        mime = blob.get("mimeType", "")
+        data = decode_bytes(blob.get("data"), field)
+        if not mime.startswith("audio/"):
+            self._media(video=1.0)
+            return []
+        rate = audio_rate(mime, field)
+        self._media(audio=pcm_seconds(data, rate))
+        return self._vad.feed(data, rate)
 
     def _on_tool_response(self, body: JsonDict) -> None:
         for response in body.get("functionResponses") or []:

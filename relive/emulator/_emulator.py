@@ -356,7 +356,7 @@ class Emulator:
                     message: ClientMessage | ProtocolError = decode(frame, limit)
                 except ProtocolError as exc:
                     message = exc
-                self.log.record(EventKind.RECEIVED, {"conn": conn_id, "message": message})
+                self.log.received(conn_id, message)
                 link.apply(machine.receive(message))
                 link.took_in()  # a ping read after this frame may be answered now
         except ConnectionClosed:

@@ -94,6 +94,19 @@ class Conversation:
             remembered=self.remembered + user,
         )
 
+    def with_media(self, audio_seconds: float, video_seconds: float) -> Conversation:
+        """This state with its media time set: `dataclasses.replace` without its generic work
+        (once per audio chunk; a test holds it to `replace`)."""
+        return Conversation(
+            self.turns,
+            self.user_turns,
+            audio_seconds,
+            video_seconds,
+            self.dropped_turns,
+            self.tokens,
+            self.remembered,
+        )
+
     def compress(self, trigger: int, target: int) -> Conversation:
         """Sliding window: past `trigger` tokens, drop the oldest turns down to `target`."""
         if self.tokens <= trigger:

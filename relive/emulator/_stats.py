@@ -141,6 +141,16 @@ class EventLog:
             del self.events[: len(self.events) - self._keep]
         self.poke()
 
+    def received(self, conn: int, message: object) -> None:
+        """A client frame came in (`message` is what the codec made of it): counted; the
+        `received` event and its data exist only when a hook listens (once per audio chunk)."""
+        self.stats.messages_received += 1
+        if self.hooks:
+            event = EmulatorEvent(EventKind.RECEIVED, {"conn": conn, "message": message}, 0)
+            for hook in self.hooks:
+                hook(event)
+        self._changed.set()
+
     def poke(self) -> None:
         """Wake waiters (stats changed)."""
         self._changed.set()

@@ -36,6 +36,22 @@ def frame_rms(data: bytes, rate: int, frame_ms: int = 10) -> list[tuple[float, f
     return out
 
 
+def frame_seconds(samples: int, rate: int, frame_ms: int = 10) -> list[float]:
+    """The durations `frame_rms` gives its frames, without the levels."""
+    step = max(1, rate * frame_ms // 1000)
+    whole, tail = divmod(samples, step)
+    return [step / rate] * whole + ([tail / rate] if tail else [])
+
+
+def quiet(data: bytes, threshold: float) -> bool:
+    """True when no sample of 16-bit little-endian mono PCM reaches `threshold` in magnitude, so
+    no frame's RMS can (an RMS never passes the loudest sample): the levels need not be made."""
+    if threshold > 256 and not data[1 : len(data) // 2 * 2 : 2].translate(None, b"\x00\xff"):
+        return True  # every high byte is 0x00 or 0xff: every sample is within -256..255
+    samples = np.frombuffer(data, dtype="<i2", count=len(data) // 2)
+    return not len(samples) or max(int(samples.max()), -int(samples.min())) < threshold
+
+
 @dataclass
 class SpeechEnd:
     """A spoken turn ended; `seconds` is its media duration (start of speech to end)."""
@@ -72,7 +88,13 @@ class VoiceDetector:
             self.media += pcm_seconds(data, rate)
             return []
         events: list[VadEvent] = []
-        for level, frame in frame_rms(data, rate):
+        # No frame's RMS can pass the loudest sample: a quiet chunk (most of a call) skips the
+        # levels; its frames are unvoiced, exactly as their levels would have said.
+        if quiet(data, self.threshold):
+            frames = [(0.0, seconds) for seconds in frame_seconds(len(data) // 2, rate)]
+        else:
+            frames = frame_rms(data, rate)
+        for level, frame in frames:
             voiced = level >= self.threshold
             if voiced:
                 if self._speech_from is None:
