@@ -1,6 +1,8 @@
 """The emulator in a child process (multiprocessing, spawn), so its CPU and memory are its own.
 
 The parent talks to it over a pipe: its URL, CA file and pid at start, then stats on request.
+With `tap=True` the child also notes which numbered audio chunks and turn texts arrived
+(`ClientTap`), and hands back per-caller tallies (`heard()`).
 """
 
 from __future__ import annotations
@@ -14,16 +16,18 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from relive import _loop
+from relive.bench._tap import ClientTap
 from relive.emulator import Emulator, EmulatorSettings, EmulatorStats
 
 ASK_TIMEOUT = 120.0
 
 
-def _serve(conn: Connection, settings: EmulatorSettings) -> None:
+def _serve(conn: Connection, settings: EmulatorSettings, tap: bool) -> None:
     """The emulator process: serve until told to stop, answering stats requests."""
 
     async def main() -> None:
         async with Emulator(settings, tls=True) as emu:
+            heard = ClientTap(emu) if tap else None
             conn.send({"url": emu.url, "ca": str(emu.ca_pem_path), "pid": os.getpid()})
             loop = asyncio.get_running_loop()
             while True:
@@ -33,6 +37,12 @@ def _serve(conn: Connection, settings: EmulatorSettings) -> None:
                 elif command == "drop":
                     # CLOCK_MONOTONIC is one clock for every process of the machine.
                     conn.send((emu.faults.drop(), time.monotonic()))
+                elif isinstance(command, tuple) and command[0] == "goaway":
+                    conn.send((emu.faults.goaway_now(command[1]), time.monotonic()))
+                elif command == "heard":
+                    tallies = _tallies(heard)
+                    tallies["held"] = _held(emu)
+                    conn.send(tallies)
                 elif isinstance(command, tuple) and command[0] == "wait_received":
                     target = int(command[1])
 
@@ -49,13 +59,49 @@ def _serve(conn: Connection, settings: EmulatorSettings) -> None:
     _loop.run(main())  # uvloop when installed, like the client side
 
 
+def _tallies(tap: ClientTap | None) -> dict[str, dict[Any, int]]:
+    """What the tap saw, small enough for the pipe: per caller (a chunk's number >> CALLER_SHIFT)
+    the distinct chunks and the repeats; per turn text how often it arrived (on any connection,
+    a resend after a resume included)."""
+    if tap is None:
+        return {"chunks": {}, "repeats": {}, "texts": {}}
+    chunks: dict[int, int] = {}
+    repeats: dict[int, int] = {}
+    seen: set[int] = set()
+    for seq in tap.received():
+        caller = seq >> CALLER_SHIFT
+        if seq in seen:
+            repeats[caller] = repeats.get(caller, 0) + 1
+        else:
+            seen.add(seq)
+            chunks[caller] = chunks.get(caller, 0) + 1
+    texts: dict[str, int] = {}
+    for sent in tap.texts_by_conn.values():
+        for text in sent:
+            texts[text] = texts.get(text, 0) + 1
+    return {"chunks": chunks, "repeats": repeats, "texts": texts}
+
+
+def _held(emu: Emulator) -> dict[str, int]:
+    """How often each user turn text is in the model's conversations now."""
+    held: dict[str, int] = {}
+    for conversation in emu.registry.conversations():
+        for turn in conversation.turns:
+            if turn.role == "user":
+                held[turn.text] = held.get(turn.text, 0) + 1
+    return held
+
+
+CALLER_SHIFT = 20  # a caller's chunks are numbered caller << 20 | n (n < 2**20: 5.8 h at 50/s)
+
+
 class EmulatorProcess:
     """An emulator in a child process, with its URL, CA file and pid."""
 
-    def __init__(self, settings: EmulatorSettings) -> None:
+    def __init__(self, settings: EmulatorSettings, *, tap: bool = False) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(child, settings), daemon=True)
+        self._process = ctx.Process(target=_serve, args=(child, settings, tap), daemon=True)
         self.url = ""
         self.ca = ""
         self.pid = 0
@@ -82,6 +128,18 @@ class EmulatorProcess:
         when they were cut."""
         cut, at = await self._ask("drop", timeout=ASK_TIMEOUT)
         return int(cut), float(at)
+
+    async def goaway_all(self, time_left: float) -> tuple[int, float]:
+        """Send every open connection a goAway with `time_left`: how many, and when."""
+        sent, at = await self._ask(("goaway", time_left), timeout=ASK_TIMEOUT)
+        return int(sent), float(at)
+
+    async def heard(self) -> dict[str, dict[Any, int]]:
+        """With `tap=True`: per caller the distinct audio chunks and repeats that arrived, how
+        often each turn text arrived (see `_tallies`), and how often each user turn text is in
+        the model's conversations now (`held`)."""
+        result: dict[str, dict[Any, int]] = await self._ask("heard", timeout=ASK_TIMEOUT)
+        return result
 
     async def wait_received(self, count: int) -> dict[str, Any]:
         """Stats once the emulator has received `count` messages in all (or after 30 s)."""

@@ -1,4 +1,5 @@
-"""`relive bench reconnect|overhead|cpu|scale|chaos|emulator`: sizes as flags, a table or `--json`.
+"""`relive bench reconnect|overhead|cpu|scale|failover|chaos|emulator`: sizes as flags, a table or
+`--json`.
 
 `emulator` is registered by `relive.emulator._bench` (the emulator measured on its own).
 
@@ -98,6 +99,34 @@ def register(subparsers: Any) -> None:
     )
     _common(p)
     p.set_defaults(handler=_run_scale)
+
+    p = sub.add_parser(
+        "failover",
+        help="calls on two relive serve replicas (HAProxy, Redis): one SIGTERMed, one SIGKILLed",
+        description=(
+            "N calls (real-time 20 ms audio, spoken and chat turns) through HAProxy to two "
+            "`relive serve` replicas sharing Redis and the emulator. Each run sends every Live "
+            "connection a goAway, then stops one replica (SIGTERM in one run, SIGKILL in the "
+            "other): per call the downtime of its move, as a ratio to the goAway reconnect, and "
+            "turns lost, duplicated or stuck. Needs redis-server and haproxy on PATH."
+        ),
+    )
+    p.add_argument("--calls", type=_at_least_two, default=100, help="concurrent calls (100)")
+    p.add_argument(
+        "--stop",
+        type=_stops,
+        default=["term", "kill"],
+        help="how the replica is stopped, one run each: term, kill or term,kill (term,kill)",
+    )
+    p.add_argument(
+        "--hold", type=_positive_float, default=5.0, help="seconds of call around each event (5)"
+    )
+    p.add_argument(
+        "--turn-every", type=_positive_float, default=2.0, help="seconds between turns (2)"
+    )
+    p.add_argument("--plot", metavar="FILE", help="write a PNG of the downtime distributions")
+    _common(p)
+    p.set_defaults(handler=_run_failover)
 
     p = sub.add_parser("chaos", help="many sessions x turns under random faults")
     p.add_argument("--sessions", type=_positive_int, default=8, help="sessions (8)")
@@ -242,6 +271,30 @@ def _run_scale(args: argparse.Namespace) -> int:
     )
 
 
+def _run_failover(args: argparse.Namespace) -> int:
+    from relive.bench._failover import run_failover
+    from relive.bench._replicas import ToolMissingError, require_tools
+
+    try:
+        require_tools()
+    except ToolMissingError as exc:
+        print(f"relive bench failover: {exc}", file=sys.stderr)
+        return 2
+    code = _run(
+        args,
+        lambda: run_failover(
+            calls=args.calls,
+            stops=args.stop,
+            hold=args.hold,
+            turn_every=args.turn_every,
+            plot=args.plot,
+        ),
+    )
+    if args.plot and code == 0 and not args.json:
+        print(f"plot written to {args.plot}")
+    return code
+
+
 def _run_chaos(args: argparse.Namespace) -> int:
     from relive.bench._chaos import run_chaos
 
@@ -291,6 +344,20 @@ def _fault_names(text: str) -> list[str]:
             + ", ".join(CHAOS_FAULTS)
         )
     return names
+
+
+def _stops(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names or any(n not in ("term", "kill") for n in names):
+        raise argparse.ArgumentTypeError(f"must be term, kill or term,kill, got {text!r}")
+    return names
+
+
+def _at_least_two(text: str) -> int:
+    value = _argtypes.positive(int)(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be at least 2 (a call on each replica), got {text}")
+    return value
 
 
 _positive_int = _argtypes.positive(int)

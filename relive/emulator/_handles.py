@@ -161,6 +161,11 @@ class HandleRegistry:
         """The session's state now (what a live handle restores)."""
         self._sessions[session_id].latest = latest
 
+    def conversations(self) -> list[Conversation]:
+        """Each session's state now: what the model holds of every conversation (benches count
+        the turns in it)."""
+        return [session.latest for session in self._sessions.values()]
+
     @property
     def handle_count(self) -> int:
         return len(self._handles)

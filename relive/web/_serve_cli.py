@@ -107,6 +107,14 @@ def register(subparsers: Any) -> None:
         "(repeatable; default none: the header is ignored)",
     )
     p.add_argument(
+        "--max-pages",
+        type=_argtypes.positive(int),
+        default=WebSettings.max_pages,
+        metavar="N",
+        help=f"pages this replica holds at once (default {WebSettings.max_pages}); more are "
+        "refused with 1013 and retry, through the load balancer, another replica",
+    )
+    p.add_argument(
         "--max-pages-per-client",
         type=_argtypes.positive(int),
         default=WebSettings.max_pages_per_client,
@@ -151,6 +159,7 @@ async def _serve(args: argparse.Namespace, sealer: Sealer | None) -> None:
         emulator=bool(args.emulator),
         allowed_hosts=frozenset({*LOOPBACK_HOSTS, *args.allow_host}),
         allowed_origins=frozenset(args.allowed_origin) if args.allowed_origin else None,
+        max_pages=args.max_pages,
         max_pages_per_client=args.max_pages_per_client,
     )
     backend = WebBackend(make_opener(client, session_settings, shared), settings, shared=shared)

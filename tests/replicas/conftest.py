@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page
 
+from relive.bench._replicas import Balancer, Replica, balancer, reachable
 from relive.emulator import Emulator
 from relive.store import new_key
 from tests.redis_server import RedisServer, free_port, running_redis
-from tests.replicas.harness import Balancer, Replica, balancer
 from tests.web.conftest import FAST, browser, fake_mic  # noqa: F401 (fixtures)
 
 WAIT_MS = 20_000
@@ -32,17 +32,6 @@ class Cluster:
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     with running_redis(tmp_path) as server:
         yield server
-
-
-async def _reachable(port: int) -> None:
-    while True:  # HAProxy binds right after it starts: wait for its port to answer
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.05)
-            continue
-        writer.close()
-        return
 
 
 @pytest.fixture
@@ -68,7 +57,7 @@ async def cluster(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[Cl
         try:
             await asyncio.gather(*(asyncio.to_thread(r.start) for r in replicas))
             with balancer(replicas, tmp_path, lb_port) as lb:
-                await asyncio.wait_for(_reachable(lb.port), 10)
+                await asyncio.wait_for(reachable(lb.port), 10)
                 yield Cluster(redis_server, emu, replicas, lb)
         finally:
             for r in replicas:

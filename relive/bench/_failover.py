@@ -1,0 +1,397 @@
+"""`relive bench failover`: calls through two `relive serve` replicas while one of them goes away.
+
+Redis, the emulator (a child process) and two replicas behind HAProxy (`balance roundrobin`), as
+deployed (`_replicas.py`). `calls` pages (`_page.PageClient`, the page protocol app.js speaks)
+each start a call, send a 20 ms microphone chunk every 20 ms and a numbered chat message every
+`turn_every` seconds (answered by the emulator, which quotes it). In each run:
+
+1. the emulator sends every Live connection a `goAway`: the reconnect relive hides;
+2. one replica is stopped (SIGTERM: it drains; or SIGKILL: it dies), and its pages move.
+
+Downtime, per call, as the page sees it: from the first sign its call is not live (the call's
+status leaving "live", the replica's `goaway`, or the socket closing, whichever comes first) to
+the call's "live" status again (on the same socket after a goAway, on a new one after a move).
+A move is reported as a ratio to the goAway reconnect of the same run.
+
+Chat turns, counted in the model's conversations at the end (the emulator's state) and on the
+pages: lost = sent, not in the conversation; duplicated = in it more than once; stuck = in it, its
+answer never shown on the page. Audio (a tap in the emulator's process): chunks the page could not
+send (no socket: app.js drops them too), chunks sent that never reached the model, and chunks
+relive sent again after a resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import signal
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from relive._clock import Clock, MonotonicClock
+from relive.bench._audio import pcm_chunk
+from relive.bench._child import CALLER_SHIFT
+from relive.bench._common import BENCH_SETTINGS, machine_load
+from relive.bench._page import Outage, PageClient
+from relive.bench._replicas import Cluster, bench_cluster
+from relive.bench._report import Aim, Report, Section
+from relive.bench._stats import percentile, ratio
+
+Stop = Literal["term", "kill"]
+SIGNALS: dict[Stop, signal.Signals] = {"term": signal.SIGTERM, "kill": signal.SIGKILL}
+LABELS: dict[Stop, str] = {"term": "SIGTERM", "kill": "SIGKILL"}
+GOAWAY_TIME_LEFT = 5.0  # the goAway's timeLeft: relive moves at the next safe point, well before
+BACK_TIMEOUT = 60.0  # a call not live again this long after the event is stuck
+TURN_TIMEOUT = 20.0  # a page waits this long for an answer before its next message
+OPEN_CONCURRENCY = 20
+SPEECH_S = 0.4  # each spoken turn: this long, then silence (the emulator's VAD ends it at 0.5 s)
+SETTLE = 3.0  # after the last message: answers still on their way
+
+
+@dataclass
+class Run:
+    """One run's outcome: which pages were hit and what they saw."""
+
+    stop: Stop
+    calls: int
+    victims: int = 0
+    goaway_s: list[float] = field(default_factory=list)  # per call, the goAway reconnect
+    moved_s: list[float] = field(default_factory=list)  # per victim, the move
+    not_back: int = 0  # victims (or goAway'd calls) not live again within BACK_TIMEOUT
+    disturbed: int = 0  # calls on the other replica that saw an outage at the stop
+    sent: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    stuck: int = 0
+    chunks_made: int = 0
+    chunks_unsent: int = 0
+    chunks_undelivered: int = 0
+    chunks_repeated: int = 0
+    new_sessions: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    notices: Counter[str] = field(default_factory=Counter)
+    late_s: list[float] = field(default_factory=list)
+    loads: tuple[float, float] = (0.0, 0.0)
+
+
+class _Mic:
+    """One ticker for every page: a numbered 20 ms chunk each every 20 ms (real time); each page
+    speaks `SPEECH_S` every `turn_every` seconds (staggered), a spoken turn the model answers."""
+
+    def __init__(self, pages: Sequence[PageClient], clock: Clock, turn_every: float) -> None:
+        self.pages = pages
+        self.clock = clock
+        self.period = max(1, round(turn_every / 0.020))
+        self.speech = min(self.period - 1, round(SPEECH_S / 0.020))
+        self.made = [0] * len(pages)
+        self.late_s: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="bench-mic")
+
+    async def _run(self) -> None:
+        start = self.clock.now()
+        n = 0
+        while True:
+            due = start + n * 0.020
+            wait = due - self.clock.now()
+            if wait > 0:
+                await asyncio.sleep(wait)  # a microphone's pace, not a wait for an event
+            self.late_s.append(max(0.0, self.clock.now() - due))
+            for page in self.pages:
+                seq = (page.index << CALLER_SHIFT) | self.made[page.index]
+                self.made[page.index] += 1
+                voiced = (n + page.index * 7) % self.period < self.speech
+                await page.send_audio(pcm_chunk(seq, voiced=voiced))
+            n += 1
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+async def _talk(page: PageClient, every: float, stopped: asyncio.Event, sent: list[str]) -> None:
+    """Numbered chat messages, one at a time: send, wait for its answer (bounded), pause."""
+    rng = random.Random(page.index)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopped.wait(), rng.uniform(0, every))  # staggered starts
+    k = 0
+    while not stopped.is_set():
+        k += 1
+        text = f"p{page.index} message {k}"
+        await page.send_text(text)
+        sent.append(text)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(page.wait_answered(text), TURN_TIMEOUT)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopped.wait(), every)
+
+
+async def _back(pages: Sequence[PageClient], since: float) -> None:
+    """Wait until each page is live again after an outage that began at or after `since`
+    (at most `BACK_TIMEOUT`: the ones that are not are counted as stuck)."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*(p.wait_back(since) for p in pages)), BACK_TIMEOUT)
+
+
+def _hit(page: PageClient, since: float) -> Outage | None:
+    """The page's first outage that started at or after `since`."""
+    return next((o for o in page.outages if o.start >= since), None)
+
+
+async def _one_run(
+    stop: Stop, calls: int, hold: float, turn_every: float, clock: Clock, where: Path
+) -> Run:
+    run = Run(stop, calls)
+    load_start = machine_load()
+    async with bench_cluster(where, BENCH_SETTINGS, max_pages=max(200, 2 * calls)) as cluster:
+        pages = [PageClient(cluster.url, i, clock=clock) for i in range(calls)]
+        gate = asyncio.Semaphore(OPEN_CONCURRENCY)
+
+        async def open_page(page: PageClient) -> None:
+            async with gate:
+                page.start()
+                await asyncio.wait_for(page.wait_live(), BACK_TIMEOUT)
+
+        mic = _Mic(pages, clock, turn_every)
+        stopped = asyncio.Event()
+        sent: list[str] = []
+        talkers: list[asyncio.Task[None]] = []
+        try:
+            await asyncio.gather(*(open_page(p) for p in pages))
+            mic.start()
+            talkers = [asyncio.create_task(_talk(p, turn_every, stopped, sent)) for p in pages]
+            await asyncio.sleep(hold)  # the calls go on a while: this is what is measured
+            await _goaway_phase(cluster, pages, run, clock)
+            await asyncio.sleep(hold)
+            await _stop_phase(cluster, pages, run, clock)
+            await asyncio.sleep(hold)
+        finally:
+            stopped.set()
+            await asyncio.gather(*talkers, return_exceptions=True)
+            await mic.stop()
+        await _settle(pages, sent)
+        heard = await cluster.emulator.heard()
+        stats = await cluster.emulator.stats()
+        for page in pages:
+            await page.close()
+    _tally(run, pages, sent, heard, stats, mic)
+    run.loads = (load_start, machine_load())
+    return run
+
+
+async def _goaway_phase(cluster: Cluster, pages: list[PageClient], run: Run, clock: Clock) -> None:
+    since = clock.now()
+    await cluster.emulator.goaway_all(GOAWAY_TIME_LEFT)
+    await _back(pages, since)
+    for page in pages:
+        outage = _hit(page, since)
+        if outage is None or outage.seconds is None:
+            run.not_back += 1
+        else:
+            run.goaway_s.append(outage.seconds)
+
+
+async def _stop_phase(cluster: Cluster, pages: list[PageClient], run: Run, clock: Clock) -> None:
+    victim = cluster.replicas[0]
+    victims = [p for p in pages if p.replica == victim.name]
+    others = [p for p in pages if p.replica != victim.name]
+    run.victims = len(victims)
+    since = clock.now()
+    victim.signal(SIGNALS[run.stop])
+    await _back(victims, since)
+    for page in victims:
+        outage = _hit(page, since)
+        if outage is None or outage.seconds is None or page.replica == victim.name:
+            run.not_back += 1
+        else:
+            run.moved_s.append(outage.seconds)
+    run.disturbed = sum(1 for p in others if _hit(p, since) is not None)
+    with contextlib.suppress(Exception):
+        await asyncio.to_thread(victim.wait, 30)
+
+
+async def _settle(pages: list[PageClient], sent: list[str]) -> None:
+    """Give answers still on their way a moment (bounded) after the last message."""
+    by_page = {p.index: p for p in pages}
+    waits = [by_page[int(t.split()[0][1:])].wait_answered(t) for t in sent]
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*waits), SETTLE + TURN_TIMEOUT)
+
+
+def _tally(
+    run: Run,
+    pages: list[PageClient],
+    sent: list[str],
+    heard: dict[str, dict[Any, int]],
+    stats: dict[str, Any],
+    mic: _Mic,
+) -> None:
+    held = heard["held"]  # the model's conversations at the end: the turns it holds
+    answered = {t for p in pages for t in p.answered}
+    run.sent = len(sent)
+    run.lost = sum(1 for t in sent if held.get(t, 0) == 0)
+    run.duplicated = sum(max(0, held.get(t, 0) - 1) for t in sent)
+    run.stuck = sum(1 for t in sent if held.get(t, 0) > 0 and t not in answered)
+    run.chunks_made = sum(mic.made)
+    run.chunks_unsent = sum(p.stats.chunks_unsent for p in pages)
+    delivered = sum(heard["chunks"].get(p.index, 0) for p in pages)
+    run.chunks_undelivered = max(0, sum(p.stats.chunks_sent for p in pages) - delivered)
+    run.chunks_repeated = sum(heard["repeats"].values())
+    run.new_sessions = max(0, int(stats["sessions"]) - 2 * len(pages))  # a call and a chat each
+    for page in pages:
+        run.errors.update(page.stats.errors)
+        run.notices.update(page.stats.notices)
+    run.late_s = mic.late_s
+
+
+async def run_failover(
+    *,
+    calls: int = 100,
+    stops: Sequence[Stop] = ("term", "kill"),
+    hold: float = 5.0,
+    turn_every: float = 2.0,
+    plot: str | None = None,
+    clock: Clock | None = None,
+) -> Report:
+    """One run per stop in `stops` (a fresh cluster each), `calls` calls each; see the module."""
+    if calls < 2 or hold <= 0 or turn_every <= 0:
+        raise ValueError("calls must be at least 2 (one per replica); hold, turn_every > 0")
+    if not stops or any(s not in SIGNALS for s in stops):
+        raise ValueError(f"stops must be some of {', '.join(SIGNALS)}")
+    clock = clock or MonotonicClock()
+    runs = []
+    for stop in stops:
+        with tempfile.TemporaryDirectory(prefix="relive-failover-") as where:
+            runs.append(await _one_run(stop, calls, hold, turn_every, clock, Path(where)))
+    if plot:
+        from relive.bench._plot import plot_downtime
+
+        series: dict[str, list[float]] = {}
+        for r in runs:
+            series[f"goAway reconnect ({LABELS[r.stop]} run)"] = [s * 1000 for s in r.goaway_s]
+            series[f"{LABELS[r.stop]}: moved to the other replica"] = [s * 1000 for s in r.moved_s]
+        plot_downtime(series, plot, title="Call downtime: a replica stopped vs a Gemini goAway")
+    return _report(runs, calls, hold, turn_every)
+
+
+def _ms(values: list[float], p: float) -> float:
+    return percentile(values, p) * 1000 if values else float("nan")
+
+
+def _report(runs: list[Run], calls: int, hold: float, turn_every: float) -> Report:
+    rows: list[list[Any]] = []
+
+    def row(label: str, *cells: Any) -> None:
+        rows.append([label, *cells])
+
+    row("calls on the stopped replica", *(r.victims for r in runs))
+    for p, name in ((50, "p50"), (95, "p95"), (100, "max")):
+        row(f"goAway reconnect, {name} (ms)", *(_ms(r.goaway_s, p) for r in runs))
+    for p, name in ((50, "p50"), (95, "p95"), (100, "max")):
+        row(f"moved to the other replica, {name} (ms)", *(_ms(r.moved_s, p) for r in runs))
+    for p, name in ((50, "p50"), (95, "p95")):
+        row(
+            f"move / goAway reconnect, {name}",
+            *(ratio(_ms(r.moved_s, p), _ms(r.goaway_s, p)) for r in runs),
+        )
+    row("calls not live again (stuck)", *(r.not_back for r in runs))
+    row("calls on the other replica disturbed", *(r.disturbed for r in runs))
+    row("turns sent", *(r.sent for r in runs))
+    row("turns lost (not in the model's conversation)", *(r.lost for r in runs))
+    row("turns duplicated (in it twice)", *(r.duplicated for r in runs))
+    row("turns stuck (answer never shown)", *(r.stuck for r in runs))
+    row("conversations started anew", *(r.new_sessions for r in runs))
+    row("mic chunks made", *(r.chunks_made for r in runs))
+    row("mic chunks not sent (no socket)", *(r.chunks_unsent for r in runs))
+    row("chunks sent, never reached the model", *(r.chunks_undelivered for r in runs))
+    row("chunks sent to the model again (a resume)", *(r.chunks_repeated for r in runs))
+    row("mic ticker late, p99 (ms)", *(_ms(r.late_s, 99) for r in runs))
+    row("load average (1 min) at start / end", *(f"{r.loads[0]:g} / {r.loads[1]:g}" for r in runs))
+    aims: list[Aim] = []
+    for r in runs:
+        label = LABELS[r.stop]
+        if r.stop == "term":
+            aims.append(
+                Aim.at_most(
+                    f"{label} move p50 / goAway reconnect p50",
+                    2.0,
+                    ratio(_ms(r.moved_s, 50), _ms(r.goaway_s, 50)),
+                )
+            )
+        aims += [
+            Aim.none(f"{label}: turns lost", r.lost),
+            Aim.none(f"{label}: turns duplicated", r.duplicated),
+            Aim.none(f"{label}: turns stuck", r.stuck),
+            Aim.none(f"{label}: calls not live again", r.not_back),
+        ]
+    errors = Counter[str]()
+    for r in runs:
+        errors.update(r.errors)
+    return Report(
+        title="relive bench failover",
+        params={
+            "calls": calls,
+            "replicas": 2,
+            "hold_s": hold,
+            "turn_every_s": turn_every,
+            "cpus": os.cpu_count(),
+            "load_1m": runs[0].loads[0],
+        },
+        headers=["per call", *(f"{LABELS[r.stop]} run" for r in runs)],
+        rows=rows,
+        sections=[
+            Section(
+                "what the pages were told",
+                ["run", "errors", "toasts"],
+                [[LABELS[r.stop], _counts(r.errors), _counts(r.notices)] for r in runs],
+            )
+        ],
+        figures={
+            r.stop: {
+                "victims": r.victims,
+                "goaway_ms": {p: _ms(r.goaway_s, p) for p in (50, 95, 100)},
+                "moved_ms": {p: _ms(r.moved_s, p) for p in (50, 95, 100)},
+                "ratio_p50": ratio(_ms(r.moved_s, 50), _ms(r.goaway_s, 50)),
+                "ratio_p95": ratio(_ms(r.moved_s, 95), _ms(r.goaway_s, 95)),
+                "not_back": r.not_back,
+                "disturbed": r.disturbed,
+                "sent": r.sent,
+                "lost": r.lost,
+                "duplicated": r.duplicated,
+                "stuck": r.stuck,
+                "new_sessions": r.new_sessions,
+                "chunks_made": r.chunks_made,
+                "chunks_unsent": r.chunks_unsent,
+                "chunks_undelivered": r.chunks_undelivered,
+                "chunks_repeated": r.chunks_repeated,
+                "errors": dict(r.errors),
+                "notices": dict(r.notices),
+                "load_1m": list(r.loads),
+            }
+            for r in runs
+        },
+        aims=aims,
+        notes=[
+            "downtime: from the first sign on the page that its call is not live (status, "
+            "goaway, socket closed) to its call's 'live' status again",
+            f"goAway: the emulator's, timeLeft {GOAWAY_TIME_LEFT:g} s, to every Live connection",
+            "turns lost/duplicated: the chat messages in the emulator's conversations at the end; "
+            "stuck: in them, but the page never showed the answer",
+            "chunks sent again: relive's resend after a resume of audio the old connection got "
+            "after the handle (the resumed conversation lacks it), not a duplicate",
+        ],
+    )
+
+
+def _counts(counter: Counter[str]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counter.items())) or "none"

@@ -1,0 +1,301 @@
+"""Several `relive serve` replicas as users deploy them: subprocesses sharing a real
+`redis-server` and one relive emulator, with Debian's HAProxy in front (its config generated here).
+
+One launcher for `relive bench failover` / `relive bench replica` and the replica tests
+(`tests/replicas`), so both start the parts the same way. `require_tools()` names what is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from relive.bench._child import EmulatorProcess
+from relive.emulator import EmulatorSettings
+from relive.store import new_key
+
+REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
+REDIS_CLI = shutil.which("redis-cli") or "/usr/bin/redis-cli"
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+# The response header HAProxy adds to each page socket's handshake: which replica took it.
+REPLICA_HEADER = "x-relive-replica"
+
+Balance = Literal["first", "roundrobin"]
+
+
+class ToolMissingError(RuntimeError):
+    """A program the replicas need (redis-server, haproxy) is not installed."""
+
+
+def require_tools(*names: str) -> None:
+    """Raise `ToolMissingError` naming every missing program of `names` (default: both)."""
+    paths = {"redis-server": REDIS, "haproxy": HAPROXY}
+    missing = [name for name in names or paths if not Path(paths[name]).exists()]
+    if missing:
+        raise ToolMissingError(
+            f"{' and '.join(missing)} not found on PATH: install Debian's "
+            f"{' '.join(missing)} (apt-get install {' '.join(missing)}, or `make system-deps`)"
+        )
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+# -- Redis ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class RedisServer:
+    """A `redis-server` on a loopback port, no persistence (relive needs none)."""
+
+    port: int
+    dir: Path
+    proc: subprocess.Popen[str]
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def cli(self, *args: str) -> str:
+        """`redis-cli` against this server (what an operator would type)."""
+        out = subprocess.run(
+            [REDIS_CLI, "-p", str(self.port), *args], capture_output=True, text=True, timeout=10
+        )
+        return out.stdout
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+    def start(self) -> None:
+        """(Re)start on the same port and directory; returns once it accepts connections."""
+        self.proc = _spawn_redis(self.port, self.dir)
+
+
+def _spawn_redis(port: int, where: Path) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(where),
+         "--save", "", "--appendonly", "no", "--loglevel", "notice"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    for line in proc.stdout:  # its own "ready" line: no polling, no sleep
+        if "Ready to accept connections" in line:
+            return proc
+    raise RuntimeError(f"redis-server exited with {proc.wait()} before it was ready")
+
+
+@contextlib.contextmanager
+def running_redis(where: Path) -> Iterator[RedisServer]:
+    """A fresh `redis-server` on a free loopback port, killed at the end."""
+    require_tools("redis-server")
+    port = free_port()
+    server = RedisServer(port, where, _spawn_redis(port, where))
+    try:
+        yield server
+    finally:
+        with contextlib.suppress(Exception):
+            server.proc.kill()
+            server.proc.wait(timeout=10)
+
+
+# -- replicas ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Replica:
+    """One `relive serve` process; `start()` again after a stop brings it back on its port."""
+
+    name: str
+    port: int
+    args: list[str]
+    log: Path
+    proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        """Start it and return once it listens (blocking: call it in a thread from asyncio)."""
+        env = {k: v for k, v in os.environ.items() if k != "GEMINI_API_KEY"}
+        with self.log.open("a") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "relive.cli", "serve", "--port", str(self.port), *self.args],
+                stdout=subprocess.PIPE,
+                stderr=out,
+                text=True,
+                env=env,
+            )
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:  # the line it prints once it listens
+            if line.startswith("relive serve: http://"):
+                return
+        raise RuntimeError(f"{self.name} did not start: {self.log.read_text()[-2000:]}")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def signal(self, sig: signal.Signals) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout: float) -> int:
+        assert self.proc is not None
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+# -- the load balancer ---------------------------------------------------------------------------
+
+
+@dataclass
+class Balancer:
+    port: int
+    config: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def haproxy_config(port: int, replicas: list[Replica], balance: Balance = "first") -> str:
+    """HAProxy in front of the replicas: WebSockets pass through (`timeout tunnel`), `/readyz`
+    decides who takes new connections. `balance first` keeps every new page on the first ready
+    replica (a test knows which one holds it); `roundrobin` spreads them (the bench). Each
+    response names the replica that served it (`REPLICA_HEADER`)."""
+    servers = "\n".join(
+        f"    server {r.name} 127.0.0.1:{r.port} check inter 100ms fall 1 rise 1" for r in replicas
+    )
+    return f"""global
+    maxconn 4096
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    timeout tunnel 1h
+    option redispatch
+    retries 3
+frontend web
+    bind 127.0.0.1:{port}
+    default_backend relive
+backend relive
+    balance {balance}
+    option forwardfor
+    option httpchk GET /readyz
+    http-check expect status 200
+    http-response set-header {REPLICA_HEADER} %s
+{servers}
+"""
+
+
+@contextlib.contextmanager
+def balancer(
+    replicas: list[Replica], where: Path, port: int, balance: Balance = "first"
+) -> Iterator[Balancer]:
+    """HAProxy on `port` in front of `replicas`, its config checked (`haproxy -c`) first."""
+    require_tools("haproxy")
+    config = where / "haproxy.cfg"
+    config.write_text(haproxy_config(port, replicas, balance))
+    check = subprocess.run([HAPROXY, "-c", "-f", str(config)], capture_output=True, text=True)
+    if check.returncode != 0:
+        raise RuntimeError(f"haproxy refused its config: {check.stderr + check.stdout}")
+    lb = Balancer(port, config)
+    with (where / "haproxy.log").open("a") as log:
+        lb.proc = subprocess.Popen(
+            [HAPROXY, "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=log
+        )
+    try:
+        yield lb
+    finally:
+        lb.proc.terminate()
+        lb.proc.wait(timeout=10)
+
+
+# -- all of it, for a bench ----------------------------------------------------------------------
+
+
+@dataclass
+class Cluster:
+    """Redis, the emulator (a child process), the replicas and, with two or more, HAProxy."""
+
+    redis: RedisServer
+    emulator: EmulatorProcess
+    replicas: list[Replica]
+    url: str  # where pages go: the load balancer, or the one replica
+
+
+@contextlib.asynccontextmanager
+async def bench_cluster(
+    where: Path, settings: EmulatorSettings, *, replicas: int = 2, max_pages: int = 2000
+) -> AsyncIterator[Cluster]:
+    """Start Redis, a tapped emulator, `replicas` x `relive serve` and (for two or more)
+    HAProxy with `balance roundrobin` in front; stop them all at the end."""
+    require_tools("redis-server", *(["haproxy"] if replicas > 1 else []))
+    key_file = where / "seal.key"
+    key_file.write_text(new_key() + "\n")
+    lb_port = free_port()
+    with running_redis(where) as redis:
+        async with EmulatorProcess(settings, tap=True) as emu:
+            origins = [f"http://127.0.0.1:{lb_port}"]
+            ports = [free_port() for _ in range(replicas)]
+            origins += [f"http://127.0.0.1:{port}" for port in ports]
+            common = [
+                "--store", redis.url,
+                "--seal-key-file", str(key_file),
+                "--emulator", emu.url,
+                "--emulator-ca", emu.ca,
+                *(arg for origin in origins for arg in ("--allowed-origin", origin)),
+                "--trusted-proxy", "127.0.0.1",
+                "--max-pages", str(max_pages),
+                "--max-pages-per-client", str(max_pages),
+                "-v",
+            ]  # fmt: skip
+            started = [
+                Replica(f"r{i + 1}", port, common, where / f"r{i + 1}.log")
+                for i, port in enumerate(ports)
+            ]
+            try:
+                await asyncio.gather(*(asyncio.to_thread(r.start) for r in started))
+                if replicas == 1:
+                    yield Cluster(redis, emu, started, f"http://127.0.0.1:{ports[0]}")
+                    return
+                with balancer(started, where, lb_port, "roundrobin") as lb:
+                    await asyncio.wait_for(reachable(lb.port), 10)
+                    yield Cluster(redis, emu, started, lb.url)
+            finally:
+                for r in started:
+                    r.stop()
+
+
+async def reachable(port: int) -> None:
+    """Return once something accepts connections on `port` (HAProxy binds right after start)."""
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        return

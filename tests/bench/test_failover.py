@@ -1,0 +1,53 @@
+"""`relive bench failover` on a small run: two `relive serve` replicas behind HAProxy, Redis and
+the emulator, 4 calls; one replica SIGTERMed in one run and SIGKILLed in the other."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from relive.bench import _replicas
+from relive.bench._failover import run_failover
+from relive.cli import main
+
+pytestmark = pytest.mark.skipif(
+    not (Path(_replicas.REDIS).exists() and Path(_replicas.HAPROXY).exists()),
+    reason="redis-server or haproxy missing (make system-deps)",
+)
+
+
+@pytest.mark.timeout(300)
+async def test_both_stops_move_every_call_and_count_turns() -> None:
+    report = await run_failover(calls=4, hold=1.5, turn_every=1.0)
+    term, kill = report.figures["term"], report.figures["kill"]
+    for run in (term, kill):
+        assert run["victims"] >= 1  # roundrobin put calls on the replica that was stopped
+        assert run["not_back"] == 0  # each of them live again, on the other replica
+        assert run["disturbed"] == 0  # the other replica's calls saw nothing
+        assert run["new_sessions"] == 0  # every conversation resumed, none started anew
+        assert run["sent"] >= 4 and run["chunks_made"] > 0
+        assert run["moved_ms"][50] > 0 and run["goaway_ms"][50] > 0
+        assert run["ratio_p50"] == pytest.approx(run["moved_ms"][50] / run["goaway_ms"][50])
+        assert run["duplicated"] == 0
+    # A planned restart: no chat turn is lost, doubled or left unanswered.
+    assert (term["lost"], term["stuck"]) == (0, 0)
+    assert kill["chunks_unsent"] > 0  # the page had no socket a moment (app.js drops that audio)
+    assert [row[0] for row in report.rows][:2] == [
+        "calls on the stopped replica",
+        "goAway reconnect, p50 (ms)",
+    ]
+    assert report.headers == ["per call", "SIGTERM run", "SIGKILL run"]
+    assert "load average" in report.table()
+    json.loads(report.to_json())
+
+
+def test_missing_tools_are_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(_replicas, "REDIS", "/nonexistent/redis-server")
+    monkeypatch.setattr(_replicas, "HAPROXY", "/nonexistent/haproxy")
+    assert main(["bench", "failover", "--calls", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "redis-server and haproxy not found" in err and "apt-get install" in err
