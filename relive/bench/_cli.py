@@ -1,5 +1,5 @@
-"""`relive bench reconnect|overhead|cpu|scale|failover|chaos|emulator`: sizes as flags, a table or
-`--json`.
+"""`relive bench reconnect|overhead|cpu|scale|failover|replica|chaos|emulator`: sizes as flags, a
+table or `--json`.
 
 `emulator` is registered by `relive.emulator._bench` (the emulator measured on its own).
 
@@ -127,6 +127,29 @@ def register(subparsers: Any) -> None:
     p.add_argument("--plot", metavar="FILE", help="write a PNG of the downtime distributions")
     _common(p)
     p.set_defaults(handler=_run_failover)
+
+    p = sub.add_parser(
+        "replica",
+        help="calls one relive serve process holds at real time (Redis, emulator)",
+        description=(
+            "Ramp the calls on one `relive serve` replica (real-time 20 ms audio, a spoken turn "
+            "every --turn-every seconds, a fresh replica per step) until the audio it delivers to "
+            "the emulator falls below 0.95 of real time; also its CPU per call-second, which "
+            "holds on a loaded machine. Needs redis-server on PATH."
+        ),
+    )
+    p.add_argument(
+        "--calls",
+        type=_counts,
+        default=[50, 100, 200, 300],
+        help="the ramp, comma-separated (50,100,200,300)",
+    )
+    p.add_argument("--hold", type=_positive_float, default=10.0, help="seconds measured (10)")
+    p.add_argument(
+        "--turn-every", type=_positive_float, default=2.0, help="seconds between turns (2)"
+    )
+    _common(p)
+    p.set_defaults(handler=_run_replica)
 
     p = sub.add_parser("chaos", help="many sessions x turns under random faults")
     p.add_argument("--sessions", type=_positive_int, default=8, help="sessions (8)")
@@ -295,6 +318,20 @@ def _run_failover(args: argparse.Namespace) -> int:
     return code
 
 
+def _run_replica(args: argparse.Namespace) -> int:
+    from relive.bench._capacity import run_replica
+    from relive.bench._replicas import ToolMissingError, require_tools
+
+    try:
+        require_tools("redis-server")
+    except ToolMissingError as exc:
+        print(f"relive bench replica: {exc}", file=sys.stderr)
+        return 2
+    return _run(
+        args, lambda: run_replica(calls=args.calls, hold=args.hold, turn_every=args.turn_every)
+    )
+
+
 def _run_chaos(args: argparse.Namespace) -> int:
     from relive.bench._chaos import run_chaos
 
@@ -351,6 +388,13 @@ def _stops(text: str) -> list[str]:
     if not names or any(n not in ("term", "kill") for n in names):
         raise argparse.ArgumentTypeError(f"must be term, kill or term,kill, got {text!r}")
     return names
+
+
+def _counts(text: str) -> list[int]:
+    parts = [n for n in text.split(",") if n.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(f"needs one count or more, comma-separated: {text!r}")
+    return [_positive_int(n) for n in parts]
 
 
 def _at_least_two(text: str) -> int:

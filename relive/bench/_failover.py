@@ -35,10 +35,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from relive._clock import Clock, MonotonicClock
-from relive.bench._audio import pcm_chunk
-from relive.bench._child import CALLER_SHIFT
 from relive.bench._common import BENCH_SETTINGS, machine_load
-from relive.bench._page import Outage, PageClient
+from relive.bench._page import Microphones, Outage, PageClient
 from relive.bench._replicas import Cluster, bench_cluster
 from relive.bench._report import Aim, Report, Section
 from relive.bench._stats import percentile, ratio
@@ -50,7 +48,6 @@ GOAWAY_TIME_LEFT = 5.0  # the goAway's timeLeft: relive moves at the next safe p
 BACK_TIMEOUT = 60.0  # a call not live again this long after the event is stuck
 TURN_TIMEOUT = 20.0  # a page waits this long for an answer before its next message
 OPEN_CONCURRENCY = 20
-SPEECH_S = 0.4  # each spoken turn: this long, then silence (the emulator's VAD ends it at 0.5 s)
 SETTLE = 3.0  # after the last message: answers still on their way
 
 
@@ -78,45 +75,6 @@ class Run:
     notices: Counter[str] = field(default_factory=Counter)
     late_s: list[float] = field(default_factory=list)
     loads: tuple[float, float] = (0.0, 0.0)
-
-
-class _Mic:
-    """One ticker for every page: a numbered 20 ms chunk each every 20 ms (real time); each page
-    speaks `SPEECH_S` every `turn_every` seconds (staggered), a spoken turn the model answers."""
-
-    def __init__(self, pages: Sequence[PageClient], clock: Clock, turn_every: float) -> None:
-        self.pages = pages
-        self.clock = clock
-        self.period = max(1, round(turn_every / 0.020))
-        self.speech = min(self.period - 1, round(SPEECH_S / 0.020))
-        self.made = [0] * len(pages)
-        self.late_s: list[float] = []
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="bench-mic")
-
-    async def _run(self) -> None:
-        start = self.clock.now()
-        n = 0
-        while True:
-            due = start + n * 0.020
-            wait = due - self.clock.now()
-            if wait > 0:
-                await asyncio.sleep(wait)  # a microphone's pace, not a wait for an event
-            self.late_s.append(max(0.0, self.clock.now() - due))
-            for page in self.pages:
-                seq = (page.index << CALLER_SHIFT) | self.made[page.index]
-                self.made[page.index] += 1
-                voiced = (n + page.index * 7) % self.period < self.speech
-                await page.send_audio(pcm_chunk(seq, voiced=voiced))
-            n += 1
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
 
 async def _talk(page: PageClient, every: float, stopped: asyncio.Event, sent: list[str]) -> None:
@@ -162,7 +120,7 @@ async def _one_run(
                 page.start()
                 await asyncio.wait_for(page.wait_live(), BACK_TIMEOUT)
 
-        mic = _Mic(pages, clock, turn_every)
+        mic = Microphones(pages, clock, turn_every)
         stopped = asyncio.Event()
         sent: list[str] = []
         talkers: list[asyncio.Task[None]] = []
@@ -177,6 +135,8 @@ async def _one_run(
             await asyncio.sleep(hold)
         finally:
             stopped.set()
+            for talker in talkers:  # one may wait for a socket that never comes back
+                talker.cancel()
             await asyncio.gather(*talkers, return_exceptions=True)
             await mic.stop()
         await _settle(pages, sent)
@@ -234,7 +194,7 @@ def _tally(
     sent: list[str],
     heard: dict[str, dict[Any, int]],
     stats: dict[str, Any],
-    mic: _Mic,
+    mic: Microphones,
 ) -> None:
     held = heard["held"]  # the model's conversations at the end: the turns it holds
     answered = {t for p in pages for t in p.answered}

@@ -16,6 +16,7 @@ import json
 import random
 import secrets
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,9 +24,12 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from relive._clock import Clock, MonotonicClock
+from relive.bench._audio import pcm_chunk
+from relive.bench._child import CALLER_SHIFT
 from relive.bench._replicas import REPLICA_HEADER
 from relive.emulator import REPLY_PATTERN
 
+SPEECH_S = 0.4  # each spoken turn: this long, then silence (the emulator's VAD ends it at 0.5 s)
 NO_RETRY = (4403, 4409)  # not this page's session / replaced by another socket (app.js)
 
 
@@ -256,3 +260,42 @@ class PageClient:
         self._ever_live = True
         self._live.set()
         self._changed.set()
+
+
+class Microphones:
+    """One ticker for every page: a numbered 20 ms chunk each every 20 ms (real time); each page
+    speaks `SPEECH_S` every `turn_every` seconds (staggered), a spoken turn the model answers."""
+
+    def __init__(self, pages: Sequence[PageClient], clock: Clock, turn_every: float) -> None:
+        self.pages = pages
+        self.clock = clock
+        self.period = max(1, round(turn_every / 0.020))
+        self.speech = min(self.period - 1, round(SPEECH_S / 0.020))
+        self.made = [0] * len(pages)
+        self.late_s: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="bench-mic")
+
+    async def _run(self) -> None:
+        start = self.clock.now()
+        n = 0
+        while True:
+            due = start + n * 0.020
+            wait = due - self.clock.now()
+            if wait > 0:
+                await asyncio.sleep(wait)  # a microphone's pace, not a wait for an event
+            self.late_s.append(max(0.0, self.clock.now() - due))
+            for page in self.pages:
+                seq = (page.index << CALLER_SHIFT) | self.made[page.index]
+                self.made[page.index] += 1
+                voiced = (n + page.index * 7) % self.period < self.speech
+                await page.send_audio(pcm_chunk(seq, voiced=voiced))
+            n += 1
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

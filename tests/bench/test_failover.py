@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from relive.bench import _replicas
+from relive.bench._capacity import run_replica
 from relive.bench._failover import run_failover
 from relive.cli import main
 
@@ -51,3 +52,18 @@ def test_missing_tools_are_named(
     assert main(["bench", "failover", "--calls", "2"]) == 2
     err = capsys.readouterr().err
     assert "redis-server and haproxy not found" in err and "apt-get install" in err
+
+
+@pytest.mark.timeout(180)
+async def test_replica_ramp_measures_real_time_and_cpu_per_call() -> None:
+    report = await run_replica(calls=[2, 3], hold=1.0, turn_every=1.0)
+    steps = report.figures["steps"]
+    assert [s["calls"] for s in steps][:1] == [2]  # a fresh replica per step, smallest first
+    for step in steps:
+        assert step["opened"] == step["calls"]
+        assert step["delivered"] > 0 and step["sustained"] > 0
+        assert step["replica_cpu_per_call_s"] > 0
+        assert step["calls_per_core"] == pytest.approx(1 / step["replica_cpu_per_call_s"])
+    assert report.headers[:3] == ["calls", "live", "delivered real time"]
+    assert not report.failed  # its aims are soft: a loaded machine is not a failure
+    json.loads(report.to_json())

@@ -1,0 +1,188 @@
+"""`relive bench replica`: how many calls one `relive serve` process holds at real time.
+
+One replica (with Redis and the emulator in a child process, as deployed, no load balancer) takes
+N calls from pages (`_page.PageClient`: the page protocol app.js speaks), each sending a 20 ms
+chunk every 20 ms and a spoken turn every `turn_every` seconds. For each N of a ramp, on a fresh
+replica, for `hold` seconds:
+
+- delivered real time: the chunks that reached the emulator during the hold / the chunks real
+  time asks for (N x hold / 20 ms); the ramp stops after the first N below `FLOOR` (0.95);
+- the replica's CPU per call-second (CPU seconds / (N x hold)): on a shared machine the wall-clock
+  figure falls with the load, this one holds, and 1 / it is the calls one core carries.
+The pages' own ticker (`sustained`) and each process's share of a core say who fell behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from relive._clock import Clock, MonotonicClock
+from relive.bench._common import BENCH_SETTINGS, machine_load
+from relive.bench._page import Microphones, PageClient
+from relive.bench._replicas import bench_cluster
+from relive.bench._report import Aim, Report
+from relive.bench._resources import ProcessMeter
+from relive.bench._stats import percentile, ratio
+
+FLOOR = 0.95  # delivered real time below this: the replica no longer keeps up
+OPEN_CONCURRENCY = 20
+OPEN_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class Step:
+    """One N of the ramp."""
+
+    calls: int
+    opened: int
+    delivered: float  # chunks at the emulator in the hold / chunks due
+    sustained: float  # the pages' ticks done / due
+    replica_cpu_share: float
+    replica_cpu_per_call_s: float  # CPU seconds per call-second
+    pages_cpu_share: float
+    emulator_cpu_share: float
+    late_p99_ms: float
+    load: float
+
+    @property
+    def calls_per_core(self) -> float:
+        return ratio(1.0, self.replica_cpu_per_call_s)
+
+
+async def _step(calls: int, hold: float, turn_every: float, clock: Clock, where: Path) -> Step:
+    load = machine_load()
+    async with bench_cluster(where, BENCH_SETTINGS, replicas=1, max_pages=calls + 10) as cluster:
+        replica = ProcessMeter(cluster.replicas[0].pid, clock=clock)
+        emulator = ProcessMeter(cluster.emulator.pid, clock=clock)
+        me = ProcessMeter(clock=clock)
+        pages = [PageClient(cluster.url, i, clock=clock) for i in range(calls)]
+        gate = asyncio.Semaphore(OPEN_CONCURRENCY)
+
+        async def open_page(page: PageClient) -> bool:
+            async with gate:
+                page.start()
+                try:
+                    await asyncio.wait_for(page.wait_live(), OPEN_TIMEOUT)
+                except TimeoutError:
+                    return False
+                return True
+
+        opened = sum(await asyncio.gather(*(open_page(p) for p in pages)))
+        mic = Microphones(pages, clock, turn_every)
+        mic.start()
+        try:
+            await asyncio.sleep(min(2.0, hold / 2))  # warm up: every page's audio flowing
+            before = await cluster.emulator.heard()
+            starts = replica.snapshot(), emulator.snapshot(), me.snapshot()
+            ticks = len(mic.late_s)
+            await asyncio.sleep(hold)  # what is measured: `hold` seconds of real-time calls
+            ends = replica.snapshot(), emulator.snapshot(), me.snapshot()
+            ticks = len(mic.late_s) - ticks
+            after = await cluster.emulator.heard()
+        finally:
+            await mic.stop()
+            for page in pages:
+                await page.close()
+    r, e, m = (ProcessMeter.window(a, b) for a, b in zip(starts, ends, strict=True))
+    due = calls * r.wall_s / 0.020
+    arrived = sum(after["chunks"].values()) - sum(before["chunks"].values())
+    return Step(
+        calls=calls,
+        opened=opened,
+        delivered=ratio(arrived, due),
+        sustained=ratio(ticks, r.wall_s / 0.020),
+        replica_cpu_share=r.cpu_share,
+        replica_cpu_per_call_s=ratio(r.cpu_s, calls * r.wall_s),
+        pages_cpu_share=m.cpu_share,
+        emulator_cpu_share=e.cpu_share,
+        late_p99_ms=percentile(mic.late_s, 99) * 1000 if mic.late_s else 0.0,
+        load=load,
+    )
+
+
+async def run_replica(
+    *,
+    calls: Sequence[int] = (50, 100, 200, 300),
+    hold: float = 10.0,
+    turn_every: float = 2.0,
+    clock: Clock | None = None,
+) -> Report:
+    """Ramp the calls on one replica (a fresh one per step) until it falls below `FLOOR`."""
+    if not calls or any(n < 1 for n in calls) or hold <= 0 or turn_every <= 0:
+        raise ValueError("calls must be positive counts; hold and turn_every > 0")
+    clock = clock or MonotonicClock()
+    steps: list[Step] = []
+    for n in sorted(calls):
+        with tempfile.TemporaryDirectory(prefix="relive-replica-") as where:
+            steps.append(await _step(n, hold, turn_every, clock, Path(where)))
+        if steps[-1].delivered < FLOOR:
+            break
+    return _report(steps, hold, turn_every)
+
+
+def _report(steps: list[Step], hold: float, turn_every: float) -> Report:
+    held = [s.calls for s in steps if s.delivered >= FLOOR and s.opened == s.calls]
+    per_core = percentile([s.calls_per_core for s in steps], 50)
+    rows: list[list[Any]] = [
+        [
+            s.calls,
+            s.opened,
+            s.delivered,
+            s.sustained,
+            s.late_p99_ms,
+            s.replica_cpu_share,
+            1e6 * s.replica_cpu_per_call_s,
+            s.calls_per_core,
+            s.pages_cpu_share,
+            s.emulator_cpu_share,
+            s.load,
+        ]
+        for s in steps
+    ]
+    return Report(
+        title="relive bench replica (one relive serve process)",
+        params={
+            "hold_s": hold,
+            "turn_every_s": turn_every,
+            "chunk_ms": 20,
+            "cpus": os.cpu_count(),
+            "load_1m": steps[0].load,
+        },
+        headers=[
+            "calls",
+            "live",
+            "delivered real time",
+            "pages' ticks done / due",
+            "ticker late p99 (ms)",
+            "replica CPU (cores)",
+            "replica CPU per call-second (µs)",
+            "calls per core",
+            "pages CPU (cores)",
+            "emulator CPU (cores)",
+            "load 1m",
+        ],
+        rows=rows,
+        figures={
+            "held_at_real_time": max(held, default=0),
+            "calls_per_core": per_core,
+            "steps": [s.__dict__ | {"calls_per_core": s.calls_per_core} for s in steps],
+        },
+        aims=[
+            Aim.at_least(
+                f"calls one replica holds at >= {FLOOR:g} real time", 300, max(held, default=0)
+            ),
+            Aim.at_least("calls one core carries (1 / CPU per call-second)", 300, per_core),
+        ],
+        notes=[
+            "delivered real time: chunks that reached the emulator in the hold / N x hold / 20 ms",
+            "calls per core: 1 / the replica's CPU seconds per call-second (robust to load: "
+            "what a core the replica had to itself would carry)",
+            "the pages and the emulator share this machine's cores with the replica",
+        ],
+    )
