@@ -43,6 +43,8 @@ def _serve(conn: Connection, settings: EmulatorSettings, tap: bool) -> None:
                     conn.send((emu.faults.drop(), time.monotonic()))
                 elif isinstance(command, tuple) and command[0] == "goaway":
                     conn.send((emu.faults.goaway_now(command[1]), time.monotonic()))
+                elif isinstance(command, tuple) and command[0] == "arrived":
+                    conn.send(_arrived(heard, command[1], command[2]))
                 elif command == "heard":
                     tallies = _tallies(heard)
                     tallies["held"] = _held(emu)
@@ -84,6 +86,20 @@ def _tallies(tap: ClientTap | None) -> dict[str, dict[Any, int]]:
         for text in sent:
             texts[text] = texts.get(text, 0) + 1
     return {"chunks": chunks, "repeats": repeats, "texts": texts}
+
+
+def _arrived(tap: ClientTap | None, ranges: dict[int, tuple[int, int]], by: float) -> int:
+    """Chunks numbered in each caller's [lo, hi) that first arrived by `by` (monotonic s)."""
+    if tap is None:
+        return 0
+    count = 0
+    for caller, (lo, hi) in ranges.items():
+        base = caller << CALLER_SHIFT
+        for n in range(lo, hi):
+            at = tap.arrived_at.get(base | n)
+            if at is not None and at <= by:
+                count += 1
+    return count
 
 
 def _held(emu: Emulator) -> dict[str, int]:
@@ -144,6 +160,12 @@ class EmulatorProcess:
         the model's conversations now (`held`)."""
         result: dict[str, dict[Any, int]] = await self._ask("heard", timeout=ASK_TIMEOUT)
         return result
+
+    async def arrived(self, ranges: dict[int, tuple[int, int]], by: float) -> int:
+        """With `tap=True`: how many chunks numbered n in lo <= n < hi of each caller (their
+        `(lo, hi)` in `ranges`) first arrived by `by` (`time.monotonic()`, one clock for every
+        process of the machine)."""
+        return int(await self._ask(("arrived", ranges, by), timeout=ASK_TIMEOUT))
 
     async def wait_received(self, count: int) -> dict[str, Any]:
         """Stats once the emulator has received `count` messages in all (or after 30 s)."""

@@ -203,7 +203,7 @@ def _tally(
     run.duplicated = sum(max(0, held.get(t, 0) - 1) for t in sent)
     run.stuck = sum(1 for t in sent if held.get(t, 0) > 0 and t not in answered)
     run.chunks_made = sum(mic.made)
-    run.chunks_unsent = sum(p.stats.chunks_unsent for p in pages)
+    run.chunks_unsent = sum(mic.made[p.index] - p.stats.chunks_sent for p in pages)
     delivered = sum(heard["chunks"].get(p.index, 0) for p in pages)
     run.chunks_undelivered = max(0, sum(p.stats.chunks_sent for p in pages) - delivered)
     run.chunks_repeated = sum(heard["repeats"].values())
@@ -272,7 +272,10 @@ def _report(runs: list[Run], calls: int, hold: float, turn_every: float) -> Repo
     row("turns stuck (answer never shown)", *(r.stuck for r in runs))
     row("conversations started anew", *(r.new_sessions for r in runs))
     row("mic chunks made", *(r.chunks_made for r in runs))
-    row("mic chunks not sent (no socket)", *(r.chunks_unsent for r in runs))
+    row(
+        "mic chunks never sent (no socket, or over the page's bound)",
+        *(r.chunks_unsent for r in runs),
+    )
     row("chunks sent, never reached the model", *(r.chunks_undelivered for r in runs))
     row("chunks sent to the model again (a resume)", *(r.chunks_repeated for r in runs))
     row("mic ticker late, p99 (ms)", *(_ms(r.late_s, 99) for r in runs))

@@ -15,7 +15,7 @@ import contextlib
 import json
 import random
 import secrets
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +29,8 @@ from relive.bench._child import CALLER_SHIFT
 from relive.bench._replicas import REPLICA_HEADER
 from relive.emulator import REPLY_PATTERN
 
+KEEP_AUDIO = 500  # numbered call audio the page keeps until covered: 10 s of 20 ms chunks
+KEEP_TEXT = 50  # and chat messages (app.js's bounds)
 SPEECH_S = 0.4  # each spoken turn: this long, then silence (the emulator's VAD ends it at 0.5 s)
 NO_RETRY = (4403, 4409)  # not this page's session / replaced by another socket (app.js)
 
@@ -47,6 +49,41 @@ class Outage:
         return None if self.end is None else self.end - self.start
 
 
+class Kept:
+    """One mode's numbered inputs, kept until the backend says they are covered (app.js's rule:
+    numbered from 1, the oldest dropped beyond `bound`)."""
+
+    def __init__(self, bound: int) -> None:
+        self.bound = bound
+        self.next = 1
+        self.items: deque[tuple[int, Any]] = deque()
+        self.dropped = 0  # dropped over the bound before they were covered
+
+    def keep(self, data: Any) -> int:
+        seq = self.next
+        self.next += 1
+        self.items.append((seq, data))
+        if len(self.items) > self.bound:
+            self.items.popleft()
+            self.dropped += 1
+        return seq
+
+    def covered(self, seq: int) -> None:
+        while self.items and self.items[0][0] <= seq:
+            self.items.popleft()
+
+    def above(self, received: int) -> list[tuple[int, Any]]:
+        """The kept inputs numbered above `received`, oldest first (from the newest end: the
+        common case, one or two, costs that much)."""
+        out = []
+        for item in reversed(self.items):
+            if item[0] <= received:
+                break
+            out.append(item)
+        out.reverse()
+        return out
+
+
 @dataclass
 class PageStats:
     welcomes: int = 0
@@ -55,7 +92,8 @@ class PageStats:
     errors: Counter[str] = field(default_factory=Counter)
     notices: Counter[str] = field(default_factory=Counter)
     chunks_sent: int = 0
-    chunks_unsent: int = 0  # mic audio while no socket was open (app.js drops it too)
+    chunks_unsent: int = 0  # mic audio while no socket was open and inputs are not numbered
+    resent: int = 0  # inputs sent again after a welcome (numbered inputs)
     audio_received: int = 0
 
 
@@ -85,6 +123,11 @@ class PageClient:
         self._ever_live = False
         self._attempts = 0
         self._task: asyncio.Task[None] | None = None
+        # Numbered inputs (when the backend's welcome says what it has: `received`).
+        self.numbered = False
+        self.kept = {"call": Kept(KEEP_AUDIO), "text": Kept(KEEP_TEXT)}
+        self._audio_sent = 0  # the number of the last audio frame sent on this socket
+        self.audio_ever_sent: set[int] = set()  # numbers of chunks sent at least once
 
     # -- what a benchmark asks ---------------------------------------------------------------
 
@@ -122,7 +165,14 @@ class PageClient:
             await self._changed.wait()
 
     async def send_audio(self, chunk: bytes) -> None:
-        """One microphone chunk: sent while the socket is open, else dropped (as app.js does)."""
+        """One microphone chunk. With numbered inputs it is kept until covered and sent now, or
+        after the next welcome; without, sent while the socket is open, else dropped (app.js)."""
+        if self.numbered:
+            self.kept["call"].keep(chunk)
+            if self._welcomed.is_set():  # this one, and any kept while the resend went out
+                for seq, data in self.kept["call"].above(self._audio_sent):
+                    await self._send_audio(seq, data)
+            return
         ws = self._ws
         if ws is None or not self._welcomed.is_set():
             self.stats.chunks_unsent += 1
@@ -134,10 +184,31 @@ class PageClient:
             return
         self.stats.chunks_sent += 1
 
+    async def _send_audio(self, seq: int, chunk: bytes) -> bool:
+        ws = self._ws
+        if ws is None:
+            return False
+        try:
+            if seq != self._audio_sent + 1:  # a frame not right after the last: say its number
+                await ws.send(json.dumps({"type": "audio", "seq": seq}))
+            await ws.send(chunk)
+        except websockets.ConnectionClosed:
+            return False
+        self._audio_sent = seq
+        if seq not in self.audio_ever_sent:
+            self.audio_ever_sent.add(seq)
+            self.stats.chunks_sent += 1
+        return True
+
     async def send_text(self, text: str) -> None:
-        """A chat message, once the page has an open socket (the input waits for it)."""
+        """A chat message, once the page was welcomed (the input waits for it). With numbered
+        inputs it is kept until covered and sent now or after the next welcome."""
         while True:
             await self._welcomed.wait()
+            if self.numbered:
+                seq = self.kept["text"].keep(text)
+                await self._send_text(seq, text)
+                return
             ws = self._ws
             if ws is None:
                 continue
@@ -145,6 +216,25 @@ class PageClient:
                 await ws.send(json.dumps({"type": "text", "text": text}))
                 return
             await asyncio.sleep(0)  # the reader clears `_welcomed` as the close is seen
+
+    async def _send_text(self, seq: int, text: str) -> bool:
+        ws = self._ws
+        if ws is None or not self._welcomed.is_set():
+            return False
+        try:
+            await ws.send(json.dumps({"type": "text", "text": text, "seq": seq}))
+        except websockets.ConnectionClosed:
+            return False
+        return True
+
+    async def _resend(self, received: dict[str, int]) -> None:
+        """After a welcome: what the page keeps above what this replica has, in order."""
+        for seq, text in self.kept["text"].above(int(received.get("text") or 0)):
+            if await self._send_text(seq, text):
+                self.stats.resent += 1
+        for seq, chunk in self.kept["call"].above(int(received.get("call") or 0)):
+            if await self._send_audio(seq, chunk):
+                self.stats.resent += 1
 
     async def close(self) -> None:
         if self._task is not None:
@@ -219,6 +309,8 @@ class PageClient:
             self.stats.goaways += 1
             self._moving = True
             self._went_down("goaway")
+        elif kind == "covered" and msg.get("mode") in self.kept:
+            self.kept[str(msg["mode"])].covered(int(msg["seq"]))
         elif kind == "notice":
             self.stats.notices[str(msg.get("kind"))] += 1
         elif kind == "error":
@@ -232,12 +324,17 @@ class PageClient:
         if not self.replicas or self.replicas[-1] != self.replica:
             self.replicas.append(self.replica)
         call = (msg.get("sessions") or {}).get("call")
-        self._welcomed.set()
+        self._audio_sent = 0
         if call in (None, "ended"):  # this replica does not run the call: start (resume) it
             with contextlib.suppress(websockets.ConnectionClosed):
                 await ws.send(json.dumps({"type": "start", "mode": "call"}))
         elif call == "live":
             self._came_back()
+        received = msg.get("received")
+        self.numbered = isinstance(received, dict)  # this backend numbers inputs (app.js too)
+        if isinstance(received, dict):
+            await self._resend(received)
+        self._welcomed.set()
 
     def _on_turns(self, turns: list[dict[str, Any]]) -> None:
         for turn in turns:
