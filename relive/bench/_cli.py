@@ -105,7 +105,7 @@ def register(subparsers: Any) -> None:
         help="calls on two relive serve replicas (HAProxy, Redis): one SIGTERMed, one SIGKILLed",
         description=(
             "N calls (real-time 20 ms audio, spoken and chat turns) through HAProxy to two "
-            "`relive serve` replicas sharing Redis and the emulator. Each run sends every Live "
+            "relive serve replicas sharing Redis and the emulator. Each run sends every Live "
             "connection a goAway, then stops one replica (SIGTERM in one run, SIGKILL in the "
             "other): per call the downtime of its move, as a ratio to the goAway reconnect, and "
             "turns lost, duplicated or stuck. Needs redis-server and haproxy on PATH."
@@ -132,7 +132,7 @@ def register(subparsers: Any) -> None:
         "replica",
         help="calls one relive serve process holds at real time (Redis, emulator)",
         description=(
-            "Ramp the calls on one `relive serve` replica (real-time 20 ms audio, a spoken turn "
+            "Ramp the calls on one relive serve replica (real-time 20 ms audio, a spoken turn "
             "every --turn-every seconds, a fresh replica per step) until the audio it delivers to "
             "the emulator falls below 0.95 of real time; also its CPU per call-second, which "
             "holds on a loaded machine. Needs redis-server on PATH."

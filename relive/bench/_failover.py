@@ -38,7 +38,7 @@ from relive._clock import Clock, MonotonicClock
 from relive.bench._common import BENCH_SETTINGS, machine_load
 from relive.bench._page import Microphones, Outage, PageClient
 from relive.bench._replicas import Cluster, bench_cluster
-from relive.bench._report import Aim, Report, Section
+from relive.bench._report import Aim, Column, Report, Row, Table
 from relive.bench._stats import percentile, ratio
 
 Stop = Literal["term", "kill"]
@@ -248,38 +248,83 @@ def _ms(values: list[float], p: float) -> float:
     return percentile(values, p) * 1000 if values else float("nan")
 
 
-def _report(runs: list[Run], calls: int, hold: float, turn_every: float) -> Report:
-    rows: list[list[Any]] = []
+def _rows(runs: list[Run]) -> list[Row]:
+    """The main table: one row per figure, one column per run (keyed `term` / `kill`)."""
 
-    def row(label: str, *cells: Any) -> None:
-        rows.append([label, *cells])
+    def row(label: str, key: str, *cells: Any, unit: str = "") -> Row:
+        return Row(label, *cells, key=key, unit=unit)
 
-    row("calls on the stopped replica", *(r.victims for r in runs))
+    rows = [row("calls on the stopped replica", "victims", *(r.victims for r in runs))]
     for p, name in ((50, "p50"), (95, "p95"), (100, "max")):
-        row(f"goAway reconnect, {name} (ms)", *(_ms(r.goaway_s, p) for r in runs))
-    for p, name in ((50, "p50"), (95, "p95"), (100, "max")):
-        row(f"moved to the other replica, {name} (ms)", *(_ms(r.moved_s, p) for r in runs))
-    for p, name in ((50, "p50"), (95, "p95")):
-        row(
-            f"move / goAway reconnect, {name}",
-            *(ratio(_ms(r.moved_s, p), _ms(r.goaway_s, p)) for r in runs),
+        rows.append(
+            row(
+                f"goAway reconnect, {name}",
+                f"goaway_{name}_ms",
+                *(_ms(r.goaway_s, p) for r in runs),
+                unit="ms",
+            )
         )
-    row("calls not live again (stuck)", *(r.not_back for r in runs))
-    row("calls on the other replica disturbed", *(r.disturbed for r in runs))
-    row("turns sent", *(r.sent for r in runs))
-    row("turns lost (not in the model's conversation)", *(r.lost for r in runs))
-    row("turns duplicated (in it twice)", *(r.duplicated for r in runs))
-    row("turns stuck (answer never shown)", *(r.stuck for r in runs))
-    row("conversations started anew", *(r.new_sessions for r in runs))
-    row("mic chunks made", *(r.chunks_made for r in runs))
-    row(
-        "mic chunks never sent (no socket, or over the page's bound)",
-        *(r.chunks_unsent for r in runs),
+    for p, name in ((50, "p50"), (95, "p95"), (100, "max")):
+        rows.append(
+            row(
+                f"moved to the other replica, {name}",
+                f"moved_{name}_ms",
+                *(_ms(r.moved_s, p) for r in runs),
+                unit="ms",
+            )
+        )
+    for p, name in ((50, "p50"), (95, "p95")):
+        rows.append(
+            row(
+                f"move / goAway reconnect, {name}",
+                f"ratio_{name}",
+                *(ratio(_ms(r.moved_s, p), _ms(r.goaway_s, p)) for r in runs),
+            )
+        )
+    rows += [
+        row("calls not live again (stuck)", "not_back", *(r.not_back for r in runs)),
+        row("calls on the other replica disturbed", "disturbed", *(r.disturbed for r in runs)),
+        row("turns sent", "sent", *(r.sent for r in runs)),
+        row("turns lost (not in the model's conversation)", "lost", *(r.lost for r in runs)),
+        row("turns duplicated (in it twice)", "duplicated", *(r.duplicated for r in runs)),
+        row("turns stuck (answer never shown)", "stuck", *(r.stuck for r in runs)),
+        row("conversations started anew", "new_sessions", *(r.new_sessions for r in runs)),
+        row("mic chunks made", "chunks_made", *(r.chunks_made for r in runs)),
+        row(
+            "mic chunks never sent (no socket, or over the page's bound)",
+            "chunks_unsent",
+            *(r.chunks_unsent for r in runs),
+        ),
+        row(
+            "chunks sent, never reached the model",
+            "chunks_undelivered",
+            *(r.chunks_undelivered for r in runs),
+        ),
+        row(
+            "chunks sent to the model again (a resume)",
+            "chunks_repeated",
+            *(r.chunks_repeated for r in runs),
+        ),
+        row("mic ticker late, p99", "late_p99_ms", *(_ms(r.late_s, 99) for r in runs), unit="ms"),
+        row("load average (1 min) at the start", "load_start", *(r.loads[0] for r in runs)),
+        row("load average (1 min) at the end", "load_end", *(r.loads[1] for r in runs)),
+    ]
+    return rows
+
+
+def _report(runs: list[Run], calls: int, hold: float, turn_every: float) -> Report:
+    main = Table(
+        "",
+        "per call",
+        [Column(f"{LABELS[r.stop]} run", r.stop) for r in runs],
+        _rows(runs),
     )
-    row("chunks sent, never reached the model", *(r.chunks_undelivered for r in runs))
-    row("chunks sent to the model again (a resume)", *(r.chunks_repeated for r in runs))
-    row("mic ticker late, p99 (ms)", *(_ms(r.late_s, 99) for r in runs))
-    row("load average (1 min) at start / end", *(f"{r.loads[0]:g} / {r.loads[1]:g}" for r in runs))
+    told = Table(
+        "what the pages were told",
+        "run",
+        ["errors", "toasts"],
+        [Row(LABELS[r.stop], _counts(r.errors), _counts(r.notices)) for r in runs],
+    )
     aims: list[Aim] = []
     for r in runs:
         label = LABELS[r.stop]
@@ -288,18 +333,15 @@ def _report(runs: list[Run], calls: int, hold: float, turn_every: float) -> Repo
                 Aim.at_most(
                     f"{label} move p50 / goAway reconnect p50",
                     2.0,
-                    ratio(_ms(r.moved_s, 50), _ms(r.goaway_s, 50)),
+                    main.figure(f"{r.stop}.ratio_p50"),
                 )
             )
         aims += [
-            Aim.none(f"{label}: turns lost", r.lost),
-            Aim.none(f"{label}: turns duplicated", r.duplicated),
-            Aim.none(f"{label}: turns stuck", r.stuck),
-            Aim.none(f"{label}: calls not live again", r.not_back),
+            Aim.none(f"{label}: turns lost", main.figure(f"{r.stop}.lost")),
+            Aim.none(f"{label}: turns duplicated", main.figure(f"{r.stop}.duplicated")),
+            Aim.none(f"{label}: turns stuck", main.figure(f"{r.stop}.stuck")),
+            Aim.none(f"{label}: calls not live again", main.figure(f"{r.stop}.not_back")),
         ]
-    errors = Counter[str]()
-    for r in runs:
-        errors.update(r.errors)
     return Report(
         title="relive bench failover",
         params={
@@ -310,39 +352,7 @@ def _report(runs: list[Run], calls: int, hold: float, turn_every: float) -> Repo
             "cpus": os.cpu_count(),
             "load_1m": runs[0].loads[0],
         },
-        headers=["per call", *(f"{LABELS[r.stop]} run" for r in runs)],
-        rows=rows,
-        sections=[
-            Section(
-                "what the pages were told",
-                ["run", "errors", "toasts"],
-                [[LABELS[r.stop], _counts(r.errors), _counts(r.notices)] for r in runs],
-            )
-        ],
-        figures={
-            r.stop: {
-                "victims": r.victims,
-                "goaway_ms": {p: _ms(r.goaway_s, p) for p in (50, 95, 100)},
-                "moved_ms": {p: _ms(r.moved_s, p) for p in (50, 95, 100)},
-                "ratio_p50": ratio(_ms(r.moved_s, 50), _ms(r.goaway_s, 50)),
-                "ratio_p95": ratio(_ms(r.moved_s, 95), _ms(r.goaway_s, 95)),
-                "not_back": r.not_back,
-                "disturbed": r.disturbed,
-                "sent": r.sent,
-                "lost": r.lost,
-                "duplicated": r.duplicated,
-                "stuck": r.stuck,
-                "new_sessions": r.new_sessions,
-                "chunks_made": r.chunks_made,
-                "chunks_unsent": r.chunks_unsent,
-                "chunks_undelivered": r.chunks_undelivered,
-                "chunks_repeated": r.chunks_repeated,
-                "errors": dict(r.errors),
-                "notices": dict(r.notices),
-                "load_1m": list(r.loads),
-            }
-            for r in runs
-        },
+        tables=[main, told],
         aims=aims,
         notes=[
             "downtime: from the first sign on the page that its call is not live (status, "
@@ -351,8 +361,19 @@ def _report(runs: list[Run], calls: int, hold: float, turn_every: float) -> Repo
             "turns lost/duplicated: the chat messages in the emulator's conversations at the end; "
             "stuck: in them, but the page never showed the answer",
             "chunks sent again: relive's resend after a resume of audio the old connection got "
-            "after the handle (the resumed conversation lacks it), not a duplicate",
+            "after the handle (the resumed conversation lacks it), or the page's of what the new "
+            "replica lacked; not a duplicate in the conversation",
         ],
+        data={
+            "samples_ms": {
+                r.stop: {
+                    "goaway": [s * 1000 for s in r.goaway_s],
+                    "moved": [s * 1000 for s in r.moved_s],
+                }
+                for r in runs
+            },
+            "told": {r.stop: {"errors": dict(r.errors), "notices": dict(r.notices)} for r in runs},
+        },
     )
 
 
