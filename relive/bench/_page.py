@@ -2,10 +2,12 @@
 over a `websockets` client, for benches that drive many calls through `relive serve`.
 
 Like app.js it says hello with its page id (and the secret from its first welcome), starts the
-call again on a replica that does not run it, reconnects at once after a `goaway` and otherwise
-with app.js's backoff, and sends microphone audio only while its socket is open. It notes what a
-user would notice: when its call stops being live and when it is live again (`outages`), which
-numbered turns got an answer, the errors and toasts it was sent.
+call again on a replica that does not run it, and reconnects at once after a `goaway`, otherwise
+with app.js's backoff. When the backend numbers inputs (its welcome says what it `received`) the
+page numbers each chat message and audio chunk, keeps it until `covered`, and after each welcome
+sends again what that replica lacks; otherwise it sends audio only while its socket is open. It
+notes what a user would notice: when its call stops being live and when it is live again
+(`outages`), which numbered turns got an answer, the errors and toasts it was sent.
 """
 
 from __future__ import annotations
