@@ -3,7 +3,7 @@ sender writes journal entries out, in order (through the lean path of `_wire` wh
 
 The sender also pings behind what it writes (when the machine says so: `probe_due`): a pong
 tells the machine the server had read everything written before its ping, which is what a
-resumption handle received after it may settle (the in-flight rule, see `SessionMachine`).
+resumption handle received after it may settle (the in-flight rule, `_inflight`).
 """
 
 from __future__ import annotations

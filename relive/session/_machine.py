@@ -23,6 +23,7 @@ from relive.session import _events as ev
 from relive.session._failures import Failure, classify
 from relive.session._handles import HandleStore, redact
 from relive.session._herd import herd_for
+from relive.session._inflight import InFlight
 from relive.session._journal import Entry, Journal
 from relive.session._metrics import Metrics
 from relive.session._models import GEMINI_2, ModelRules
@@ -48,16 +49,6 @@ from relive.transcript import Transcript
 log = logging.getLogger("relive.session")
 S = State
 T = Trigger
-# The time rule (when pongs cannot decide): bounds of the estimated time a client message may
-# still be on its way to the server, this many times the longest recent round trip of a ping.
-MIN_IN_FLIGHT = 0.005
-MAX_IN_FLIGHT = 1.0
-IN_FLIGHT_FACTOR = 3.0
-SEND_DELAY_SAMPLES = 16
-# Pings behind the writes that may be out at once, and the round trip past which pongs are too
-# slow to settle by (the real Developer API has been reported to answer pings in 8-30 s).
-MAX_PINGS_OUT = 16
-SLOW_PONG = 5.0
 
 
 @dataclass
@@ -72,18 +63,7 @@ class _Conn:
     # Global indices sent on it, and how many were dropped from the front.
     sent: deque[int] = field(default_factory=deque)
     sent_offset: int = 0
-    # (time, index) of the sends of the last second: what may still be in flight when a handle
-    # arrives (a handle is a snapshot of what the server had *received*).
-    recent_sends: deque[tuple[float, int]] = field(default_factory=deque)
-    in_flight: float = MIN_IN_FLIGHT  # estimated time a message may still be on its way
-    # Measured round trips of sends on it (the driver's pings behind them), newest last.
-    send_delays: deque[float] = field(default_factory=lambda: deque(maxlen=SEND_DELAY_SAMPLES))
-    # The pong rule: the highest index written on it, the highest a ping went out behind, and
-    # the highest a pong received so far acknowledged (the server had read it by then).
-    written: int = 0
-    pinged: int = 0
-    acked: int = 0
-    pings_out: deque[tuple[float, int]] = field(default_factory=deque)  # (sent at, mark)
+    flight: InFlight = field(default_factory=InFlight)  # what a handle on it holds
     stable: bool = False  # it completed a turn: the outage is over
     handle_stale: bool = False  # a turn completed after the newest handle
     reconnect_by: float | None = None  # draining: reconnect no later than this
@@ -158,6 +138,11 @@ class SessionMachine:
         self._deferred_text: list[str] = []  # user turns sent while the model was speaking
         self._lost_at: float | None = None  # when the last live connection was lost
         self._timer_at: float | None = None  # backing off: the next attempt
+        # When a resumable handle is likely soon (pings then go behind every write): a turn is
+        # under way or ended without its handle yet (2.x: the handle follows turnComplete), or
+        # handles were seen to come at any time (3.1: while input streams).
+        self._handle_due = False
+        self._handles_anytime = False
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -251,10 +236,8 @@ class SessionMachine:
             return None
         entry = self.journal.take_next()
         if entry is not None:
-            conn, now = self._conn, self.clock.now()
-            conn.recent_sends.append((now, entry.index))
-            while conn.recent_sends[0][0] < now - MAX_IN_FLIGHT:
-                conn.recent_sends.popleft()
+            conn = self._conn
+            conn.flight.taken(self.clock.now(), entry.index)
             conn.sent.append(entry.index)
             if len(conn.sent) > self.policy.max_buffered:
                 conn.sent.popleft()
@@ -264,51 +247,37 @@ class SessionMachine:
     def written(self, conn_id: int, index: int) -> None:
         """Message `index` has just been written to connection `conn_id`'s socket: its send
         time is now, not when it was taken (the write may have waited for the loop)."""
-        if conn_id != self.conn_id:
-            return
-        conn = self._conn
-        conn.written = index
-        sends = conn.recent_sends
-        if sends and sends[-1][1] == index:
-            sends[-1] = (self.clock.now(), index)
+        if conn_id == self.conn_id:
+            self._conn.flight.wrote(self.clock.now(), index)
 
     def probe_due(self, conn_id: int, *, idle: bool) -> bool:
-        """Whether the driver should ping now, behind what it wrote: always when no ping is
-        out, and up to `MAX_PINGS_OUT` at once when the sender goes `idle` (so every write a
-        handle may follow has a ping behind it). Never with a fixed `in_flight_margin`."""
-        if conn_id != self.conn_id or self.policy.in_flight_margin is not None:
+        """Whether the driver should ping behind what it wrote on `conn_id` now (see
+        `InFlight.probe_due`: behind every write while a handle is likely, else sparsely)."""
+        if conn_id != self.conn_id:
             return False
-        conn = self._conn
-        if conn.written <= conn.pinged:
-            return False
-        out = len(conn.pings_out)
-        return out == 0 or (idle and out < MAX_PINGS_OUT)
+        likely = self._handle_likely()
+        return self._conn.flight.probe_due(self.clock.now(), idle=idle, handle_likely=likely)
+
+    def _handle_likely(self) -> bool:
+        """A resumable handle may come soon: a turn is under way, or ended without its handle
+        yet (2.x: it follows turnComplete), or handles come at any time here (3.1: while input
+        streams, learnt from one that came outside a turn)."""
+        turn = self._turn.in_model_turn or self.journal.pending_turns > 0
+        return turn or self._handle_due or self._handles_anytime
 
     def pinged(self, conn_id: int) -> int:
         """The driver sent a ping on `conn_id` behind everything written: returns its mark,
         to be handed back to `ponged` when its pong arrives."""
-        conn = self._conn
         if conn_id != self.conn_id:
             return 0
-        conn.pinged = conn.written
-        conn.pings_out.append((self.clock.now(), conn.written))
-        return conn.written
+        return self._conn.flight.ping(self.clock.now())
 
     def ponged(self, conn_id: int, mark: int) -> None:
         """The pong of the ping sent behind index `mark` arrived: the server had read every
         message up to `mark` when it answered. The driver must report it before any server
         message received after it (they are handled in the order they arrived)."""
-        if conn_id != self.conn_id:
-            return
-        conn, now = self._conn, self.clock.now()
-        conn.acked = max(conn.acked, mark)
-        while conn.pings_out and conn.pings_out[0][1] <= mark:  # a pong answers those before
-            sent_at, answered = conn.pings_out.popleft()
-            if answered == mark:
-                conn.send_delays.append(max(0.0, now - sent_at))
-        if self.policy.in_flight_margin is None and conn.send_delays:
-            window = IN_FLIGHT_FACTOR * max(conn.send_delays)
-            conn.in_flight = min(MAX_IN_FLIGHT, max(MIN_IN_FLIGHT, window))
+        if conn_id == self.conn_id:
+            self._conn.flight.pong(self.clock.now(), mark)
 
     def close(self) -> list[Action]:
         if self.state is S.CLOSED:
@@ -320,7 +289,12 @@ class SessionMachine:
 
     def _connect(self) -> list[Action]:
         handle = self.handle
-        self._conn = _Conn(self.conn_id + 1, handle, started_at=self.clock.now())
+        self._conn = _Conn(
+            self.conn_id + 1,
+            handle,
+            started_at=self.clock.now(),
+            flight=InFlight(fixed_margin=self.policy.in_flight_margin),
+        )
         self.metrics.connect_attempts += 1
         log.info("session %s/%s: connecting, handle %s", self.owner, self.mode, redact(handle))
         return [Connect(self.conn_id, handle)]
@@ -333,12 +307,7 @@ class SessionMachine:
         resumed = conn.handle is not None
         self._go(T.OPENED)
         now = self.clock.now()
-        # Connect + setup takes several round trips; a third of it bounds one from above until
-        # the driver measures the sends themselves (`ponged`).
-        margin = self.policy.in_flight_margin
-        if margin is None:
-            margin = (now - conn.started_at) / 3
-        conn.in_flight = min(MAX_IN_FLIGHT, max(MIN_IN_FLIGHT, margin))
+        conn.flight.opened(now - conn.started_at)
         conn.opened_at = now  # the outage is over once this connection proves itself (stable)
         self.metrics.connections += 1
         replay = self.journal.rewind(self.policy.max_replay_media_bytes)
@@ -598,6 +567,7 @@ class SessionMachine:
                 self.restore.answered(self.transcript)
         self.restore.server_progressed()
         self._turn = _Turn()
+        self._handle_due = True  # 2.x: the handle holding this turn comes next
         self._conn.stable = True
         self._conn.handle_stale = not self.rules.live_handles
         self._outage = None
@@ -605,50 +575,22 @@ class SessionMachine:
         self._answered_any = True
         return Emit(ev.TurnComplete())
 
-    def _received_by_now(self) -> int | None:
-        """The highest index the server surely had when it issued what just arrived.
-
-        The pong rule: only what a pong received before it acknowledged. A pong is the server's
-        answer to a ping written behind those messages, so it read them before it sent the pong,
-        and so before what came after the pong; no clock is read, so a client descheduled
-        between writing a message and reading the handle cannot make the message look older
-        than it is. When pongs cannot decide (none back yet, a fixed `in_flight_margin`, or a
-        server whose pongs take `SLOW_PONG` or more), the time rule: messages written within
-        the last `in_flight` seconds may have crossed the handle on the way. Either way what
-        stays unsettled is replayed on a resume rather than lost.
-        """
-        conn = self._conn
-        if self._pongs_decide():
-            return conn.acked
-        cutoff = self.clock.now() - conn.in_flight
-        limit = None
-        for sent_at, index in reversed(conn.recent_sends):  # newest first: a step or two
-            if sent_at <= cutoff:
-                break
-            limit = index - 1
-        return limit
-
-    def _pongs_decide(self) -> bool:
-        """Pongs come back on this connection, and promptly enough to settle by."""
-        conn = self._conn
-        if self.policy.in_flight_margin is not None or not conn.send_delays:
-            return False
-        if max(conn.send_delays) >= SLOW_PONG:
-            return False
-        return not conn.pings_out or self.clock.now() - conn.pings_out[0][0] < SLOW_PONG
-
     def _model_speaks(self) -> None:
         if not self._turn.in_model_turn:
             self._turn.in_model_turn = True
             self._turn.answer_began_after = self.journal.last_sent()
 
     def _on_resumption_update(self, update: types.LiveServerSessionResumptionUpdate) -> None:
-        if update.resumable and update.new_handle:
-            self.handles.put(self.owner, self.mode, update.new_handle)
-            self._conn.handle_stale = False
-            self.restore.handle_issued()
-            self.journal.settle_answered(self._received_by_now())
         conn = self._conn
+        if update.resumable and update.new_handle:
+            if not self._handle_likely() and conn.flight.unproven:
+                self._handles_anytime = True  # it came outside a turn, with writes unproven
+            self._handle_due = False
+            self.handles.put(self.owner, self.mode, update.new_handle)
+            conn.handle_stale = False
+            self.restore.handle_issued()
+            # What crossed the handle on the way stays unsettled (`InFlight`, the in-flight rule).
+            self.journal.settle_answered(conn.flight.held_by_handle(self.clock.now()))
         consumed = update.last_consumed_client_message_index
         if consumed is not None:
             local = int(consumed)  # 1-based per connection (the setup message is 0)

@@ -8,10 +8,11 @@ from google.genai import types
 import relive as rs
 from relive.emulator import Emulator
 from relive.session import _inputs as inputs
+from relive.session._inflight import MAX_PINGS_OUT, SPARSE_PING_EVERY
 from relive.session._journal import Entry
-from relive.session._machine import MAX_PINGS_OUT, SessionMachine
+from relive.session._machine import SessionMachine
 from tests.session.helpers import MODEL
-from tests.session.test_machine import DROP, handle, live, make
+from tests.session.test_machine import DROP, handle, live, make, say
 
 BLOB = types.Blob(data=b"\0\0" * 320, mime_type="audio/pcm;rate=16000")
 
@@ -87,8 +88,10 @@ def test_slow_pongs_leave_it_to_the_time_rule() -> None:
 def test_a_ping_goes_behind_every_write_a_handle_may_follow() -> None:
     m, _ = make(mode="call")
     live(m)
-    assert not m.probe_due(1, idle=True)  # nothing written
-    first = _write(m)
+    say(m, "hi")  # a turn under way: its handle may follow any write
+    turn = m.take_next(1)
+    assert turn is not None
+    m.written(1, turn.index)
     assert m.probe_due(1, idle=False)  # none out: right behind the write
     m.pinged(1)
     assert not m.probe_due(1, idle=True)  # nothing written since
@@ -99,9 +102,42 @@ def test_a_ping_goes_behind_every_write_a_handle_may_follow() -> None:
         m.pinged(1)
         _write(m)
     assert not m.probe_due(1, idle=True)  # as many out as may be
-    m.ponged(1, first.index)
+    m.ponged(1, turn.index)
     assert m.probe_due(1, idle=True)
     assert not m.probe_due(2, idle=True)  # not the current connection
+
+
+def test_no_handle_likely_means_sparse_pings() -> None:
+    m, clock = make(mode="call")
+    live(m)
+    assert not m.probe_due(1, idle=True)  # nothing written
+    _write(m)
+    assert m.probe_due(1, idle=True)  # the first: a round trip for the time rule
+    mark = m.pinged(1)
+    m.ponged(1, mark)
+    clock.advance(0.02)
+    _write(m)
+    assert not m.probe_due(1, idle=True)  # streaming, no turn: a pong per chunk would be waste
+    clock.advance(SPARSE_PING_EVERY)
+    assert m.probe_due(1, idle=True)
+
+
+def test_a_handle_outside_a_turn_makes_every_write_pinged_from_then() -> None:
+    m, clock = make(mode="call")
+    live(m)
+    first = _write(m)
+    mark = m.pinged(1)
+    m.ponged(1, mark)
+    clock.advance(0.02)
+    second = _write(m)
+    # 3.1 sends handles while input streams, whatever the turns: this one may hold `second`,
+    # whose write has no ping behind it. Replayed, never lost; and pinged from now on.
+    m.server_message(1, handle("h1"))
+    assert m.probe_due(1, idle=True)
+    m.closed(1, DROP)
+    m.opened(2)
+    assert [m.take_next(2) for _ in range(2)] == [second, None]
+    assert first.index < second.index
 
 
 def test_a_fixed_margin_sends_no_pings_and_ignores_pongs() -> None:
@@ -121,12 +157,12 @@ def test_a_fixed_margin_sends_no_pings_and_ignores_pongs() -> None:
 async def test_the_driver_pings_behind_its_writes(relive_emulator: Emulator) -> None:
     config = types.LiveConnectConfig(response_modalities=[types.Modality.AUDIO])
     async with rs.connect(relive_emulator.client(), model=MODEL, config=config) as session:
-        await session.send_realtime_input(audio=BLOB)  # a ping goes right behind it
-        await session.send_realtime_input(text="hello")  # and one behind this, when idle
+        await session.send_realtime_input(audio=BLOB)  # the first write: a ping behind it
+        await session.send_realtime_input(text="hello")  # a turn: a ping behind it too
         async for event in session.events():  # the pongs came back before the answer did
             if isinstance(event, rs.TurnComplete):
                 break
-        conn = session._machine._conn
-        assert conn.written == conn.pinged == conn.acked == 2
-        assert not conn.pings_out and len(conn.send_delays) >= 1
-        assert 0 <= conn.send_delays[0] < 1.0
+        flight = session._machine._conn.flight
+        assert flight.written == flight.pinged == flight.acked == 2
+        assert not flight.pings_out and len(flight.round_trips) >= 1
+        assert 0 <= flight.round_trips[0] < 1.0
