@@ -567,7 +567,9 @@ class SessionMachine:
                 self.restore.answered(self.transcript)
         self.restore.server_progressed()
         self._turn = _Turn()
-        self._handle_due = True  # 2.x: the handle holding this turn comes next
+        # 2.x: the handle holding this turn comes next; 3.8 sends none after a turn (its handle
+        # names the latest state), so none is awaited and pings go back to sparse.
+        self._handle_due = not self.rules.live_handles
         self._conn.stable = True
         self._conn.handle_stale = not self.rules.live_handles
         self._outage = None

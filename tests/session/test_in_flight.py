@@ -11,8 +11,9 @@ from relive.session import _inputs as inputs
 from relive.session._inflight import MAX_PINGS_OUT, SPARSE_PING_EVERY
 from relive.session._journal import Entry
 from relive.session._machine import SessionMachine
+from relive.session._models import GEMINI_38
 from tests.session.helpers import MODEL
-from tests.session.test_machine import DROP, handle, live, make, say
+from tests.session.test_machine import DROP, answer, handle, live, make, say
 
 BLOB = types.Blob(data=b"\0\0" * 320, mime_type="audio/pcm;rate=16000")
 
@@ -120,6 +121,27 @@ def test_no_handle_likely_means_sparse_pings() -> None:
     assert not m.probe_due(1, idle=True)  # streaming, no turn: a pong per chunk would be waste
     clock.advance(SPARSE_PING_EVERY)
     assert m.probe_due(1, idle=True)
+
+
+def test_after_an_answered_turn_pings_stay_dense_until_its_handle_but_not_on_3_8() -> None:
+    for rules, dense in ((None, True), (GEMINI_38, False)):
+        m, clock = make(mode="call")
+        if rules is not None:
+            m.rules = rules  # 3.8: no handle follows a turn (it names the latest state)
+        live(m)
+        say(m, "hi")
+        turn = m.take_next(1)
+        assert turn is not None
+        m.written(1, turn.index)
+        m.ponged(1, m.pinged(1))
+        answer(m, "hello", None)
+        clock.advance(0.02)
+        _write(m)
+        m.ponged(1, m.pinged(1))
+        _write(m)
+        # 2.x: the answered turn's handle is still to come, so every write is pinged;
+        # 3.8: none is awaited, so a pong per chunk would be waste.
+        assert m.probe_due(1, idle=True) is dense, rules
 
 
 def test_a_handle_outside_a_turn_makes_every_write_pinged_from_then() -> None:
