@@ -2,7 +2,8 @@
 
 The parent talks to it over a pipe: its URL, CA file and pid at start, then stats on request.
 With `tap=True` the child also notes which numbered audio chunks and turn texts arrived
-(`ClientTap`), and hands back per-caller tallies (`heard()`).
+(`ClientTap`), and hands back per-caller tallies (`heard()`); with `count_delivered`, its stats
+say how many distinct messages of the app arrived (`delivered`).
 """
 
 from __future__ import annotations
@@ -18,12 +19,45 @@ from typing import Any
 
 from relive import _loop
 from relive.bench._tap import ClientTap
-from relive.emulator import Emulator, EmulatorSettings, EmulatorStats
+from relive.emulator import Emulator, EmulatorEvent, EmulatorSettings, EmulatorStats, EventKind
+from relive.emulator._codec import ClientMessage
 
 ASK_TIMEOUT = 120.0
 
 
-def _serve(conn: Connection, settings: EmulatorSettings, tap: bool) -> None:
+class _Delivered:
+    """The app's messages that reached the emulator, each counted once: a message replayed after
+    a reconnect arrives twice but was produced once. Keyed by the emulator's session (which a
+    resumed connection keeps) and the payload (audio data, or the turns' text), so the app must
+    make each message of a session distinct (the scale bench numbers chunks by tick)."""
+
+    def __init__(self, emu: Emulator) -> None:
+        self._emu = emu
+        self.seen: set[int] = set()  # hashes: a set of payloads would hold every chunk
+        emu.on_event.append(self)
+
+    def __call__(self, event: EmulatorEvent) -> None:
+        if event.kind is not EventKind.RECEIVED:
+            return
+        message = event.data.get("message")
+        link = self._emu.links.get(event.data["conn"])
+        session = link.machine.session_id if link is not None else None
+        if session is None or not isinstance(message, ClientMessage):
+            return
+        if message.kind == "realtimeInput" and isinstance(message.body.get("audio"), dict):
+            self.seen.add(hash((session, "audio", str(message.body["audio"].get("data")))))
+        elif message.kind == "clientContent":
+            self.seen.add(hash((session, "turns", repr(message.body.get("turns")))))
+
+
+def _stats(emu: Emulator, delivered: _Delivered | None) -> dict[str, Any]:
+    figures = emu.stats.to_json()
+    if delivered is not None:
+        figures["delivered"] = len(delivered.seen)
+    return figures
+
+
+def _serve(conn: Connection, settings: EmulatorSettings, tap: bool, count_delivered: bool) -> None:
     """The emulator process: serve until told to stop, answering stats requests."""
     # A client killed mid-call (`bench failover`) leaves the emulator writing to its closed TLS
     # socket a moment; asyncio warns for each write past the fifth. Expected: not printed.
@@ -32,12 +66,17 @@ def _serve(conn: Connection, settings: EmulatorSettings, tap: bool) -> None:
     async def main() -> None:
         async with Emulator(settings, tls=True) as emu:
             heard = ClientTap(emu) if tap else None
+            delivered = _Delivered(emu) if count_delivered else None
+
+            def stats() -> dict[str, Any]:
+                return _stats(emu, delivered)
+
             conn.send({"url": emu.url, "ca": str(emu.ca_pem_path), "pid": os.getpid()})
             loop = asyncio.get_running_loop()
             while True:
                 command = await loop.run_in_executor(None, conn.recv)
                 if command == "stats":
-                    conn.send(emu.stats.to_json())
+                    conn.send(stats())
                 elif command == "drop":
                     # CLOCK_MONOTONIC is one clock for every process of the machine.
                     conn.send((emu.faults.drop(), time.monotonic()))
@@ -49,17 +88,17 @@ def _serve(conn: Connection, settings: EmulatorSettings, tap: bool) -> None:
                     tallies = _tallies(heard)
                     tallies["held"] = _held(emu)
                     conn.send(tallies)
-                elif isinstance(command, tuple) and command[0] == "wait_received":
-                    target = int(command[1])
+                elif isinstance(command, tuple) and command[0] == "wait_for":
+                    key, target = str(command[1]), int(command[2])
 
-                    def arrived(st: EmulatorStats, target: int = target) -> bool:
-                        return st.messages_received >= target
+                    def arrived(_: EmulatorStats, key: str = key, target: int = target) -> bool:
+                        return int(stats()[key]) >= target
 
                     with contextlib.suppress(TimeoutError):
                         await emu.wait_for(arrived, 30.0)
-                    conn.send(emu.stats.to_json())
+                    conn.send(stats())
                 else:
-                    conn.send(emu.stats.to_json())
+                    conn.send(stats())
                     return
 
     _loop.run(main())  # uvloop when installed, like the client side
@@ -118,10 +157,14 @@ CALLER_SHIFT = 20  # a caller's chunks are numbered caller << 20 | n (n < 2**20:
 class EmulatorProcess:
     """An emulator in a child process, with its URL, CA file and pid."""
 
-    def __init__(self, settings: EmulatorSettings, *, tap: bool = False) -> None:
+    def __init__(
+        self, settings: EmulatorSettings, *, tap: bool = False, count_delivered: bool = False
+    ) -> None:
+        """`count_delivered`: stats carry `delivered`, the app's distinct messages received."""
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(child, settings, tap), daemon=True)
+        args = (child, settings, tap, count_delivered)
+        self._process = ctx.Process(target=_serve, args=args, daemon=True)
         self.url = ""
         self.ca = ""
         self.pid = 0
@@ -169,7 +212,14 @@ class EmulatorProcess:
 
     async def wait_received(self, count: int) -> dict[str, Any]:
         """Stats once the emulator has received `count` messages in all (or after 30 s)."""
-        result: dict[str, Any] = await self._ask(("wait_received", count), timeout=ASK_TIMEOUT)
+        return await self._wait_for("messages_received", count)
+
+    async def wait_delivered(self, count: int) -> dict[str, Any]:
+        """Stats once `count` distinct messages of the app have arrived (or after 30 s)."""
+        return await self._wait_for("delivered", count)
+
+    async def _wait_for(self, key: str, count: int) -> dict[str, Any]:
+        result: dict[str, Any] = await self._ask(("wait_for", key, count), timeout=ASK_TIMEOUT)
         return result
 
     async def __aexit__(self, *exc: object) -> None:

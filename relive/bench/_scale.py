@@ -166,7 +166,7 @@ async def run_scale(
     counts = {"reconnects": 0, "gave_up": 0}
     recovery = _Recovery()
     late: list[float] = []
-    async with EmulatorProcess(BENCH_SETTINGS) as emu:
+    async with EmulatorProcess(BENCH_SETTINGS, count_delivered=True) as emu:
         them = ProcessMeter(emu.pid, clock=clock)
         client = client_for(emu.url, emu.ca, API_KEY)
         idle_me, idle_them = me.snapshot(), them.snapshot()
@@ -192,7 +192,7 @@ async def run_scale(
             end_me, end_them = me.snapshot(), them.snapshot()
             after = await emu.stats()
             drain_start = clock.now()
-            drained = await emu.wait_received(before["messages_received"] + produced)
+            drained = await emu.wait_delivered(before["delivered"] + produced)
             drain_s = clock.now() - drain_start
             live = sum(1 for c in callers if c.is_live())
             if mass_drop and side == "relive":
@@ -216,8 +216,9 @@ async def run_scale(
             counts=counts,
             produced=produced,
             sustained=ratio(ticks, max(1, round(hold * 1000 / chunk_ms))),
-            consumed=after["messages_received"] - before["messages_received"],
-            delivered=drained["messages_received"] - before["messages_received"],
+            received=after["messages_received"] - before["messages_received"],
+            consumed=after["delivered"] - before["delivered"],
+            delivered=drained["delivered"] - before["delivered"],
             drain_s=drain_s,
             late=late,
             me=ProcessMeter.window(start_me, end_me),
@@ -239,10 +240,11 @@ async def _stream(
     late: list[float],
 ) -> tuple[int, int]:
     """One ticker for `hold` seconds: a chunk to every session per tick, a turn now and then.
+    Each tick's chunk carries the tick's number, so no session sends the same chunk twice (the
+    emulator counts a replayed one once).
 
     Returns (messages produced, ticks done).
     """
-    blob = types.Blob(data=pcm_chunk(0, ms=chunk_ms), mime_type=MIME_TYPE)
     interval = chunk_ms / 1000
     turn_ticks = max(1, round(turn_every / interval))
     produced = 0
@@ -259,6 +261,7 @@ async def _stream(
         if clock.now() >= end:
             break
         late.append(max(0.0, clock.now() - due))
+        blob = types.Blob(data=pcm_chunk(n, ms=chunk_ms), mime_type=MIME_TYPE)
         for i, caller in enumerate(callers):
             await caller.send_audio(blob)
             produced += 1
