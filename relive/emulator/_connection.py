@@ -3,105 +3,33 @@
 The tables of `_states.py` hold the rules (which messages each state accepts, which turn states
 new input interrupts, which trigger moves the connection and its turn where); every change of
 state goes through `_go`, which checks them and logs the move. The driver owns the socket, the
-timers and the clock; this class owns everything the service decides.
+timers and the clock; this class owns everything the service decides. It is built in layers, each
+a module: what they share (`_conn_core.py`), the model's turns (`_conn_turns.py`), the client's
+input (`_conn_input.py`), and here the connection's lifecycle: opening, setup and resumption,
+timers, faults, closing.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import logging
-from collections.abc import Iterator
-from typing import Any
-
 from relive._clock import Clock
-from relive._transitions import move
 from relive.emulator import _closes as closes
-from relive.emulator._actions import Abort, Action, CancelTimer, Close, Emit, Send, SetTimer
+from relive.emulator._actions import Action, CancelTimer, SetTimer
 from relive.emulator._closes import CloseReason
 from relive.emulator._codec import ClientMessage, JsonDict, ProtocolError, format_duration
-from relive.emulator._config import SessionConfig, parse_setup
+from relive.emulator._config import parse_setup
+from relive.emulator._conn_input import ConnectionInput
 from relive.emulator._faults import FaultPlan
 from relive.emulator._handles import HandleRegistry, HandleRejectedError
-from relive.emulator._media import (
-    add_media,
-    audio_rate,
-    check_session_limit,
-    decode_bytes,
-    media_tokens,
-)
-from relive.emulator._model import Conversation, reply_text, text_tokens
-from relive.emulator._profiles import PRE_SETUP, FirstHandle, Handles, rules_for
 from relive.emulator._schema import check_message
 from relive.emulator._settings import EmulatorSettings
-from relive.emulator._shapes import (
-    WAITING,
-    instruction_tokens,
-    session_label,
-    tool_tokens,
-    voice_activity,
-    waiting_for_more,
-)
-from relive.emulator._states import (
-    ACCEPTS,
-    BUSY,
-    EVENT_TRIGGERED_TRANSITIONS,
-    TURN_TRANSITIONS,
-    Auth,
-    State,
-    Trigger,
-    TurnState,
-    TurnTrigger,
-)
+from relive.emulator._shapes import session_label
+from relive.emulator._states import ACCEPTS, Auth, State, Trigger
 from relive.emulator._stats import EventKind
 from relive.emulator._tokens import TokenRegistry, TokenRejectedError, constrain
-from relive.emulator._tools import (
-    BlockingTurn,
-    Call,
-    MalformedCall,
-    ToolLedger,
-    declared_functions,
-    requested_calls,
-    result_text,
-    scheduling_of,
-)
-from relive.emulator._turns import Step, plan_reply
-from relive.emulator._vad import (
-    SpeechEnd,
-    SpeechStart,
-    VadEvent,
-    VoiceDetector,
-    pcm_seconds,
-)
-
-log = logging.getLogger("relive.emulator")
-# Moves are logged below DEBUG: a bench serves thousands of connections, and a malformed frame
-# is worth one DEBUG line, not one per move (enable with `log.setLevel(TRACE)`).
-TRACE = 5
-
-MEDIA_CHUNKS_DEPRECATED = (
-    "realtime_input.media_chunks is deprecated. Use audio, video, or text instead."
-)
-ACTIVITY_END_AUTOMATIC = (
-    "Invalid client message: activityEnd requires automatic activity detection to be disabled "
-    "in setup.realtimeInputConfig."
-)
-AUDIO_OUTSIDE_ACTIVITY = (
-    "Invalid client message: with automatic activity detection disabled, audio must come "
-    "between activityStart and activityEnd."
-)
+from relive.emulator._vad import VoiceDetector
 
 
-@dataclasses.dataclass
-class _Reply:
-    """The reply being sent: replaced whole when a turn starts or ends."""
-
-    text: str = ""
-    sent: str = ""  # what of it went out so far (an interrupted turn keeps only this)
-    plan: Iterator[Step] = dataclasses.field(default_factory=lambda: iter(()))  # made lazily
-    next: Step | None = None
-
-
-class LiveConnection:
+class LiveConnection(ConnectionInput):
     """The service side of one WebSocket connection."""
 
     def __init__(
@@ -114,74 +42,13 @@ class LiveConnection:
         clock: Clock,
         tokens: TokenRegistry | None = None,
     ) -> None:
-        self.conn_id = conn_id
-        self.auth = auth
-        self.settings = settings
-        self.registry = registry
-        self.faults = faults
-        self.clock = clock
-        self.tokens = tokens
-        self._owner = auth.api_key or ""  # whom handles are bound to
-        self._state = State.AWAITING_SETUP
-        self._turn = TurnState.IDLE
-        self.config: SessionConfig | None = None
-        self.session_id: str | None = None
-        self.conversation = Conversation()
-        self.consumed = 0  # client messages consumed on this connection (setup is 0)
-        self._reply = _Reply()
-        self._tools = ToolLedger()
-        self._results: list[str] = []  # async function results waiting to be spoken
-        self._queued: list[str] = []
-        self._pending_user: list[str] = []
-        self._pending_tokens = 0
-        self._vad: VoiceDetector | None = None
-        self.rules = rules_for(PRE_SETUP, settings)  # until setup names the model
-        self._opened_at: float | None = None
-        self._deadline: float | None = None
-        self._goaway_lead = self.rules.goaway_lead
-        self._went_away = False
-        self._last_handle_at: float | None = None
-        self._hold = 0.0  # silent-drop fault: the server holds the dead socket this long
-        self._history_open = True  # 3.1: clientContent history only before any realtimeInput
-        self._out: list[Action] = []
+        super().__init__(conn_id, auth, settings, registry, faults, clock, tokens)
         self._handlers = {
             "clientContent": self._on_client_content,
             "realtimeInput": self._on_realtime_input,
             "toolResponse": self._on_tool_response,
             "contextUpdate": self._on_context_update,
         }
-
-    # ----- state ----------------------------------------------------------------------------
-
-    @property
-    def state(self) -> State:
-        """The connection's lifecycle state; it changes only through `_go`."""
-        return self._state
-
-    @property
-    def turn(self) -> TurnState:
-        """What the model is doing; it changes only through `_go`."""
-        return self._turn
-
-    def _go(self, trigger: Trigger | TurnTrigger) -> None:
-        """The one door: every move is checked against the tables and logged."""
-        where = f"connection {self.conn_id}"
-        before: State | TurnState
-        after: State | TurnState
-        if isinstance(trigger, Trigger):
-            before = self._state
-            after = self._state = move(EVENT_TRIGGERED_TRANSITIONS, before, trigger, where)
-        else:
-            before = self._turn
-            after = self._turn = move(TURN_TRANSITIONS, before, trigger, where)
-        log.log(
-            TRACE,
-            "connection %s: %s -> %s (%s)",
-            self.conn_id,
-            before.value,
-            after.value,
-            trigger.value,
-        )
 
     # ----- inputs -------------------------------------------------------------------------
 
@@ -279,13 +146,7 @@ class LiveConnection:
         """Fault: when this socket dies, the server keeps holding it for `seconds`."""
         self._hold = max(0.0, seconds)
 
-    def _release(self) -> None:
-        """From the close on, the session is free to resume elsewhere (after a hold, if any)."""
-        if self.session_id is not None:
-            self.registry.detach(self.session_id, self.conversation, self._hold)
-            self.session_id = None
-
-    # ----- setup, resumption, lifetime ------------------------------------------------------
+    # ----- setup and lifetime -----------------------------------------------------------------
 
     def _on_setup(self, body: JsonDict) -> None:
         self._out.append(CancelTimer("setup"))
@@ -347,379 +208,3 @@ class LiveConnection:
         self._went_away = True
         self._go(Trigger.GOAWAY)
         self._emit(EventKind.GOAWAY, time_left=time_left)
-
-    def _resumption_update(self, event: str) -> None:
-        """A handle, if the profile sends one at this `event` (setup, turn, input)."""
-        config = self.config
-        if config is None or self.session_id is None:
-            return
-        handles = self.rules.handles
-        if handles is Handles.STREAMING:  # 3.1: while input streams, asked for or not
-            last, now = self._last_handle_at, self.clock.now()
-            if event == "input" and (last is None or now - last >= self.rules.handle_interval):
-                self._issue_handle(live=False)
-            return
-        if not config.resumption or event == "input":
-            return
-        if handles is Handles.ONCE:  # 3.8: one handle right after setup, naming the latest state
-            if event == "setup":
-                self._issue_handle(live=True)
-            return
-        if event == "setup" and self.rules.first_handle is FirstHandle.FIRST_TURN:
-            return
-        if self.turn is TurnState.IDLE:
-            self._issue_handle(live=False)
-        else:
-            self._send({"sessionResumptionUpdate": {"newHandle": "", "resumable": False}})
-
-    def _issue_handle(self, live: bool) -> None:
-        assert self.config is not None and self.session_id is not None
-        handle = self.registry.issue(self.session_id, self._owner, self.conversation, live=live)
-        update: JsonDict = {"newHandle": handle, "resumable": True}
-        if self.config.transparent:
-            update["lastConsumedClientMessageIndex"] = str(self.consumed)
-        self._last_handle_at = self.clock.now()
-        self._emit(EventKind.HANDLE_ISSUED)
-        self._send({"sessionResumptionUpdate": update})
-
-    # ----- client input ---------------------------------------------------------------------
-
-    def _on_client_content(self, body: JsonDict) -> None:
-        assert self.config is not None
-        history_only = self.settings.strict and self.config.profile.client_content_history_only
-        # historyConfig.initialHistoryInClientContent: until its turnComplete (or the first
-        # realtimeInput) clientContent is initial history on any model, never answered.
-        initial = self.config.history_in_client_content and self._history_open
-        if history_only and not initial:
-            raise ProtocolError(closes.INVALID_REQUEST)  # 3.1: text goes in realtimeInput
-        for content in body.get("turns") or []:
-            if not isinstance(content, dict):
-                raise ProtocolError(closes.invalid("Invalid value at 'client_content.turns'."))
-            text = " ".join(
-                p["text"] for p in content.get("parts") or [] if isinstance(p.get("text"), str)
-            )
-            if content.get("role", "user") == "model":
-                # History prefill: the user words before a model turn are a finished exchange,
-                # taken into the context (and the turn count) without a reply.
-                if user_text := self._take_pending_user():
-                    self._remember("user", user_text, self._text_tokens(user_text))
-                self._remember("model", text, self._text_tokens(text))
-            else:
-                self._pending_user.append(text)
-        if initial:  # taken into the context, never answered
-            if user_text := self._take_pending_user():
-                self._remember("user", user_text, self._text_tokens(user_text))
-            if body.get("turnComplete"):
-                self._history_open = False  # the history is in; the conversation starts
-        elif body.get("turnComplete"):
-            user_text = self._take_pending_user()
-            self._user_turn(user_text, self._text_tokens(user_text))
-
-    def _take_pending_user(self) -> str:
-        """The user texts sent since the last complete turn, as one, and forget them."""
-        user_text = " ".join(t for t in self._pending_user if t)
-        self._pending_user = []
-        return user_text
-
-    def _text_tokens(self, text: str) -> int:
-        return text_tokens(text, self.settings.chars_per_text_token)
-
-    def _check_realtime_input(self, body: JsonDict) -> None:
-        """Strict: what the model or the activity-detection mode refuses (1007)."""
-        assert self._vad is not None and self.config is not None
-        if "mediaChunks" in body and not self.config.profile.media_chunks:
-            raise ProtocolError(closes.invalid(MEDIA_CHUNKS_DEPRECATED))
-        if self.config.automatic_vad:
-            if "activityEnd" in body:
-                raise ProtocolError(closes.invalid(ACTIVITY_END_AUTOMATIC))
-        elif ("audio" in body or "mediaChunks" in body) and not (
-            self._vad.in_speech or "activityStart" in body
-        ):
-            raise ProtocolError(closes.invalid(AUDIO_OUTSIDE_ACTIVITY))
-
-    def _on_realtime_input(self, body: JsonDict) -> None:
-        assert self._vad is not None and self.config is not None
-        if self.settings.strict:
-            self._check_realtime_input(body)
-        self._history_open = False
-        events = self._take_media(body)
-        if "activityStart" in body:
-            if self.config.automatic_vad:
-                raise ProtocolError(
-                    closes.invalid(
-                        "Invalid client message: activityStart requires automatic activity "
-                        "detection to be disabled in setup.realtimeInputConfig."
-                    )
-                )
-            events += self._vad.activity_start()
-        if "activityEnd" in body or body.get("audioStreamEnd"):
-            events += self._vad.activity_end()
-        for event in events:
-            if isinstance(event, SpeechStart):
-                self._speech_started()
-                if self.turn in BUSY and self.config.interrupts:
-                    self._interrupt()
-            elif isinstance(event, SpeechEnd):
-                self._spoken_turn(event.seconds)
-        if isinstance(body.get("text"), str):
-            text = body["text"]
-            self._user_turn(text, self._text_tokens(text))
-        if "audio" in body or "mediaChunks" in body or "video" in body or "text" in body:
-            self._resumption_update("input")  # 3.1 sends handles while input streams
-
-    def _take_media(self, body: JsonDict) -> list[VadEvent]:
-        """Audio and video of a realtimeInput: media time, tokens, and what the detector saw."""
-        assert self._vad is not None
-        audio = body.get("audio")
-        events = [] if audio is None else self._take_blob("audio", audio)
-        for blob in body.get("mediaChunks") or ():
-            events += self._take_blob("media_chunks", blob)
-        if "video" in body:
-            self._media(video=1.0)
-        return events
-
-    def _take_blob(self, field: str, blob: JsonDict) -> list[VadEvent]:
-        assert self._vad is not None
-        mime = blob.get("mimeType", "")
-        data = decode_bytes(blob.get("data"), field)
-        if not mime.startswith("audio/"):
-            self._media(video=1.0)
-            return []
-        rate = audio_rate(mime, field)
-        self._media(audio=pcm_seconds(data, rate))
-        return self._vad.feed(data, rate)
-
-    def _on_tool_response(self, body: JsonDict) -> None:
-        for response in body.get("functionResponses") or []:
-            call_id = response.get("id") if isinstance(response, dict) else None
-            call = self._tools.calls.get(call_id) if isinstance(call_id, str) else None
-            if call is None:
-                self._emit(EventKind.TOOL_RESPONSE_IGNORED)
-                continue
-            result = result_text(call.name, response.get("response"))
-            self._remember("tool", result, self._text_tokens(result))
-            if call.non_blocking:
-                self._async_result(call, response, result)
-            else:
-                self._blocking_result(call, result)
-
-    def _blocking_result(self, call: Call, result: str) -> None:
-        turn = self._tools.blocking
-        del self._tools.calls[call.id]
-        if turn is None or call.id not in turn.waiting:
-            return
-        turn.waiting.remove(call.id)
-        turn.results.append(result)
-        if not turn.waiting:  # every blocking call answered: the model replies
-            self._tools.blocking = None
-            self._go(TurnTrigger.TOOL_RESPONSE)
-            self._start_reply(reply_text(turn.user_text, turn.n, turn.k, *turn.results))
-
-    def _async_result(self, call: Call, response: JsonDict, result: str) -> None:
-        """A NON_BLOCKING call's result, spoken (or not) as its scheduling says."""
-        if not response.get("willContinue"):
-            del self._tools.calls[call.id]
-        scheduling = scheduling_of(response)
-        self._emit(EventKind.TOOL_RESULT, id=call.id, scheduling=scheduling)
-        if scheduling == "SILENT":
-            return  # in the context, not spoken
-        self._results.append(result)
-        if self.turn is TurnState.IDLE:
-            self._start_reply(self._results.pop(0))
-        elif scheduling == "INTERRUPT" and self.turn is TurnState.GENERATING:
-            self._interrupt()  # the turn's end speaks the waiting result
-
-    def _on_context_update(self, body: JsonDict) -> None:
-        """Replace the system instruction and/or the tools, for the turns that follow."""
-        assert self.config is not None
-        changed = sorted(k for k in ("systemInstruction", "tools") if k in body)
-        per_token = self.settings.chars_per_text_token
-        if "systemInstruction" in body:
-            tokens = instruction_tokens(body["systemInstruction"], per_token)
-            self.config = dataclasses.replace(self.config, instruction_tokens=tokens)
-        tools = body.get("tools")
-        if isinstance(tools, dict):
-            profile = self.config.profile
-            self.config = dataclasses.replace(
-                self.config,
-                functions=declared_functions(
-                    tools.get("tools"), profile.non_blocking_default, profile.async_calls
-                ),
-                tool_tokens=tool_tokens(tools.get("tools"), per_token),
-            )
-        self._emit(EventKind.CONTEXT_UPDATE, changed=changed)
-
-    def _media(self, audio: float = 0.0, video: float = 0.0) -> None:
-        assert self.config is not None
-        self.conversation = add_media(self.conversation, audio, video)
-        self._pending_tokens += media_tokens(audio, video, self.settings)
-        if self.config.compression is None:
-            check_session_limit(self.conversation, self.settings)
-
-    def _speech_started(self) -> None:
-        """Voice-activity signals when asked for; the first piece of the input transcription."""
-        assert self.config is not None
-        if self.config.vad_signals:
-            for message in voice_activity(True, self.conversation.audio_seconds):
-                self._send(message)
-        if self.config.input_transcription:
-            self._send({"serverContent": {"inputTranscription": {"text": "[audio"}}})
-
-    def _spoken_turn(self, seconds: float) -> None:
-        """The end of speech: the transcription's last piece (`finished`), then the turn."""
-        assert self.config is not None
-        text = f"[audio {seconds:.2f} s]"
-        if self.config.vad_signals:
-            for message in voice_activity(False, self.conversation.audio_seconds):
-                self._send(message)
-        if self.config.input_transcription:
-            piece = {"text": f" {seconds:.2f} s]", "finished": True}
-            self._send({"serverContent": {"inputTranscription": piece}})
-        self._user_turn(text, 0)
-
-    # ----- turns ------------------------------------------------------------------------------
-
-    def _user_turn(self, text: str, tokens: int) -> None:
-        assert self.config is not None
-        if self.turn in BUSY:
-            if not self.config.interrupts:
-                self._queued.append(text)
-                return
-            self._interrupt()
-        self._remember("user", text, tokens + self._pending_tokens)
-        self._pending_tokens = 0
-        n, k = self.conversation.user_turns, self.conversation.remembered
-        if waiting_for_more(text):  # the user trailed off: the model waits for the rest
-            self._send(WAITING)
-            self._emit(EventKind.TURN_COMPLETE, interrupted=False)
-            return
-        try:
-            calls = requested_calls(text, self.config.functions)
-        except MalformedCall:
-            done = {"turnComplete": True, "turnCompleteReason": "MALFORMED_FUNCTION_CALL"}
-            self._send({"serverContent": done})
-            self._emit(EventKind.TURN_COMPLETE, interrupted=False)
-            return
-        if calls:
-            self._call_functions(calls, text, n, k)
-        else:
-            self._start_reply(reply_text(text, n, k))
-
-    def _call_functions(self, calls: list[tuple[str, JsonDict]], text: str, n: int, k: int) -> None:
-        """One toolCall for every call the turn asks for; only blocking ones hold the reply."""
-        assert self.config is not None
-        wire, blocking = [], []
-        for i, (name, args) in enumerate(calls):
-            call_id = f"call-{n}-{self.conn_id}" + (f"-{i + 1}" if i else "")
-            call = Call(call_id, name, self.config.functions[name])
-            self._tools.open(call)
-            wire.append({"id": call_id, "name": name, "args": args})
-            if not call.non_blocking:
-                blocking.append(call_id)
-        if blocking:
-            self._tools.blocking = BlockingTurn(text, n, k, blocking)
-            self._go(TurnTrigger.TOOL_CALL)
-            self._resumption_update("turn")
-        self._send({"toolCall": {"functionCalls": wire}})
-        for call_wire in wire:
-            self._emit(EventKind.TOOL_CALL, id=call_wire["id"], name=call_wire["name"])
-        if not blocking:  # NON_BLOCKING: the conversation goes on while the calls run
-            self._start_reply(reply_text(text, n, k))
-
-    def _remember(self, role: str, text: str, tokens: int) -> None:
-        assert self.config is not None
-        conv = self.conversation.add(role, text, tokens)
-        if self.config.compression is not None:
-            trigger, target = self.config.compression
-            before = len(conv.turns)
-            conv = conv.compress(trigger, target)
-            if len(conv.turns) != before:
-                self._emit(EventKind.COMPRESSED, dropped=before - len(conv.turns))
-        elif conv.tokens > self.settings.context_window_tokens:
-            self.conversation = conv
-            raise ProtocolError(closes.CONTEXT_EXHAUSTED)
-        self.conversation = conv
-
-    def _start_reply(self, text: str) -> None:
-        assert self.config is not None
-        self._go(TurnTrigger.REPLY)
-        config = self.config
-        prompt = self.settings.preamble_tokens + config.instruction_tokens + config.tool_tokens
-        plan = plan_reply(text, config, self.settings, prompt + self.conversation.tokens)
-        self._reply = _Reply(text, plan=plan, next=next(plan, None))
-        self._resumption_update("turn")
-        self._out.append(SetTimer("step", self.clock.now() + self.settings.first_chunk_delay))
-
-    def _step(self) -> None:
-        reply = self._reply
-        step = reply.next
-        if step is None:
-            return
-        reply.next = next(reply.plan, None)
-        for message in step.messages:
-            self._send(message)
-        if step.text:
-            reply.sent += step.text
-            if self.faults.take_drop_mid_turn():  # the reply is cut: no handle will include it
-                self._go(Trigger.ABORT)
-                self._drop_plan()
-                self._release()
-                self._out.append(Abort("drop mid-turn fault"))
-                self._emit(EventKind.DROPPED_MID_TURN)
-                return
-        if step.generation_complete:
-            self._emit(EventKind.GENERATION_COMPLETE)
-        if step.turn_complete:
-            self._finish_turn()
-        elif reply.next is not None:
-            self._out.append(SetTimer("step", self.clock.now() + reply.next.delay))
-
-    def _finish_turn(self, text: str | None = None) -> None:
-        spoken = self._reply.text if text is None else text
-        self._go(TurnTrigger.FINISH if text is None else TurnTrigger.INTERRUPT)
-        self._drop_plan()
-        try:
-            self._remember("model", spoken, self._text_tokens(spoken))
-        finally:
-            self._emit(EventKind.TURN_COMPLETE, interrupted=text is not None)
-        if self.session_id is not None:
-            self.registry.save(self.session_id, self.conversation)
-        self._resumption_update("turn")
-        if self._results:
-            self._start_reply(self._results.pop(0))
-        elif self._queued:
-            self._user_turn(self._queued.pop(0), 0)
-
-    def _interrupt(self) -> None:
-        self._out.append(CancelTimer("step"))
-        if cancelled := self._tools.take_blocking_ids():  # NON_BLOCKING calls run on
-            self._send({"toolCallCancellation": {"ids": cancelled}})
-        self._send({"serverContent": {"interrupted": True}})
-        self._send({"serverContent": {"turnComplete": True}})
-        self._emit(EventKind.INTERRUPTED)
-        self._finish_turn(self._reply.sent)
-
-    def _drop_plan(self) -> None:
-        self._reply = _Reply()
-
-    # ----- output -------------------------------------------------------------------------
-
-    def _send(self, message: JsonDict) -> None:
-        silent = self.state is State.GOING_AWAY and self.faults.silent_after_goaway
-        if silent and "goAway" not in message:
-            return
-        self._out.append(Send(message))
-
-    def _emit(self, kind: EventKind, **data: Any) -> None:
-        self._out.append(Emit(kind, {"conn": self.conn_id, **data}))
-
-    def _close(self, close: CloseReason) -> list[Action]:
-        self._go(Trigger.CLOSE)
-        self._drop_plan()
-        self._release()
-        self._out.append(Close(close.code, close.reason))
-        return self._flush()
-
-    def _flush(self) -> list[Action]:
-        out, self._out = self._out, []
-        return out

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from relive.emulator import _closes as closes
-from relive.emulator._connection import TRACE
+from relive.emulator._conn_core import TRACE
 from relive.emulator._states import (
     EVENT_TRIGGERED_TRANSITIONS,
     TURN_TRANSITIONS,
