@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -162,14 +162,29 @@ async def run_overhead(
 def _report(
     turns: int, chunks: int, rounds: int, pingpong: int, raw: _Figures, rel: _Figures
 ) -> Report:
-    def ms(values: list[float], p: float) -> float:
-        return percentile(values, p) * 1000
+    def row(label: str, key: str, raw_value: float, relive_value: float, unit: str = "") -> Row:
+        return Row(
+            label, raw_value, relive_value, ratio(relive_value, raw_value), key=key, unit=unit
+        )
 
-    def row(label: str, key: str, raw_value: float, relive_value: float) -> Row:
-        return Row(label, raw_value, relive_value, ratio(relive_value, raw_value), key=key)
+    def latencies(what: str, key: str, samples: Callable[[_Figures], list[float]]) -> list[Row]:
+        return [
+            row(
+                f"{what} latency p{p}",
+                f"{key}.{p}",
+                percentile(samples(raw), p) * 1000,
+                percentile(samples(rel), p) * 1000,
+                unit="ms",
+            )
+            for p in (50, 99)
+        ]
 
-    # Each round pairs a raw and a relive block run back to back; the median of the per-round
-    # ratios shrugs off a round spoiled by another process on the machine.
+    def median_round(what: str, rounds: list[float]) -> Row:
+        # Each round pairs a raw and a relive block run back to back; the median of the
+        # per-round ratios shrugs off a round spoiled by another process on the machine.
+        label = f"{what} throughput, median of per-round ratios"
+        return Row(label, "", "", percentile(rounds, 50), key=f"{what}_throughput_median_round")
+
     text_rounds = [
         ratio(a, b) for a, b in zip(rel.round_turns_per_s, raw.round_turns_per_s, strict=True)
     ]
@@ -184,39 +199,11 @@ def _report(
             row(
                 "text turns/s (one after another)", "turns_per_s", raw.turns_per_s, rel.turns_per_s
             ),
-            *(
-                row(
-                    f"text turn latency p{p} (ms)",
-                    f"turn_latency_ms.{p}",
-                    ms(raw.turn_s, p),
-                    ms(rel.turn_s, p),
-                )
-                for p in (50, 99)
-            ),
+            *latencies("text turn", "turn_latency_ms", lambda f: f.turn_s),
             row("audio chunks/s (flood)", "chunks_per_s", raw.chunks_per_s, rel.chunks_per_s),
-            *(
-                row(
-                    f"audio chunk latency p{p} (ms)",
-                    f"chunk_latency_ms.{p}",
-                    ms(raw.chunk_s, p),
-                    ms(rel.chunk_s, p),
-                )
-                for p in (50, 99)
-            ),
-            Row(
-                "text throughput, median of per-round ratios",
-                "",
-                "",
-                percentile(text_rounds, 50),
-                key="text_throughput_median_round",
-            ),
-            Row(
-                "audio throughput, median of per-round ratios",
-                "",
-                "",
-                percentile(audio_rounds, 50),
-                key="audio_throughput_median_round",
-            ),
+            *latencies("audio chunk", "chunk_latency_ms", lambda f: f.chunk_s),
+            median_round("text", text_rounds),
+            median_round("audio", audio_rounds),
         ],
     )
     return Report(
@@ -234,8 +221,8 @@ def _report(
             "audio_ratio_per_round": audio_rounds,
             **{
                 side: {
-                    "turn_latency_ms": {"95": ms(f.turn_s, 95)},
-                    "chunk_latency_ms": {"95": ms(f.chunk_s, 95)},
+                    "turn_latency_ms": {"95": percentile(f.turn_s, 95) * 1000},
+                    "chunk_latency_ms": {"95": percentile(f.chunk_s, 95) * 1000},
                     "turns": len(f.turn_s),
                     "round_turns_per_s": f.round_turns_per_s,
                     "round_chunks_per_s": f.round_chunks_per_s,

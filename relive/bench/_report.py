@@ -68,7 +68,8 @@ class Row:
     """One line of a table with columns: a label and one value per column.
 
     `key` is the row's part of each cell's JSON key (the label in snake case when empty); a
-    blank cell (`""`) is shown empty and left out of the JSON.
+    blank cell (`""`) is shown empty and left out of the JSON. A cell may be a `Figure` of its
+    own (a value kept in bytes, shown in KiB): it keeps its key and shows its `show`.
     """
 
     label: str
@@ -110,7 +111,7 @@ class Table:
                 out.append([line.text, *line.cells])
             else:
                 label = f"{line.label} ({line.unit})" if line.unit else line.label
-                out.append([label, *line.values])
+                out.append([label, *(_shown(v) for v in line.values)])
         return out
 
     def figures(self) -> Iterator[Figure]:
@@ -121,7 +122,9 @@ class Table:
                 continue
             for column, value in zip(self.columns, line.values, strict=True):
                 column = _column(column)
-                if column.key and not (isinstance(value, str) and value == ""):
+                if isinstance(value, Figure):
+                    yield value
+                elif column.key and not (isinstance(value, str) and value == ""):
                     yield Figure(
                         f"{line.label} | {column.header}",
                         value,
@@ -335,6 +338,13 @@ def format_table(headers: list[str], rows: list[list[Any]]) -> str:
 
 def _column(column: Column | str) -> Column:
     return column if isinstance(column, Column) else Column(column)
+
+
+def _shown(cell: Any) -> Any:
+    if isinstance(cell, Figure):
+        (shown,) = cell.cells
+        return shown
+    return cell
 
 
 def _measure(measured: float | bool | Figure) -> tuple[float, str]:

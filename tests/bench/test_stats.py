@@ -165,3 +165,11 @@ def test_aim_holds_a_yes_no_figure() -> None:
     assert Aim.holds("real time", kept) == Aim(
         "real time", "yes", 0.0, False, figure="real_time_kept"
     )
+
+
+def test_a_row_cell_may_be_a_figure_with_its_own_key_and_unit() -> None:
+    idle = Figure("raw", 2048, key="idle_bytes.raw", show=(2.0,))
+    table = Table("", "memory", ["raw SDK"], [Row("per idle session (KiB)", idle)])
+    report = Report("t", {}, [table])
+    assert report.rows == [["per idle session (KiB)", 2.0]]
+    assert report.figures == {"idle_bytes": {"raw": 2048}}
