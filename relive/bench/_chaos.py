@@ -280,22 +280,26 @@ async def run_chaos(
             await scheduler
             emu.faults.reset()
     elapsed = clock.now() - start
-    report = _report(sessions, turns, fault_rate, seed, tallies, fired, elapsed, tap)
-    report.params["faults"] = ",".join(names)
-    report.params["model"] = model
-    return report
+    params = {
+        "seed": seed,
+        "sessions": sessions,
+        "turns": turns,
+        "fault_rate": fault_rate,
+        "load_1m": machine_load(),
+        "faults": ",".join(names),
+        "model": model,
+    }
+    return _report(params, tallies, fired, elapsed, tap)
 
 
 def _report(
-    sessions: int,
-    turns: int,
-    fault_rate: float,
-    seed: int,
+    params: dict[str, Any],
     tallies: list[_Tally],
     fired: Counter[str],
     elapsed: float,
     tap: ClientTap,
 ) -> Report:
+    seed = params["seed"]
     sent = sum(len(t.sent) for t in tallies)
     lost = sum(1 for t in tallies for text in t.sent if t.answers[text] == 0)
     duplicated = sum(max(0, n - 1) for t in tallies for n in t.answers.values())
@@ -340,13 +344,7 @@ def _report(
     ]
     return Report(
         title="relive bench chaos",
-        params={
-            "seed": seed,
-            "sessions": sessions,
-            "turns": turns,
-            "fault_rate": fault_rate,
-            "load_1m": machine_load(),
-        },
+        params=params,
         tables=[Table("", "chaos", ["count"], lines)],
         data={
             "seed": seed,
