@@ -86,7 +86,7 @@ async def _step(calls: int, hold: float, turn_every: float, clock: Clock, where:
             ticks = len(mic.late_s)
             await asyncio.sleep(hold)  # what is measured: `hold` seconds of real-time calls
             ends = replica.snapshot(), emulator.snapshot(), me.snapshot()
-            ticks = len(mic.late_s) - ticks
+            ticks = min(len(mic.late_s) - ticks, round(hold / 0.020))
             ranges = {p.index: (first[p.index], mic.made[p.index]) for p in pages}
             arrived = await cluster.emulator.arrived(ranges, ends[0].wall_s)
         finally:

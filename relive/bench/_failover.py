@@ -74,6 +74,7 @@ class Run:
     errors: Counter[str] = field(default_factory=Counter)
     notices: Counter[str] = field(default_factory=Counter)
     late_s: list[float] = field(default_factory=list)
+    ticks_skipped: int = 0
     loads: tuple[float, float] = (0.0, 0.0)
 
 
@@ -212,6 +213,7 @@ def _tally(
         run.errors.update(page.stats.errors)
         run.notices.update(page.stats.notices)
     run.late_s = mic.late_s
+    run.ticks_skipped = mic.skipped
 
 
 async def run_failover(
@@ -306,6 +308,11 @@ def _rows(runs: list[Run]) -> list[Row]:
             *(r.chunks_repeated for r in runs),
         ),
         row("mic ticker late, p99", "late_p99_ms", *(_ms(r.late_s, 99) for r in runs), unit="ms"),
+        row(
+            "mic ticks skipped (the pages' process > 100 ms late)",
+            "ticks_skipped",
+            *(r.ticks_skipped for r in runs),
+        ),
         row("load average (1 min) at the start", "load_start", *(r.loads[0] for r in runs)),
         row("load average (1 min) at the end", "load_end", *(r.loads[1] for r in runs)),
     ]

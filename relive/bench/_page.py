@@ -33,6 +33,7 @@ from relive.emulator import REPLY_PATTERN
 
 KEEP_AUDIO = 500  # numbered call audio the page keeps until covered: 10 s of 20 ms chunks
 KEEP_TEXT = 50  # and chat messages (app.js's bounds)
+MAX_BEHIND = 0.1  # a microphone ticker this late skips ahead (see `Microphones`)
 SPEECH_S = 0.4  # each spoken turn: this long, then silence (the emulator's VAD ends it at 0.5 s)
 NO_RETRY = (4403, 4409)  # not this page's session / replaced by another socket (app.js)
 
@@ -363,7 +364,12 @@ class PageClient:
 
 class Microphones:
     """One ticker for every page: a numbered 20 ms chunk each every 20 ms (real time); each page
-    speaks `SPEECH_S` every `turn_every` seconds (staggered), a spoken turn the model answers."""
+    speaks `SPEECH_S` every `turn_every` seconds (staggered), a spoken turn the model answers.
+
+    A ticker more than `MAX_BEHIND` late skips the ticks it missed (`skipped`) instead of sending
+    them in a burst: on a starved machine a burst trips the replica's audio rate limit (1008 after
+    50 refusals) and measures the pages' process, not the replica.
+    """
 
     def __init__(self, pages: Sequence[PageClient], clock: Clock, turn_every: float) -> None:
         self.pages = pages
@@ -372,6 +378,7 @@ class Microphones:
         self.speech = min(self.period - 1, round(SPEECH_S / 0.020))
         self.made = [0] * len(pages)
         self.late_s: list[float] = []
+        self.skipped = 0  # ticks skipped (per page) because the ticker fell behind
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -385,7 +392,13 @@ class Microphones:
             wait = due - self.clock.now()
             if wait > 0:
                 await asyncio.sleep(wait)  # a microphone's pace, not a wait for an event
-            self.late_s.append(max(0.0, self.clock.now() - due))
+            late = max(0.0, self.clock.now() - due)
+            if late > MAX_BEHIND:
+                missed = int(late / 0.020)
+                self.skipped += missed
+                n += missed
+                late -= missed * 0.020
+            self.late_s.append(late)
             for page in self.pages:
                 seq = (page.index << CALLER_SHIFT) | self.made[page.index]
                 self.made[page.index] += 1
