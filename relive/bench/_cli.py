@@ -252,6 +252,11 @@ def _run_reconnect(args: argparse.Namespace) -> int:
             hog=args.hog,
         ),
     )
+    return _plotted(args, code)
+
+
+def _plotted(args: argparse.Namespace, code: int) -> int:
+    """Say where `--plot` wrote its PNG (after a table, when the run finished)."""
     if args.plot and code == 0 and not args.json:
         print(f"plot written to {args.plot}")
     return code
@@ -313,9 +318,7 @@ def _run_failover(args: argparse.Namespace) -> int:
             plot=args.plot,
         ),
     )
-    if args.plot and code == 0 and not args.json:
-        print(f"plot written to {args.plot}")
-    return code
+    return _plotted(args, code)
 
 
 def _run_replica(args: argparse.Namespace) -> int:

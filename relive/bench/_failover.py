@@ -257,24 +257,14 @@ def _rows(runs: list[Run]) -> list[Row]:
         return Row(label, *cells, key=key, unit=unit)
 
     rows = [row("calls on the stopped replica", "victims", *(r.victims for r in runs))]
-    for p, name in ((50, "p50"), (95, "p95"), (100, "max")):
-        rows.append(
-            row(
-                f"goAway reconnect, {name}",
-                f"goaway_{name}_ms",
-                *(_ms(r.goaway_s, p) for r in runs),
-                unit="ms",
-            )
-        )
-    for p, name in ((50, "p50"), (95, "p95"), (100, "max")):
-        rows.append(
-            row(
-                f"moved to the other replica, {name}",
-                f"moved_{name}_ms",
-                *(_ms(r.moved_s, p) for r in runs),
-                unit="ms",
-            )
-        )
+    downtimes = (
+        ("goAway reconnect", "goaway", "goaway_s"),
+        ("moved to the other replica", "moved", "moved_s"),
+    )
+    for label, key, samples in downtimes:
+        for p, name in ((50, "p50"), (95, "p95"), (100, "max")):
+            cells = (_ms(getattr(r, samples), p) for r in runs)
+            rows.append(row(f"{label}, {name}", f"{key}_{name}_ms", *cells, unit="ms"))
     for p, name in ((50, "p50"), (95, "p95")):
         rows.append(
             row(
