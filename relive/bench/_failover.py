@@ -130,6 +130,13 @@ async def _one_run(
             mic.start()
             talkers = [asyncio.create_task(_talk(p, turn_every, stopped, sent)) for p in pages]
             await asyncio.sleep(hold)  # the calls go on a while: this is what is measured
+            # Each call and chat answered once: each has a handle to resume (the 2.5 profile's
+            # first comes after the first turn; a session without one would start anew).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(*(p.wait_answered_in({"call", "text"}) for p in pages)),
+                    BACK_TIMEOUT,
+                )
             await _goaway_phase(cluster, pages, run, clock)
             await asyncio.sleep(hold)
             await _stop_phase(cluster, pages, run, clock)

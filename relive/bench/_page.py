@@ -116,6 +116,7 @@ class PageClient:
         self.replicas: list[str] = []  # every replica it was on, in order
         self.outages: list[Outage] = []
         self.answered: set[str] = set()  # turn texts a reply quoted
+        self.modes_answered: set[str] = set()  # modes ("call", "text") with an answer so far
         self.gave_up = ""  # why the page stopped (a close it must not retry)
         self._rng = random.Random(seed * 100_003 + index)
         self._ws: ClientConnection | None = None
@@ -161,6 +162,12 @@ class PageClient:
             self._changed.clear()
             await self._changed.wait()
         return None
+
+    async def wait_answered_in(self, modes: set[str]) -> None:
+        """Return once each of `modes` had an answer (so, on the 2.5 profile, a handle)."""
+        while not modes <= self.modes_answered:
+            self._changed.clear()
+            await self._changed.wait()
 
     async def wait_answered(self, text: str) -> None:
         while text not in self.answered:
@@ -307,7 +314,7 @@ class PageClient:
             elif msg.get("mode") == "call":
                 self._went_down("status")
         elif kind in ("transcript", "history"):
-            self._on_turns(msg.get("recent") or msg.get("turns") or [])
+            self._on_turns(str(msg.get("mode")), msg.get("recent") or msg.get("turns") or [])
         elif kind == "goaway":
             self.stats.goaways += 1
             self._moving = True
@@ -339,13 +346,16 @@ class PageClient:
             await self._resend(received)
         self._welcomed.set()
 
-    def _on_turns(self, turns: list[dict[str, Any]]) -> None:
+    def _on_turns(self, mode: str, turns: list[dict[str, Any]]) -> None:
         for turn in turns:
             quoted = (
                 REPLY_PATTERN.search(turn.get("text", "")) if turn.get("role") == "model" else None
             )
-            if quoted is not None and quoted["text"] not in self.answered:
+            if quoted is not None and (
+                quoted["text"] not in self.answered or mode not in self.modes_answered
+            ):
                 self.answered.add(quoted["text"])
+                self.modes_answered.add(mode)
                 self._changed.set()
 
     def _went_down(self, cause: str) -> None:
