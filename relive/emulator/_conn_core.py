@@ -88,7 +88,7 @@ class ConnectionCore:
         self._results: list[str] = []  # async function results waiting to be spoken
         self._queued: list[str] = []
         self._pending_user: list[str] = []
-        self._pending_tokens = 0
+        self._pending_tokens = 0.0  # media since the last user turn, rounded once there
         self._vad: VoiceDetector | None = None
         self.rules = rules_for(PRE_SETUP, settings)  # until setup names the model
         self._opened_at: float | None = None

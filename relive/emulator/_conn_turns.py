@@ -24,8 +24,8 @@ class ConnectionTurns(ConnectionCore):
                 self._queued.append(text)
                 return
             self._interrupt()
-        self._remember("user", text, tokens + self._pending_tokens)
-        self._pending_tokens = 0
+        self._remember("user", text, tokens + round(self._pending_tokens))
+        self._pending_tokens = 0.0
         n, k = self.conversation.user_turns, self.conversation.remembered
         if waiting_for_more(text):  # the user trailed off: the model waits for the rest
             self._send(WAITING)

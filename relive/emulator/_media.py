@@ -71,11 +71,10 @@ def add_media(conv: Conversation, audio: float, video: float) -> Conversation:
     return conv.with_media(conv.audio_seconds + audio, conv.video_seconds + video)
 
 
-def media_tokens(audio: float, video: float, settings: EmulatorSettings) -> int:
-    """Tokens this media costs at the documented rates."""
-    return round(audio * settings.audio_tokens_per_second) + round(
-        video * settings.video_tokens_per_frame
-    )
+def media_tokens(audio: float, video: float, settings: EmulatorSettings) -> float:
+    """Tokens this media costs at the documented rates, unrounded: a 20 ms chunk costs a
+    fraction of a token, so the caller sums chunks and rounds once per turn."""
+    return audio * settings.audio_tokens_per_second + video * settings.video_tokens_per_frame
 
 
 def check_session_limit(conv: Conversation, settings: EmulatorSettings) -> None:

@@ -327,6 +327,20 @@ def test_audio_turn_by_vad_with_transcriptions() -> None:
     )
 
 
+def test_audio_costs_the_same_tokens_in_20_ms_chunks_as_in_one_frame() -> None:
+    def user_turn_tokens(chunks: int) -> int:
+        conn = Service().connect().setup(generationConfig={"responseModalities": ["AUDIO"]})
+        for _ in range(chunks):
+            conn.send(_audio(1.0 / chunks, 8000))
+        conn.send(_audio(0.6, 0))
+        conn.run_turn()
+        turn = next(t for t in conn.machine.conversation.turns if t.role == "user")
+        return turn.tokens
+
+    # 32 tokens a second: fifty 20 ms chunks are 32 tokens, not fifty rounded to 1 each.
+    assert user_turn_tokens(50) == user_turn_tokens(1)
+
+
 def test_audio_turn_complete_lags_generation_complete() -> None:
     service = Service(FAST.replace(turn_complete_lag_factor=1.0))
     conn = service.connect().setup(generationConfig={"responseModalities": ["AUDIO"]})
