@@ -134,6 +134,20 @@ class LiveSession:
         return self._machine.generating
 
     @property
+    def input_index(self) -> int:
+        """The number of the last message sent (1, 2, ... in the order sent; audio waiting in a
+        batch counts as the message it will be joined into)."""
+        waiting = self._batcher is not None and self._batcher.pending
+        return self._machine.journal.next_index - (0 if waiting else 1)
+
+    @property
+    def settled_index(self) -> int:
+        """Every message numbered up to this is in the server's state for good: the newest
+        resumable handle holds it, or it was answered and its exchange is kept with the handle
+        (`HandleStore.exchanges`) to be restored. Such a message is never sent again."""
+        return self._machine.journal.settled
+
+    @property
     def config(self) -> types.LiveConnectConfig:
         """The config sent on every connection (without the handle)."""
         return self._config

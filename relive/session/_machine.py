@@ -129,8 +129,10 @@ class SessionMachine:
         self._outage: _Outage | None = None
         self._reply_cut = False  # a reply was under way when its connection was left
         self._answered_any = False
-        # Answered exchanges the handle in hand lacks: restored as history on a resume.
-        self.restore = RestoreLog()
+        # Answered exchanges the handle in hand lacks: restored as history on a resume (also
+        # one a session before this one, maybe in another process, answered after its handle).
+        self.restore = RestoreLog(handles.exchanges(owner, mode))
+        handles.keep_exchanges(owner, mode, self.restore.uncovered)
         self._partial_text: list[str] = []
         # The latest instructions/tools sent with send_context_update: a resumed session holds
         # them; a new one gets them in its setup.
@@ -388,7 +390,7 @@ class SessionMachine:
         if verdict == "rejected_handle":
             self.metrics.rejected_handles += 1
             self.handles.forget(self.owner, self.mode)
-            self.handles.keep_transcript(self.owner, self.mode, self.transcript)
+            self._keep_with_handle()
             why = f"the resumption handle was refused ({failure.describe()})"
             if self.policy.on_rejected_handle == "give_up":
                 return self._fail(why)
@@ -416,11 +418,16 @@ class SessionMachine:
         self._timer_at = now + delay
         return []
 
+    def _keep_with_handle(self) -> None:
+        """The transcript and the exchanges go with whichever handle comes next."""
+        self.handles.keep_transcript(self.owner, self.mode, self.transcript)
+        self.handles.keep_exchanges(self.owner, self.mode, self.restore.uncovered)
+
     def _seeded_session(self, why: str) -> list[Action]:
         """A new session seeded with the condensed transcript (resumption kept being refused,
         or the handle lacks answers this model cannot be given as history)."""
         self.handles.forget(self.owner, self.mode)
-        self.handles.keep_transcript(self.owner, self.mode, self.transcript)
+        self._keep_with_handle()
         self.metrics.new_sessions += 1
         self._outage = _Outage(started=self.clock.now())
         self._flush_user_text()

@@ -29,15 +29,24 @@ UNTRANSCRIBED = "[the user spoke]"
 class RestoreLog:
     """Which answered exchanges the newest handle lacks, and when to send them back."""
 
-    def __init__(self, max_exchanges: int = MAX_RESTORED_EXCHANGES) -> None:
-        self._uncovered: deque[tuple[str, str]] = deque(maxlen=max_exchanges)
+    def __init__(
+        self,
+        uncovered: deque[tuple[str, str]] | None = None,
+        max_exchanges: int = MAX_RESTORED_EXCHANGES,
+    ) -> None:
+        # (user words, model words) of answered exchanges the newest handle lacks. The deque is
+        # kept with the handle (`HandleStore.exchanges`): a later session, maybe in another
+        # process, that resumes that handle restores them.
+        self.uncovered: deque[tuple[str, str]] = (
+            uncovered if uncovered is not None else deque(maxlen=max_exchanges)
+        )
         self._due: tuple[int, list[types.Content]] | None = None
         self._seed: list[types.Content] = []
         self._unproven = False  # history sent on this connection, not yet provably taken in
         self._last_noted: Turn | None = None
 
     def __len__(self) -> int:
-        return len(self._uncovered)
+        return len(self.uncovered)
 
     def answered(self, transcript: Transcript) -> None:
         """The model answered: its last model turn and the user turn before it are one exchange."""
@@ -45,7 +54,7 @@ class RestoreLog:
         if model is None or model is self._last_noted:
             return  # no words from the model this turn (a tool call, say)
         self._last_noted = model
-        self._uncovered.append(((user.text if user else "") or UNTRANSCRIBED, model.text))
+        self.uncovered.append(((user.text if user else "") or UNTRANSCRIBED, model.text))
 
     def server_progressed(self) -> None:
         """An answer or a turn's end came on this connection: the server is past everything
@@ -55,7 +64,7 @@ class RestoreLog:
     def handle_issued(self) -> None:
         """A resumable handle came: it holds every exchange, unless history is still unproven."""
         if not self._unproven:
-            self._uncovered.clear()
+            self.uncovered.clear()
 
     @property
     def seed_pending(self) -> bool:
@@ -100,18 +109,18 @@ class RestoreLog:
         self._due = None
         self._unproven = False
         if not resumed:
-            self._uncovered.clear()  # a new conversation holds none of the old one
+            self.uncovered.clear()  # a new conversation holds none of the old one
             if self._seed:
                 self._due, self._seed = (conn_id, self._seed), []
             return 0
-        if self._uncovered and history_allowed:
-            self._due = (conn_id, self._contents(self._uncovered))
+        if self.uncovered and history_allowed:
+            self._due = (conn_id, self._contents(self.uncovered))
             self._unproven = True
-            return len(self._uncovered)
+            return len(self.uncovered)
         return 0
 
     def clear(self) -> None:
-        self._uncovered.clear()
+        self.uncovered.clear()
         self._due = None
         self._seed = []
         self._unproven = False

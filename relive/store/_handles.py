@@ -11,8 +11,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from relive.session import HandleStore
+from relive.session._restore import MAX_RESTORED_EXCHANGES
 from relive.store._errors import StoreError
 from relive.store._state import SharedState
 from relive.transcript import Transcript
@@ -24,7 +29,13 @@ _Key = tuple[str, str]
 
 
 class SharedHandles(HandleStore):
-    """Handles (and their transcripts) in memory, copied to `state` as they change."""
+    """Handles (and their transcripts) in memory, copied to `state` as they change.
+
+    Each record also says how far the page's input is *covered*: `cover(owner, mode, seq)` tells
+    which page input (by the page's sequence number) the handle and the exchanges kept with it
+    hold; once a record saying so is in the shared store (not only in this replica's memory),
+    the listener of (owner, mode) hears that number, and the page may forget those inputs.
+    """
 
     def __init__(self, state: SharedState) -> None:
         super().__init__()
@@ -32,6 +43,8 @@ class SharedHandles(HandleStore):
         self.keep_shared = False  # draining: a session's end leaves its handle for another replica
         self._pending: dict[_Key, str | None] = {}  # newest handle to write (None: delete)
         self._writers: dict[_Key, asyncio.Task[None]] = {}
+        self._covers: dict[_Key, int] = {}  # the page's input covered by what memory holds
+        self._listeners: dict[_Key, Callable[[int], None]] = {}
 
     def put(self, owner: str, mode: str, handle: str) -> None:
         super().put(owner, mode, handle)
@@ -39,8 +52,24 @@ class SharedHandles(HandleStore):
 
     def forget(self, owner: str, mode: str) -> None:
         super().forget(owner, mode)
+        self._covers.pop((owner, mode), None)
         if not self.keep_shared:
             self._schedule((owner, mode), None)
+
+    def cover(self, owner: str, mode: str, seq: int) -> None:
+        """The handle in memory and its exchanges hold the page's input up to `seq`: write that."""
+        key = (owner, mode)
+        self._covers[key] = max(seq, self._covers.get(key, 0))
+        handle = self.get(owner, mode)
+        if handle is not None:
+            self._schedule(key, handle)
+
+    def listen(self, owner: str, mode: str, listener: Callable[[int], None] | None) -> None:
+        """Call `listener(seq)` each time a record covering input up to `seq` is shared."""
+        if listener is None:
+            self._listeners.pop((owner, mode), None)
+        else:
+            self._listeners[(owner, mode)] = listener
 
     def _schedule(self, key: _Key, handle: str | None) -> None:
         self._pending[key] = handle
@@ -52,23 +81,41 @@ class SharedHandles(HandleStore):
         try:
             while key in self._pending:
                 handle = self._pending.pop(key)
+                covers = self._covers.get(key)
                 try:
                     if handle is None:
                         await self.state.forget_handle(owner, mode)
-                    else:
-                        await self.state.put_handle(owner, mode, handle)
-                        transcript = super().transcript(owner, mode)
-                        if transcript is not None:
-                            await self.state.put_note(owner, mode, _dump(transcript))
+                        continue
+                    await self.state.put_handle(owner, mode, handle, self._note(key, covers))
                 except StoreError as exc:  # FallbackKV does not raise; a bare store may
                     log.warning("a handle was not shared: %s", exc)
+                    continue
+                listener = self._listeners.get(key)
+                if covers and listener is not None and self.state.durable:
+                    listener(covers)
         finally:
             del self._writers[key]
+
+    def _note(self, key: _Key, covers: int | None) -> str:
+        transcript = HandleStore.transcript(self, *key)
+        exchanges = HandleStore.exchanges(self, *key)
+        return json.dumps(
+            {
+                **(_dump(transcript) if transcript is not None else {}),
+                "exchanges": [list(e) for e in exchanges or ()],
+                "covers": covers or 0,
+            }
+        )
 
     async def flush(self) -> None:
         """Return once every change so far is in the store (before a draining replica exits)."""
         while self._writers:
             await asyncio.gather(*self._writers.values(), return_exceptions=True)
+
+    async def covered(self, owner: str, mode: str) -> int:
+        """The page input (its sequence number) the stored record of (owner, mode) covers."""
+        record = await self.state.get_record(owner, mode)
+        return _read(record[1]).covers if record else 0
 
     async def load(self, owner: str, mode: str) -> bool:
         """Take the store's newest handle (and transcript) of (owner, mode) into memory.
@@ -76,33 +123,56 @@ class SharedHandles(HandleStore):
         Returns whether there was one. When there is none, what memory held is forgotten too:
         a session that ended elsewhere must not be resumed from a stale copy here.
         """
-        handle = await self.state.get_handle(owner, mode)
-        if handle is None:
+        record = await self.state.get_record(owner, mode)
+        if record is None:
             HandleStore.forget(self, owner, mode)
             return False
+        handle, note = record
         HandleStore.put(self, owner, mode, handle)
-        note = await self.state.get_note(owner, mode)
-        if note is not None:
-            self.keep_transcript(owner, mode, _load(note))
+        kept = _read(note)
+        if kept.transcript is not None:
+            self.keep_transcript(owner, mode, kept.transcript)
+        self.keep_exchanges(owner, mode, deque(kept.exchanges, maxlen=MAX_RESTORED_EXCHANGES))
+        self._covers[(owner, mode)] = kept.covers
         return True
 
 
-def _dump(transcript: Transcript) -> str:
-    return json.dumps(
-        {
-            "summary": transcript.earlier_summary,
-            "folded": transcript.earlier_count,
-            "turns": [t.to_dict() for t in transcript.turns if t.final or t.text],
-        }
-    )
+def _dump(transcript: Transcript) -> dict[str, Any]:
+    """The answered part of the transcript: up to the last finished model turn. A user turn after
+    it is not answered, so not covered: the page sends its input again and it comes back then."""
+    turns = transcript.turns
+    answered = [i + 1 for i, t in enumerate(turns) if t.role == "model" and t.final]
+    end = answered[-1] if answered else 0
+    return {
+        "summary": transcript.earlier_summary,
+        "folded": transcript.earlier_count,
+        "turns": [t.to_dict() for t in turns[:end] if t.final or t.text],
+    }
 
 
-def _load(text: str) -> Transcript:
+@dataclass(frozen=True)
+class _Kept:
+    """What a stored note holds."""
+
+    transcript: Transcript | None
+    exchanges: list[tuple[str, str]]
+    covers: int
+
+
+def _read(text: str) -> _Kept:
+    try:
+        data = json.loads(text) if text else {}
+        exchanges = [(str(u), str(m)) for u, m in data.get("exchanges", [])]
+        covers = int(data.get("covers", 0))
+    except (ValueError, TypeError, AttributeError) as exc:
+        log.warning("a stored note was dropped: %s", exc)
+        return _Kept(None, [], 0)
+    if "turns" not in data:
+        return _Kept(None, exchanges, covers)
     transcript = Transcript()
     try:
-        data = json.loads(text)
         turns = [Turn(t["role"], str(t["text"]), bool(t.get("interrupted"))) for t in data["turns"]]
         transcript.restore(turns, summary=str(data["summary"]), folded=int(data["folded"]))
     except (ValueError, KeyError, TypeError) as exc:
         log.warning("a stored transcript was dropped: %s", exc)
-    return transcript
+    return _Kept(transcript, exchanges, covers)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -98,26 +99,40 @@ class SharedState:
             log.warning("a stored %s was dropped: %s", key.split(":")[0], exc)
             return None
 
-    async def put_handle(self, owner: str, mode: str, handle: str) -> None:
-        """Keep the newest resumable handle of (owner, mode), sealed, for `handle_ttl`."""
-        await self._put_sealed(self._key("handle", owner, mode), handle)
+    async def put_handle(self, owner: str, mode: str, handle: str, note: str = "") -> None:
+        """Keep the newest resumable handle of (owner, mode) and what goes with it (`note`: the
+        conversation's transcript, the exchanges the handle lacks, the input it covers), sealed
+        together in one record, so a reader never gets a handle with another one's note."""
+        record = json.dumps({"handle": handle, "note": note})
+        await self._put_sealed(self._key("handle", owner, mode), record)
+
+    async def get_record(self, owner: str, mode: str) -> tuple[str, str] | None:
+        """The newest stored (handle, note) of (owner, mode), or None (none, expired or
+        unopenable)."""
+        plain = await self._get_sealed(self._key("handle", owner, mode))
+        if plain is None:
+            return None
+        try:
+            record = json.loads(plain)
+            return str(record["handle"]), str(record["note"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("a stored handle was dropped: not a handle record")
+            return None
 
     async def get_handle(self, owner: str, mode: str) -> str | None:
         """The newest stored handle of (owner, mode), or None (none, expired, or unopenable)."""
-        return await self._get_sealed(self._key("handle", owner, mode))
-
-    async def put_note(self, owner: str, mode: str, text: str) -> None:
-        """Keep what goes with the handle (the conversation's transcript), sealed like it."""
-        await self._put_sealed(self._key("note", owner, mode), text)
-
-    async def get_note(self, owner: str, mode: str) -> str | None:
-        """What `put_note` kept for (owner, mode), or None."""
-        return await self._get_sealed(self._key("note", owner, mode))
+        record = await self.get_record(owner, mode)
+        return record[0] if record else None
 
     async def forget_handle(self, owner: str, mode: str) -> None:
-        """Drop the handle of (owner, mode) and its transcript."""
+        """Drop the handle of (owner, mode) and what went with it."""
         await self.kv.delete(self._key("handle", owner, mode))
-        await self.kv.delete(self._key("note", owner, mode))
+
+    @property
+    def durable(self) -> bool:
+        """What was just written is in the shared store (not only in this replica's memory,
+        as while Redis is unreachable)."""
+        return not getattr(self.kv, "degraded", False)
 
     async def close(self) -> None:
         await self.kv.close()

@@ -80,7 +80,7 @@ class WebBackend:
             self.clock,
             ttl=self.settings.page_ttl,
             make_state=lambda page_id: PageSessions(
-                page_id, opener, self.settings.keep_recent, self.clock
+                page_id, opener, self.settings.keep_recent, self.clock, shared
             ),
             max_pages=self.settings.max_pages,
             max_pages_per_client=self.settings.max_pages_per_client,
@@ -164,7 +164,7 @@ class WebBackend:
             if not isinstance(hello, protocol.Hello):
                 raise ProtocolError("bad_request", "the first message must be a hello")
             client = ws.client.host if ws.client else ""
-            attached = await self._attach(hello, client)
+            attached, taken_over = await self._attach(hello, client)
         except (TimeoutError, ProtocolError, KeyError, WebSocketDisconnect) as exc:
             text = exc.message if isinstance(exc, ProtocolError) else "expected a hello first"
             with contextlib.suppress(Exception):
@@ -184,18 +184,7 @@ class WebBackend:
                 await old.close(code=protocol.CLOSE_REPLACED, reason="page opened another socket")
         self._sockets[entry.page_id] = ws
         outbox = Outbox()
-        sessions = {m: ms.status for m, ms in page.sessions.items()}
-        outbox.send(
-            protocol.Welcome(
-                secret=entry.secret,
-                fresh=attached.fresh,
-                sessions=sessions,
-                model={"name": self.settings.model_name, "emulator": self.settings.emulator},
-                panel=self.settings.panel,
-                faults=panel.available(self.faults) if self.settings.panel else [],
-                toasts=page_toasts(),
-            )
-        )
+        self._welcome(outbox, attached, taken_over)
         page.attach(outbox)
         sender = asyncio.create_task(self._send(ws, outbox))
         try:
@@ -218,9 +207,31 @@ class WebBackend:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await sender
 
-    async def _attach(self, hello: protocol.Hello, client: str) -> Attached[PageSessions]:
+    def _welcome(self, outbox: Outbox, attached: Attached[PageSessions], taken_over: bool) -> None:
+        page = attached.entry.state
+        outbox.send(
+            protocol.Welcome(
+                secret=attached.entry.secret,
+                fresh=attached.fresh,
+                sessions={m: ms.status for m, ms in page.sessions.items()},
+                model={"name": self.settings.model_name, "emulator": self.settings.emulator},
+                panel=self.settings.panel,
+                faults=panel.available(self.faults) if self.settings.panel else [],
+                toasts=page_toasts(),
+                received=dict(page.received),
+            )
+        )
+        if taken_over:  # what the store covers is safe: the page may forget it
+            for mode, seq in page.received.items():
+                if seq:
+                    outbox.send(protocol.Covered(mode, seq))
+
+    async def _attach(
+        self, hello: protocol.Hello, client: str
+    ) -> tuple[Attached[PageSessions], bool]:
         """The registry's attach, with the secret checked through the shared store when the page
-        was made on another replica (a wrong secret is refused on every replica)."""
+        was made on another replica (a wrong secret is refused on every replica). Also whether
+        this replica takes the page over from another one (then it has what the store covers)."""
         known = False
         if self.shared is not None and hello.page not in self.registry:
             check = await self.shared.state.check_page(hello.page, hello.secret)
@@ -230,7 +241,11 @@ class WebBackend:
         attached = self.registry.attach(hello.page, hello.secret, client, known=known)
         if self.shared is not None:
             await self.shared.state.remember_page(hello.page, attached.entry.secret)
-        return attached
+            if known:
+                page = attached.entry.state
+                for mode in protocol.MODES:
+                    page.received[mode] = await self.shared.covered(page.owner, mode)
+        return attached, known
 
     async def _send(self, ws: WebSocket, outbox: Outbox) -> None:
         while (item := await outbox.queue.get()) is not None:
@@ -248,25 +263,22 @@ class WebBackend:
     async def _receive(
         self, ws: WebSocket, page: PageSessions, limiter: SocketLimiter, outbox: Outbox
     ) -> None:
-        limits = limiter.limits
+        audio_seq: int | None = None  # the number of the next audio frame, if the page numbers
         while True:
             frame = await ws.receive()
             if frame["type"] == "websocket.disconnect":
                 return
             try:
                 if frame.get("bytes") is not None:
-                    if not limiter.allow_audio():
-                        raise ProtocolError("rate_limited", "too much audio; chunk dropped")
-                    data: bytes = frame["bytes"]
-                    protocol.check_audio(data, limits)
-                    call = page.call()
-                    if call is None:
-                        raise ProtocolError("no_call", "audio arrived but no call is running")
-                    await call.send_audio(data)
+                    seq, audio_seq = audio_seq, None if audio_seq is None else audio_seq + 1
+                    await self._audio(page, limiter, frame["bytes"], seq)
                 else:
                     if not limiter.allow_message():
                         raise ProtocolError("rate_limited", "too many messages; slow down")
-                    msg = protocol.parse(frame.get("text") or "", limits)
+                    msg = protocol.parse(frame.get("text") or "", limiter.limits)
+                    if isinstance(msg, protocol.AudioSeq):
+                        audio_seq = msg.seq
+                        continue
                     if isinstance(msg, protocol.Fault) and msg.fault == "drop_page":
                         self._panel_faults(page, msg)
                         log.info("page %s: panel drops its socket", page.short)
@@ -281,6 +293,20 @@ class WebBackend:
                     outbox.finish(protocol.CLOSE_ABUSE, "too many refused messages")
                     return
 
+    async def _audio(
+        self, page: PageSessions, limiter: SocketLimiter, data: bytes, seq: int | None
+    ) -> None:
+        """One binary frame: call audio (number `seq`, if the page numbers its audio)."""
+        if not limiter.allow_audio():
+            raise ProtocolError("rate_limited", "too much audio; chunk dropped")
+        protocol.check_audio(data, limiter.limits)
+        if seq is not None and seq <= page.received["call"]:
+            return  # sent again after a reconnect: the session has it
+        call = page.call()
+        if call is None:
+            raise ProtocolError("no_call", "audio arrived but no call is running")
+        await call.send_audio(data, seq)
+
     async def _handle(self, page: PageSessions, msg: protocol.Message) -> None:
         if isinstance(msg, protocol.Hello):
             raise ProtocolError("bad_request", "hello was already said on this socket")
@@ -289,7 +315,9 @@ class WebBackend:
             page.emit(protocol.StatusUpdate("call", ms.status))
             page.send_transcript("call")
         elif isinstance(msg, protocol.Text):
-            if not await page.session("text").send_text(msg.text):
+            if msg.seq is not None and msg.seq <= page.received["text"]:
+                return  # sent again after a reconnect: the session has it
+            if not await page.session("text").send_text(msg.text, msg.seq):
                 raise ProtocolError("unavailable", "the chat session is not available")
         elif isinstance(msg, protocol.Mute):
             call = page.call()

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -32,9 +33,10 @@ from relive.session._events import (
     ServerMessage,
 )
 from relive.session._states import NOTICES as SESSION_NOTICES
+from relive.store._handles import SharedHandles
 from relive.web._away import AwayAudio
-from relive.web._protocol import Interrupted as InterruptedMessage
 from relive.web._protocol import (
+    Covered,
     Level,
     Metrics,
     Mode,
@@ -46,6 +48,7 @@ from relive.web._protocol import (
     Transcript,
     Turns,
 )
+from relive.web._protocol import Interrupted as InterruptedMessage
 from relive.web._protocol import ReplyCut as ReplyCutMessage
 
 log = logging.getLogger("relive.web")
@@ -148,6 +151,8 @@ class ModeSession:
         self.last_downtime_ms: int | None = None  # of the last resumed reconnect (the panel)
         self.void: set[int] = set()  # indices of partial replies a reconnect cut (`ReplyCut`)
         self._cause: str | None = None
+        # (session message number, page input number) of the page's inputs not settled yet.
+        self._marks: deque[tuple[int, int]] = deque()
         self._task = asyncio.create_task(self._run(), name=f"relive-web-{mode}")
 
     @property
@@ -177,11 +182,29 @@ class ModeSession:
             self._set_status(Status.ENDED)
 
     def _on_event(self, event: Event) -> None:
+        if self._marks:
+            self._settle()
         if isinstance(event, ServerMessage):
             self._on_message(event.message)
             return
         self._on_lifecycle(event)
         self.page.send_metrics(self.mode)
+
+    def _took(self, seq: int | None) -> None:
+        """The page's input `seq` is in the session now: note which message it is."""
+        if seq is not None and self.session is not None:
+            self.page.received[self.mode] = seq
+            self._marks.append((self.session.input_index, seq))
+
+    def _settle(self) -> None:
+        """The session settled messages (a handle holds them, or they were answered): the
+        page's inputs among them are covered once that is stored."""
+        assert self.session is not None
+        settled, seq = self.session.settled_index, 0
+        while self._marks and self._marks[0][0] <= settled:
+            seq = self._marks.popleft()[1]
+        if seq:
+            self.page.cover(self.mode, seq)
 
     def _on_lifecycle(self, event: Event) -> None:
         if isinstance(event, Connected):
@@ -263,7 +286,7 @@ class ModeSession:
         await self.ready.wait()
         return self.session if self.alive else None
 
-    async def send_text(self, text: str) -> bool:
+    async def send_text(self, text: str, seq: int | None = None) -> bool:
         session = await self._live()
         if session is None:
             return False
@@ -274,10 +297,11 @@ class ModeSession:
             )
         except (SessionClosedError, BufferFullError):
             return False
+        self._took(seq)
         self.page.send_transcript(self.mode)
         return True
 
-    async def send_audio(self, pcm: bytes) -> bool:
+    async def send_audio(self, pcm: bytes, seq: int | None = None) -> bool:
         session = await self._live()
         if session is None:
             return False
@@ -287,6 +311,7 @@ class ModeSession:
             )
         except SessionClosedError:
             return False
+        self._took(seq)
         return True
 
     async def end_audio_stream(self) -> None:
@@ -310,8 +335,12 @@ class PageSessions:
         opener: Opener,
         keep_recent: int = KEEP_RECENT,
         clock: Clock | None = None,
+        shared: SharedHandles | None = None,
     ) -> None:
         self.keep_recent = keep_recent
+        self.shared = shared  # several replicas: an input is covered once the store has it
+        # The highest input number per mode the sessions here took (or the store covers).
+        self.received: dict[Mode, int] = {"call": 0, "text": 0}
         self.away = AwayAudio(clock or MonotonicClock())  # call audio made with no socket
         self.page_id = page_id
         self.owner = owner_of(page_id)
@@ -334,6 +363,13 @@ class PageSessions:
 
     def notice(self, mode: Mode, kind: NoticeKind, level: Level, text: str) -> None:
         self.emit(Notice(mode, kind, level, text))
+
+    def cover(self, mode: Mode, seq: int) -> None:
+        """The page's inputs of `mode` up to `seq` are settled: tell the page once stored."""
+        if self.shared is None:  # one process: its memory is the store
+            self.emit(Covered(mode, seq))
+        else:
+            self.shared.cover(self.owner, mode, seq)
 
     def send_metrics(self, mode: Mode) -> None:
         """The resilience panel's readout for `mode`."""
@@ -408,6 +444,8 @@ class PageSessions:
         if ms is None or not ms.alive:
             ms = ModeSession(self, mode)
             self.sessions[mode] = ms
+            if self.shared is not None:
+                self.shared.listen(self.owner, mode, lambda seq: self.emit(Covered(mode, seq)))
             self.emit(StatusUpdate(mode, ms.status))
         return ms
 
@@ -427,6 +465,8 @@ class PageSessions:
         sessions, self.sessions = list(self.sessions.values()), {}
         for ms in sessions:
             await ms.close()
+            if self.shared is not None:
+                self.shared.listen(self.owner, ms.mode, None)
         if self.outbox is not None:
             self.outbox.close()
             self.outbox = None

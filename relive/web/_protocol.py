@@ -3,7 +3,9 @@
 Page -> backend:
     {"type": "hello", "page": "<32+ hex chars>", "secret": null | "<secret from welcome>"}  first
     {"type": "start", "mode": "call"}        start (or re-join) the voice call
-    {"type": "text", "text": "..."}          a chat message (starts the text session if needed)
+    {"type": "text", "text": "...", "seq": n} a chat message (starts the text session if needed)
+    {"type": "audio", "seq": n}              the next binary frame is call audio number n (the
+                                             ones after it n+1, n+2, ...)
     {"type": "mute", "muted": true|false}    the mic is muted (the stream is marked ended)
     {"type": "hangup"}                       end the call; its session is closed and forgotten
     {"type": "history", "mode": m}           every turn the backend holds (the page expands a fold)
@@ -13,7 +15,9 @@ Page -> backend:
 Backend -> page:
     {"type": "welcome", "secret": "...", "fresh": bool, "sessions": {"call": "live", ...},
      "model": {"name": str, "emulator": bool}, "panel": bool, "faults": [f...],
-     "toasts": {"reconnected": str, "new_session": str}}  the page's own toasts' words
+     "toasts": {"reconnected": str, "new_session": str},  the page's own toasts' words
+     "received": {"call": n, "text": m}}
+    {"type": "covered", "mode": m, "seq": n}  every input of mode m up to number n is safe
     {"type": "status", "mode": m, "status": "connecting"|"live"|"reconnecting"|"ended"}
     {"type": "transcript", "mode": m, "summary": str, "folded_turns": int, "recent": [turn...]}
         (a turn: role, text, interrupted, final; "void": true on a partial reply a reconnect cut)
@@ -27,6 +31,17 @@ Backend -> page:
     {"type": "error", "code": "...", "message": "..."}
     {"type": "goaway"}                       this replica is draining: reconnect (to another one)
     binary: 24 kHz mono PCM16 model audio for the call
+
+Input numbers (a crash loses no input). The page numbers its inputs per mode from 1: each chat
+message (`seq`) and each call audio chunk (the `audio` message numbers the binary frames after it;
+a page that never sends one sends unnumbered audio, taken as it comes). It keeps every input until
+a `covered` message says the backend has it safe: held by a resumable handle, or answered (the
+exchange is restored on a resume), and that written to the shared store (memory for a single
+process). After a `welcome`, the page sends again, in order, each input it keeps numbered above
+`received[mode]`: what the replica that welcomed it has (its running session's, or what the store
+covers when it takes the page over from a replica that died). The backend drops a numbered input
+at or below what it has, so nothing is doubled. The page bounds what it keeps (app.js: 10 s of
+call audio, the oldest dropped beyond; 50 chat messages).
 
 Each backend -> page kind is a frozen dataclass below (`Welcome` ... `Goaway`); `to_json()` is
 their one encoding. This module only parses, validates and encodes; it does no I/O.
@@ -90,6 +105,14 @@ class Start:
 @dataclass(frozen=True)
 class Text:
     text: str
+    seq: int | None = None  # the page's number of this message (None: not numbered)
+
+
+@dataclass(frozen=True)
+class AudioSeq:
+    """The next binary frame is call audio number `seq`; each one after it counts on."""
+
+    seq: int
 
 
 @dataclass(frozen=True)
@@ -115,7 +138,7 @@ class Fault:
     fault: FaultName
 
 
-Message = Hello | Start | Text | Mute | Hangup | History | Fault
+Message = Hello | Start | Text | AudioSeq | Mute | Hangup | History | Fault
 
 
 def parse(raw: str, limits: Limits) -> Message:
@@ -168,7 +191,17 @@ def _text(obj: dict[str, Any], limits: Limits) -> Text:
         raise ProtocolError(
             "too_large", f"message too long (limit {limits.max_text_chars} characters)"
         )
-    return Text(text.strip())
+    seq = obj.get("seq")
+    return Text(text.strip(), None if seq is None else _seq(seq))
+
+
+MAX_SEQ = 2**53 - 1  # what a JavaScript number counts exactly
+
+
+def _seq(value: Any) -> int:
+    if type(value) is not int or not 1 <= value <= MAX_SEQ:
+        raise ProtocolError("bad_request", f"seq must be an integer from 1 to {MAX_SEQ}")
+    return value
 
 
 def _mute(obj: dict[str, Any], limits: Limits) -> Mute:
@@ -191,6 +224,7 @@ _READERS: dict[str, Callable[[dict[str, Any], Limits], Message]] = {
     "hello": _hello,
     "start": _start,
     "text": _text,
+    "audio": lambda obj, limits: AudioSeq(_seq(obj.get("seq"))),
     "mute": _mute,
     "hangup": lambda obj, limits: Hangup(),
     "history": lambda obj, limits: History(_mode(obj)),
@@ -277,6 +311,7 @@ class Welcome(Outgoing):
     panel: bool
     faults: Sequence[FaultName]
     toasts: Mapping[NoticeKind, str]  # the words of the toasts the page raises itself
+    received: Mapping[Mode, int]  # the highest input number per mode this backend has
 
 
 @dataclass(frozen=True)
@@ -324,6 +359,15 @@ class Metrics(Outgoing):
     last_downtime_ms: int | None
     replayed: int
     new_sessions: int
+
+
+@dataclass(frozen=True)
+class Covered(Outgoing):
+    """Every input of `mode` numbered up to `seq` is safe: the page may forget it."""
+
+    TYPE = "covered"
+    mode: Mode
+    seq: int
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from typing import Any
 
 import pytest
@@ -514,3 +515,35 @@ async def test_after_generation_complete_waits_for_the_turn_sent_since(
     assert chat.of(Interrupted)  # "two" cut "one"'s playback short
     assert ran == ["You said: two. (turn 2, remembers 2)"]  # the whole reply was in
     await chat.close()
+
+
+async def test_a_later_session_restores_an_exchange_its_handle_lacks(
+    relive_emulator: Emulator,
+) -> None:
+    """Another process resumes from a handle older than the last answer (its writer died before
+    the next handle was stored): the exchange kept with the handle comes back as history."""
+    first = rs.HandleStore()
+    chat = await open_chat(relive_emulator, first)
+    assert await chat.ask("one") == (1, 1)
+    await chat.wait(lambda: first.get("test", "text") is not None)
+    older = first.get("test", "text")
+    assert older is not None
+    assert chat.session.input_index == 1 and chat.session.settled_index == 1
+    assert await chat.ask("two") == (2, 2)
+    answer = chat.session.transcript.turns[-1].text
+    await chat.close()
+    # What the store held when the process died: the handle from before "two", the transcript
+    # with its answer, and the exchange the handle lacks.
+    carried = rs.HandleStore()
+    carried.put("test", "text", older)
+    transcript = rs.Transcript()
+    transcript.restore(chat.session.transcript.turns)
+    carried.keep_transcript("test", "text", transcript)
+    carried.keep_exchanges("test", "text", deque([("two", answer)]))
+    later = await open_chat(relive_emulator, carried)
+    await later.wait(lambda: bool(later.of(Connected)))
+    assert later.of(Connected)[0].resumed
+    assert await later.ask("three") == (3, 3)  # not (2, 2): "two" is in the model's context
+    assert later.session.metrics.restored_exchanges == 1
+    assert len(carried.exchanges("test", "text") or []) == 0  # the next handle holds it
+    await later.close()

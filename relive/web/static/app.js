@@ -12,6 +12,7 @@ const MIC_RATE = 16000;
 const MODES = ["call", "text"];
 
 const stats = {
+  audioChunksCaptured: 0, // every chunk the call made (sent at once or after a reconnect)
   audioChunksSent: 0,
   audioChunksReceived: 0,
   audioChunksPlayed: 0,
@@ -20,6 +21,8 @@ const stats = {
   socketOpens: 0,
   welcomes: 0,
   goaways: 0,
+  inputsResent: 0, // inputs sent again after a reconnect (not yet covered by a stored handle)
+  inputsDropped: 0, // inputs dropped from what the page keeps (over its bound) before covered
   toasts: [],
   errors: [],
   pageId: null, // set below; lets tests see that a reload is a new page
@@ -113,6 +116,60 @@ for (const b of document.querySelectorAll("[data-fault]")) {
 
 // ---------------------------------------------------------------------------------- socket --
 
+// ------------------------------------------------------------------------ kept inputs --
+
+// Every input is numbered per mode and kept until the backend says a stored handle covers it
+// (`covered`); after a reconnect the ones above what the backend has (`welcome.received`) are
+// sent again, so a replica that dies loses none of them. Bounded: 10 s of call audio (250
+// chunks of 40 ms; beyond that the oldest goes), 50 chat messages.
+const KEEP = { call: 250, text: 50 };
+const inputs = {
+  call: { next: 1, kept: [] }, // kept: [{seq, data}], data an ArrayBuffer of PCM16
+  text: { next: 1, kept: [] }, // kept: [{seq, data}], data the message's text
+};
+let audioSeqSent = 0; // the number of the last audio frame sent on this socket (0: none yet)
+let inputsFlow = false; // this socket was welcomed: inputs go out (before that they wait)
+
+function keep(mode, data) {
+  const book = inputs[mode];
+  const item = { seq: book.next++, data };
+  book.kept.push(item);
+  if (book.kept.length > KEEP[mode]) {
+    book.kept.shift();
+    stats.inputsDropped++;
+  }
+  return item;
+}
+
+function sendAudio(item) {
+  if (!inputsFlow || !ws || ws.readyState !== WebSocket.OPEN) return false;
+  if (item.seq !== audioSeqSent + 1) send({ type: "audio", seq: item.seq });
+  ws.send(item.data);
+  audioSeqSent = item.seq;
+  return true;
+}
+
+function sendText(item) {
+  return inputsFlow && send({ type: "text", text: item.data, seq: item.seq });
+}
+
+function resend(received) {
+  for (const item of inputs.text.kept) {
+    if (item.seq > (received.text || 0) && sendText(item)) stats.inputsResent++;
+  }
+  if (!call.active) return;
+  for (const item of inputs.call.kept) {
+    if (item.seq > (received.call || 0) && sendAudio(item)) stats.inputsResent++;
+  }
+}
+
+function covered(mode, seq) {
+  const book = inputs[mode];
+  while (book.kept.length && book.kept[0].seq <= seq) book.kept.shift();
+}
+
+// ---------------------------------------------------------------------------------- socket --
+
 let ws = null;
 let attempts = 0;
 let everWelcomed = false;
@@ -134,6 +191,8 @@ function connect() {
   sock.binaryType = "arraybuffer";
   sock.onopen = () => {
     stats.socketOpens++;
+    audioSeqSent = 0;
+    inputsFlow = false;
     sock.send(JSON.stringify({ type: "hello", page: page.id, secret: page.secret }));
   };
   sock.onmessage = (ev) => {
@@ -188,6 +247,7 @@ function onWelcome(msg) {
       sessionStatus[mode] = "idle";
       metrics[mode] = null;
     }
+    for (const mode of MODES) inputs[mode].kept = []; // they belonged to what is gone
     if (wasInCall) {
       toast(toasts.new_session, "warn");
       send({ type: "start", mode: "call" });
@@ -198,6 +258,8 @@ function onWelcome(msg) {
   // Another replica took the page over: its sessions open (and resume) when asked for.
   const callThere = msg.sessions && msg.sessions.call && msg.sessions.call !== "ended";
   if (call.active && (call.pendingStart || !callThere)) send({ type: "start", mode: "call" });
+  inputsFlow = true;
+  resend(msg.received || {});
   moving = false;
   everWelcomed = true;
   dropped = false;
@@ -231,6 +293,9 @@ function onJson(msg) {
       if (msg.kind === "new_session") views[msg.mode].clear();
       if (msg.kind === "gave_up" || msg.kind === "failed") trouble[msg.mode] = true;
       showStatus();
+      break;
+    case "covered":
+      covered(msg.mode, msg.seq);
       break;
     case "interrupted":
     case "reply_cut": // a reconnect cut the reply: it comes again whole, from its start
@@ -267,8 +332,10 @@ async function startCall() {
     source.connect(node).connect(sink).connect(call.ctx.destination);
     node.port.onmessage = (ev) => {
       $("mic-level").style.width = `${Math.min(100, ev.data.level * 140)}%`;
-      if (!call.active || call.muted || !ws || ws.readyState !== WebSocket.OPEN) return;
-      ws.send(ev.data.pcm);
+      if (!call.active || call.muted) return;
+      // Kept until covered; sent now if the socket is open, else after the next welcome.
+      stats.audioChunksCaptured++;
+      if (!sendAudio(keep("call", ev.data.pcm))) return;
       stats.audioChunksSent++;
       body.dataset.audioSent = String(stats.audioChunksSent);
     };
@@ -281,6 +348,7 @@ async function startCall() {
     return;
   }
   views.call.clear();
+  inputs.call.kept = []; // a new call: nothing of the last one is sent again
   call.active = true;
   call.muted = false;
   trouble.call = false;
@@ -304,6 +372,7 @@ function stopAudio() {
 function endCall(tellServer) {
   if (tellServer) send({ type: "hangup" });
   call.active = false;
+  inputs.call.kept = [];
   stopAudio();
   body.dataset.call = "ended";
   $("call-start").disabled = false;
@@ -321,13 +390,17 @@ function toggleMute() {
 
 // ------------------------------------------------------------------------------------ text --
 
-function sendText(ev) {
+function submitText(ev) {
   ev.preventDefault();
   const input = $("text-input");
   const text = input.value.trim();
   if (!text) return;
-  if (send({ type: "text", text })) input.value = "";
-  else toast("Not connected yet; try again in a moment.", "warn");
+  if (!everWelcomed) {
+    toast("Not connected yet; try again in a moment.", "warn");
+    return;
+  }
+  sendText(keep("text", text)); // now, or after the next welcome
+  input.value = "";
 }
 
 // ------------------------------------------------------------------------------------ tabs --
@@ -364,6 +437,6 @@ for (const tab of tabs) {
 $("call-start").addEventListener("click", startCall);
 $("call-hangup").addEventListener("click", () => endCall(true));
 $("call-mute").addEventListener("click", toggleMute);
-$("text-form").addEventListener("submit", sendText);
+$("text-form").addEventListener("submit", submitText);
 showStatus();
 connect();

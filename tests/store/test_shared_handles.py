@@ -1,0 +1,91 @@
+"""SharedHandles: one sealed record per conversation (handle, answered transcript, the exchanges
+the handle lacks, the page input it covers), and the covered input heard only once it is shared."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+from google.genai import types
+
+from relive._clock import ManualClock
+from relive.store import (
+    FallbackKV,
+    MemoryKV,
+    Sealer,
+    SharedHandles,
+    SharedState,
+    StoreUnavailableError,
+    new_key,
+)
+from relive.transcript import Transcript
+
+SEALER = Sealer.from_text(new_key())
+
+
+def shared(kv: object) -> SharedHandles:
+    return SharedHandles(SharedState(kv, SEALER, page_ttl=60.0))  # type: ignore[arg-type]
+
+
+def conversation() -> Transcript:
+    t = Transcript()
+    t.add_user_text("beta")
+    part = types.Part(text="You said: beta")
+    t.on_server_content(types.LiveServerContent(model_turn=types.Content(parts=[part])))
+    t.on_server_content(types.LiveServerContent(turn_complete=True))
+    t.add_user_text("gamma, not answered yet")
+    return t
+
+
+async def test_a_record_carries_the_transcript_exchanges_and_covered_input() -> None:
+    kv = MemoryKV(ManualClock())
+    one, heard = shared(kv), list[int]()
+    one.listen("page-a", "text", heard.append)
+    one.put("page-a", "text", "H1")
+    one.keep_transcript("page-a", "text", conversation())
+    one.keep_exchanges("page-a", "text", deque([("beta", "You said: beta")]))
+    one.cover("page-a", "text", 2)
+    await one.flush()
+    assert heard and heard[-1] == 2
+    other = shared(kv)
+    assert await other.covered("page-a", "text") == 2
+    assert await other.load("page-a", "text")
+    assert other.get("page-a", "text") == "H1"
+    transcript = other.transcript("page-a", "text")
+    assert transcript is not None
+    # Up to the last answer: the unanswered turn comes back when the page sends it again.
+    assert [t.text for t in transcript.turns] == ["beta", "You said: beta"]
+    assert list(other.exchanges("page-a", "text") or []) == [("beta", "You said: beta")]
+    assert await other.covered("page-a", "text") == 2
+    assert await other.covered("page-b", "text") == 0
+    raw = " ".join(v for v, _ in kv._items.values())
+    assert "H1" not in raw and "beta" not in raw  # sealed
+
+
+async def test_no_handle_no_record_and_covered_is_not_heard() -> None:
+    one, heard = shared(MemoryKV(ManualClock())), list[int]()
+    one.listen("p", "call", heard.append)
+    one.cover("p", "call", 5)  # nothing to resume from yet: nothing is covered
+    await one.flush()
+    assert heard == [] and await one.covered("p", "call") == 0
+
+
+class DownKV(MemoryKV):
+    """Redis that cannot be reached."""
+
+    async def put(self, key: str, value: str, ttl: float) -> None:
+        raise StoreUnavailableError("down")
+
+    async def get(self, key: str) -> str | None:
+        raise StoreUnavailableError("down")
+
+
+async def test_covered_input_is_not_heard_while_the_store_only_has_memory() -> None:
+    clock = ManualClock()
+    one, heard = shared(FallbackKV(DownKV(clock), clock, retry_after=60.0)), list[int]()
+    one.listen("p", "call", heard.append)
+    one.put("p", "call", "H")
+    one.cover("p", "call", 3)
+    await one.flush()
+    await asyncio.sleep(0)
+    assert heard == []  # only this replica's memory holds it: a crash would lose it
