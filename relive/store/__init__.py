@@ -37,11 +37,20 @@ def open_state(
     clock: Clock | None = None,
 ) -> SharedState:
     """`memory` (or None) keeps state in this process; `redis://...` shares it, with fallback."""
-    if url is None or url == "memory":
+    if check_url(url) == "memory":
         return SharedState(MemoryKV(clock), sealer, page_ttl=page_ttl, handle_ttl=handle_ttl)
+    assert url is not None
+    kv = FallbackKV(RedisKV(url), clock)
+    return SharedState(kv, sealer, page_ttl=page_ttl, handle_ttl=handle_ttl)
+
+
+def check_url(url: str | None) -> str:
+    """The kind of store `url` names (`memory` or `redis`), or `StoreError`; connects nowhere
+    (a check that opened a client would have to close it)."""
+    if url is None or url == "memory":
+        return "memory"
     if url.startswith(("redis://", "rediss://", "unix://")):
-        kv = FallbackKV(RedisKV(url), clock)
-        return SharedState(kv, sealer, page_ttl=page_ttl, handle_ttl=handle_ttl)
+        return "redis"
     raise StoreError(f"unknown store {url!r}: use memory or redis://host:port/db")
 
 
@@ -59,6 +68,7 @@ __all__ = [
     "SharedState",
     "StoreError",
     "StoreUnavailableError",
+    "check_url",
     "new_key",
     "open_state",
 ]

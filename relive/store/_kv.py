@@ -8,6 +8,8 @@ share. Times to live are seconds; memory reads them from an injected clock.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Protocol
 
 from relive._clock import Clock, MonotonicClock
@@ -130,18 +132,28 @@ class FallbackKV:
     Every write goes to memory too; reads ask Redis (it has the word: another replica may have
     moved a page on) and fall back to memory while it is down. After a failure Redis is left
     alone for `retry_after` seconds (no timeout per call), then tried again; one warning when it
-    goes, one line when it is back, and what was written meanwhile is copied over then.
+    goes, one line when it is back, and what was written meanwhile is copied over then, unless
+    Redis holds a newer value: each value goes to Redis stamped with its write time (wall clock,
+    `STAMP` before it), so a replica back from a fault never overwrites what another one wrote
+    since (a page that moved on, its newer handle).
     """
 
     def __init__(
-        self, shared: KeyValue, clock: Clock | None = None, *, retry_after: float = 2.0
+        self,
+        shared: KeyValue,
+        clock: Clock | None = None,
+        *,
+        retry_after: float = 2.0,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock or MonotonicClock()
+        self._wall = wall
         self.shared = shared
         self.local = MemoryKV(self._clock)
         self._retry_after = retry_after
         self._down_until: float | None = None
-        self._unsynced: set[str] = set()  # written or deleted while Redis was down
+        # Written or deleted while Redis was down: key -> when (wall clock, ms).
+        self._unsynced: dict[str, int] = {}
 
     @property
     def degraded(self) -> bool:
@@ -156,23 +168,36 @@ class FallbackKV:
             log.warning("shared store unreachable (%s): going on with this replica's memory", exc)
         self._down_until = self._clock.now() + self._retry_after
 
+    def _now_ms(self) -> int:
+        return int(self._wall() * 1000)
+
     async def _worked(self) -> None:
         if self._down_until is None:
             return
         self._down_until = None
-        keys, self._unsynced = self._unsynced, set()
+        keys, self._unsynced = self._unsynced, {}
+        copied = kept = 0
         try:
-            for key in keys:
+            for key, at in keys.items():
+                there = await self.shared.get(key)
+                if there is not None and _unstamp(there)[0] > at:
+                    kept += 1  # another replica wrote it since: newer than ours
+                    continue
                 item = self.local.entry(key)
                 if item is None:
                     await self.shared.delete(key)
                 else:
-                    await self.shared.put(key, *item)
+                    await self.shared.put(key, _stamp(at, item[0]), item[1])
+                copied += 1
         except StoreUnavailableError as exc:
-            self._unsynced |= keys
+            self._unsynced = keys | self._unsynced
             self._failed(exc)
             return
-        log.warning("shared store reachable again (%d record(s) copied over)", len(keys))
+        log.warning(
+            "shared store reachable again (%d record(s) copied over, %d newer ones kept)",
+            copied,
+            kept,
+        )
 
     async def get(self, key: str) -> str | None:
         if self._usable():
@@ -182,35 +207,51 @@ class FallbackKV:
                 self._failed(exc)
             else:
                 await self._worked()
-                return value
+                return None if value is None else _unstamp(value)[1]
         return await self.local.get(key)
 
     async def put(self, key: str, value: str, ttl: float) -> None:
         await self.local.put(key, value, ttl)
+        at = self._now_ms()
         if not self._usable():
-            self._unsynced.add(key)
+            self._unsynced[key] = at
         else:
             try:
-                await self.shared.put(key, value, ttl)
+                await self.shared.put(key, _stamp(at, value), ttl)
             except StoreUnavailableError as exc:
                 self._failed(exc)
-                self._unsynced.add(key)
+                self._unsynced[key] = at
             else:
                 await self._worked()
 
     async def delete(self, key: str) -> None:
         await self.local.delete(key)
         if not self._usable():
-            self._unsynced.add(key)
+            self._unsynced[key] = self._now_ms()
         else:
             try:
                 await self.shared.delete(key)
             except StoreUnavailableError as exc:
                 self._failed(exc)
-                self._unsynced.add(key)
+                self._unsynced[key] = self._now_ms()
             else:
                 await self._worked()
 
     async def close(self) -> None:
         await self.shared.close()
         await self.local.close()
+
+
+STAMP = "~"  # `<ms>~<value>`: values (hex digests, sealed base64url) never hold a "~"
+
+
+def _stamp(at: int, value: str) -> str:
+    return f"{at}{STAMP}{value}"
+
+
+def _unstamp(stored: str) -> tuple[int, str]:
+    """(when it was written, in ms, or 0 if not stamped; the value)."""
+    at, sep, value = stored.partition(STAMP)
+    if sep and at.isdigit():
+        return int(at), value
+    return 0, stored

@@ -25,7 +25,14 @@ from google.genai import types  # noqa: E402
 
 from relive import _argtypes, _loop  # noqa: E402
 from relive._app.backing import KEY_VARIABLE  # noqa: E402
-from relive.store import Sealer, SealError, SharedHandles, StoreError, open_state  # noqa: E402
+from relive.store import (  # noqa: E402
+    Sealer,
+    SealError,
+    SharedHandles,
+    StoreError,
+    check_url,
+    open_state,
+)
 from relive.web._access import LOOPBACK_HOSTS  # noqa: E402
 from relive.web._app import WebBackend, WebSettings, create_app  # noqa: E402
 from relive.web._backend import EMULATOR_MODEL, GEMINI_MODEL, SessionSettings, make_opener  # noqa: E402
@@ -196,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
                 "handles stay in this process, so another replica cannot resume a session",
                 file=sys.stderr,
             )
-        open_state(args.store, None, page_ttl=args.page_ttl)  # a bad URL fails here, clearly
+        check_url(args.store)  # a bad URL fails here, clearly (and no client is left open)
         if not args.emulator and not os.environ.get(KEY_VARIABLE):
             raise ValueError(f"set {KEY_VARIABLE} for real Gemini, or give --emulator URL")
     except (ValueError, SealError, StoreError) as exc:

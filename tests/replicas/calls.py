@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from playwright.async_api import Page, expect
+
+from relive.web._bridge import owner_of
+
+if TYPE_CHECKING:
+    from tests.replicas.conftest import Cluster
+    from tests.replicas.harness import Replica
 
 
 async def stats(page: Page) -> dict[str, Any]:
@@ -32,3 +38,15 @@ async def next_turn_follows(page: Page, before: list[str]) -> None:
     """The call goes on: a later turn numbered on, every earlier one still shown."""
     await call_until_turn(page, len(before) + 1)
     assert (await model_turns(page))[: len(before)] == before
+
+
+async def holding(cluster: Cluster, page: Page) -> tuple[Replica, Replica]:
+    """(the replica holding the page's call, the other one): the one whose log (-v) shows the
+    page's call session opening. HAProxy's `balance first` sends a page to the first replica
+    ready, which need not be r1 when r1's first health check is still to come."""
+    owner = owner_of((await stats(page))["pageId"])
+    first, second = cluster.replicas
+    if f"{owner}/call: connecting" in first.log.read_text():
+        return first, second
+    assert f"{owner}/call: connecting" in second.log.read_text()
+    return second, first

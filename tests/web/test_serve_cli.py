@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from relive.cli import main
+from relive.store import _kv as kv_module
+from relive.store import new_key
 
 
 @pytest.mark.parametrize(
@@ -46,3 +48,21 @@ def test_real_gemini_needs_a_key(
     monkeypatch.delenv("RELIVE_SEAL_KEY", raising=False)
     assert main(["serve", "--port", "0"]) == 2
     assert "set GEMINI_API_KEY for real Gemini, or give --emulator URL" in capsys.readouterr().err
+
+
+def test_checking_the_store_url_opens_no_client(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The setup check names a bad URL without making a Redis client it would leave open (the
+    replica opens its one client when it serves, and closes it on the way out)."""
+    made: list[str] = []
+
+    def no_client(self: object, url: str, **kw: object) -> None:
+        made.append(url)
+
+    monkeypatch.setattr(kv_module.RedisKV, "__init__", no_client)
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.setenv("RELIVE_SEAL_KEY", new_key())
+    assert main(["serve", "--store", "redis://127.0.0.1:1/0", "--port", "0"]) == 2
+    assert "set GEMINI_API_KEY" in capsys.readouterr().err
+    assert made == []

@@ -15,6 +15,7 @@ const stats = {
   audioChunksCaptured: 0, // every chunk the call made (sent at once or after a reconnect)
   audioChunksSent: 0,
   audioChunksReceived: 0,
+  audioLog: [], // [time ms, duration ms] of the newest model audio frames (player.js)
   audioChunksPlayed: 0,
   messagesSent: 0,
   messagesReceived: 0,
@@ -127,7 +128,7 @@ const inputs = {
   call: { next: 1, kept: [] }, // kept: [{seq, data}], data an ArrayBuffer of PCM16
   text: { next: 1, kept: [] }, // kept: [{seq, data}], data the message's text
 };
-let audioSeqSent = 0; // the number of the last audio frame sent on this socket (0: none yet)
+let audioSeqSent = null; // the number of the last audio frame sent on this socket (or none yet)
 let inputsFlow = false; // this socket was welcomed: inputs go out (before that they wait)
 
 function keep(mode, data) {
@@ -143,7 +144,9 @@ function keep(mode, data) {
 
 function sendAudio(item) {
   if (!inputsFlow || !ws || ws.readyState !== WebSocket.OPEN) return false;
-  if (item.seq !== audioSeqSent + 1) send({ type: "audio", seq: item.seq });
+  if (audioSeqSent === null || item.seq !== audioSeqSent + 1) {
+    send({ type: "audio", seq: item.seq }); // numbers this frame and the ones after it
+  }
   ws.send(item.data);
   audioSeqSent = item.seq;
   return true;
@@ -191,7 +194,7 @@ function connect() {
   sock.binaryType = "arraybuffer";
   sock.onopen = () => {
     stats.socketOpens++;
-    audioSeqSent = 0;
+    audioSeqSent = null;
     inputsFlow = false;
     sock.send(JSON.stringify({ type: "hello", page: page.id, secret: page.secret }));
   };

@@ -23,6 +23,10 @@ export function createPlayer(stats) {
     },
     play(buf) {
       stats.audioChunksReceived++;
+      // When each piece of the model's voice came (page clock, ms) and how long it is (ms):
+      // what a test measures of the gap a crash leaves. The newest 500 only.
+      stats.audioLog.push([performance.now(), buf.byteLength / 48]);
+      if (stats.audioLog.length > 500) stats.audioLog.shift();
       if (!player.ctx) return;
       const pcm = new Int16Array(buf);
       const audio = player.ctx.createBuffer(1, pcm.length, SPEAKER_RATE);
