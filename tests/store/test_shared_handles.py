@@ -21,6 +21,7 @@ from relive.store import (
 from relive.transcript import Transcript
 
 SEALER = Sealer.from_text(new_key())
+HANDLE = "CiQ0ZTc0NjQ3Yi1mYWtlLWhhbmRsZS1mb3ItdGhlLXRlc3Q"
 
 
 def shared(kv: object) -> SharedHandles:
@@ -41,7 +42,7 @@ async def test_a_record_carries_the_transcript_exchanges_and_covered_input() -> 
     kv = MemoryKV(ManualClock())
     one, heard = shared(kv), list[int]()
     one.listen("page-a", "text", heard.append)
-    one.put("page-a", "text", "H1")
+    one.put("page-a", "text", HANDLE)
     one.keep_transcript("page-a", "text", conversation())
     one.keep_exchanges("page-a", "text", deque([("beta", "You said: beta")]))
     one.cover("page-a", "text", 2)
@@ -50,7 +51,7 @@ async def test_a_record_carries_the_transcript_exchanges_and_covered_input() -> 
     other = shared(kv)
     assert await other.covered("page-a", "text") == 2
     assert await other.load("page-a", "text")
-    assert other.get("page-a", "text") == "H1"
+    assert other.get("page-a", "text") == HANDLE
     transcript = other.transcript("page-a", "text")
     assert transcript is not None
     # Up to the last answer: the unanswered turn comes back when the page sends it again.
@@ -59,7 +60,7 @@ async def test_a_record_carries_the_transcript_exchanges_and_covered_input() -> 
     assert await other.covered("page-a", "text") == 2
     assert await other.covered("page-b", "text") == 0
     raw = " ".join(v for v, _ in kv._items.values())
-    assert "H1" not in raw and "beta" not in raw  # sealed
+    assert HANDLE not in raw and "beta" not in raw  # sealed
 
 
 async def test_no_handle_no_record_and_covered_is_not_heard() -> None:
