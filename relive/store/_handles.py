@@ -44,6 +44,7 @@ class SharedHandles(HandleStore):
         self._pending: dict[_Key, str | None] = {}  # newest handle to write (None: delete)
         self._writers: dict[_Key, asyncio.Task[None]] = {}
         self._covers: dict[_Key, int] = {}  # the page's input covered by what memory holds
+        self._kept: set[str] = set()  # owners whose ending sessions leave their handles shared
         self._listeners: dict[_Key, Callable[[int], None]] = {}
 
     def put(self, owner: str, mode: str, handle: str) -> None:
@@ -53,8 +54,15 @@ class SharedHandles(HandleStore):
     def forget(self, owner: str, mode: str) -> None:
         super().forget(owner, mode)
         self._covers.pop((owner, mode), None)
-        if not self.keep_shared:
+        if not self.keep_shared and owner not in self._kept:
             self._schedule((owner, mode), None)
+
+    def keep(self, owner: str) -> None:
+        """Sessions of `owner` that end from now on leave their handles for another replica."""
+        self._kept.add(owner)
+
+    def unkeep(self, owner: str) -> None:
+        self._kept.discard(owner)
 
     def cover(self, owner: str, mode: str, seq: int) -> None:
         """The handle in memory and its exchanges hold the page's input up to `seq`: write that."""

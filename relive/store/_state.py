@@ -79,6 +79,37 @@ class SharedState:
     async def forget_page(self, page_id: str) -> None:
         await self.kv.delete(f"page:{_digest(page_id)}")
 
+    # -- which replica holds a page (`relive/web/_lease.py`) -------------------------------------
+
+    async def claim_page(self, page_id: str, replica: str) -> str | None:
+        """`replica` holds the page now; returns the replica that held it, if any."""
+        key = _digest(page_id)
+        before = await self.kv.get(f"owner:{key}")
+        if before != replica:
+            await self.kv.delete(f"released:{key}")  # a mark from an older hand-off is void
+        await self.kv.put(f"owner:{key}", replica, self.page_ttl)
+        return before
+
+    async def page_owner(self, page_id: str) -> str | None:
+        return await self.kv.get(f"owner:{_digest(page_id)}")
+
+    async def release_page(self, page_id: str, replica: str) -> None:
+        """`replica` gave the page up: its handles are in the store."""
+        await self.kv.put(f"released:{_digest(page_id)}", replica, self.page_ttl)
+
+    async def released(self, page_id: str, replica: str) -> bool:
+        return await self.kv.get(f"released:{_digest(page_id)}") == replica
+
+    async def beat(self, replica: str, ttl: float) -> None:
+        """`replica` is alive for `ttl` seconds more."""
+        await self.kv.put(f"replica:{replica}", "1", ttl)
+
+    async def forget_beat(self, replica: str) -> None:
+        await self.kv.delete(f"replica:{replica}")
+
+    async def alive(self, replica: str) -> bool:
+        return await self.kv.get(f"replica:{replica}") is not None
+
     # -- handles and their transcripts ----------------------------------------------------------
 
     @staticmethod

@@ -28,6 +28,7 @@ from relive.web import _panel as panel
 from relive.web import _protocol as protocol
 from relive.web._access import LOOPBACK_HOSTS, Access, Guard
 from relive.web._bridge import KEEP_RECENT, Opener, Outbox, PageSessions, page_toasts
+from relive.web._lease import Leases
 from relive.web._limits import Limits, SocketLimiter
 from relive.web._panel import FaultSwitch
 from relive.web._protocol import ProtocolError
@@ -72,6 +73,7 @@ class WebBackend:
         self.settings = settings or WebSettings()
         # Several replicas: pages (secret hashes) and handles in the shared store; None: alone.
         self.shared = shared
+        self.leases = Leases(shared) if shared is not None else None  # who holds which page
         self.draining = False  # SIGTERM: no new sockets, pages told to move (`_drain.py`)
         self.faults = faults  # the embedded emulator's, for the resilience panel
         self.clock = clock or MonotonicClock()
@@ -92,9 +94,12 @@ class WebBackend:
     async def sweep_once(self) -> int:
         """Close and forget pages away longer than the ttl; returns how many."""
         gone = self.registry.sweep()
-        if self.shared is not None:  # attached pages' records live on while they are here
-            for attached in self.registry.attached():
-                await self.shared.state.touch_page(attached.page_id, attached.secret)
+        if self.shared is not None and self.leases is not None:
+            state, me = self.shared.state, self.leases.replica
+            for attached in self.registry.attached():  # their records live on while they are here
+                await state.touch_page(attached.page_id, attached.secret)
+                if await state.page_owner(attached.page_id) in (None, me):
+                    await state.claim_page(attached.page_id, me)
         for entry in gone:
             log.info(
                 "page %s away for %.0f s: closing its sessions",
@@ -239,8 +244,9 @@ class WebBackend:
                 raise ForbiddenError("this page id belongs to another page")
             known = check.known
         attached = self.registry.attach(hello.page, hello.secret, client, known=known)
-        if self.shared is not None:
+        if self.shared is not None and self.leases is not None:
             await self.shared.state.remember_page(hello.page, attached.entry.secret)
+            await self.leases.claim(hello.page)  # a replica that still holds it gives it up
             if known:
                 page = attached.entry.state
                 for mode in protocol.MODES:
@@ -370,13 +376,16 @@ def create_app(backend: WebBackend) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        sweeper = asyncio.create_task(backend.run_sweeper())
+        tasks = [asyncio.create_task(backend.run_sweeper())]
+        if backend.leases is not None:
+            tasks.append(asyncio.create_task(backend.leases.watch(backend)))
         try:
             yield {}
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await backend.close()
 
     app = Starlette(

@@ -131,11 +131,21 @@ class PageRegistry(Generic[S]):
             if e.detached_at is not None and now - e.detached_at >= self._ttl
         ]
         for e in gone:
-            del self._pages[e.page_id]
-            self._by_client[e.client] -= 1
-            if not self._by_client[e.client]:
-                del self._by_client[e.client]
+            self.remove(e.page_id)
         return gone
+
+    def away(self) -> list[PageEntry[S]]:
+        """Pages with no socket now (not swept yet)."""
+        return [e for e in self._pages.values() if not e.attached]
+
+    def remove(self, page_id: str) -> PageEntry[S] | None:
+        """Forget one page now (another replica took it); the caller closes its sessions."""
+        entry = self._pages.pop(page_id, None)
+        if entry is not None:
+            self._by_client[entry.client] -= 1
+            if not self._by_client[entry.client]:
+                del self._by_client[entry.client]
+        return entry
 
     def attached(self) -> list[PageEntry[S]]:
         """Pages with a socket now."""
