@@ -7,6 +7,7 @@ import contextlib
 import json
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
@@ -54,7 +55,22 @@ async def chat(ws: ClientConnection, text: str, turn: int) -> str:
             return said[-1]
 
 
-async def test_drain_moves_a_chat_to_the_other_replica() -> None:
+@dataclass
+class Pair:
+    """Two replicas over one store and one emulator, and a page on the first with two turns."""
+
+    emu: Emulator
+    one: WebBackend
+    url1: str
+    two: WebBackend
+    url2: str
+    ws: ClientConnection
+    page: str
+    secret: str
+
+
+@contextlib.asynccontextmanager
+async def a_chat_on_one_of_two() -> AsyncIterator[Pair]:
     kv = MemoryKV()
     async with (
         Emulator(FAST, tls=True) as emu,
@@ -64,6 +80,13 @@ async def test_drain_moves_a_chat_to_the_other_replica() -> None:
         ws, page, secret = await new_page(url1)
         await chat(ws, "alpha", 1)
         await chat(ws, "beta", 2)
+        yield Pair(emu, one, url1, two, url2, ws, page, secret)
+
+
+async def test_drain_moves_a_chat_to_the_other_replica() -> None:
+    async with a_chat_on_one_of_two() as pair:
+        emu, one, url1, two, url2 = pair.emu, pair.one, pair.url1, pair.two, pair.url2
+        ws, page, secret = pair.ws, pair.page, pair.secret
         told = await drain(one, within=5.0, unready_grace=0.0)
         assert told == 1
         assert (await next_json(ws, "goaway")) == {"type": "goaway"}

@@ -10,25 +10,18 @@ from relive.emulator import Emulator
 from relive.store import MemoryKV
 from relive.web._lease import BEAT_TTL, HANDOFF_WAIT
 from tests.web.conftest import FAST
-from tests.web.test_drain import chat, new_page, page_socket, replica
+from tests.web.test_drain import a_chat_on_one_of_two, chat, new_page, page_socket, replica
 from tests.web.test_socket import hello
 
 
 async def test_a_page_that_moves_is_given_up_by_the_replica_it_left() -> None:
-    kv = MemoryKV()
-    async with (
-        Emulator(FAST, tls=True) as emu,
-        replica(emu, kv) as (one, url1),
-        replica(emu, kv) as (two, url2),
-    ):
-        ws, page, secret = await new_page(url1)
-        await chat(ws, "alpha", 1)
-        await chat(ws, "beta", 2)
+    async with a_chat_on_one_of_two() as pair:
+        emu, one, two, ws, page = pair.emu, pair.one, pair.two, pair.ws, pair.page
         await ws.close()  # a blip: the page's sessions run on here while it is away
         await emu.wait_for(lambda s: s.open_connections == 1)  # (only the chat's, still open)
-        moved = await page_socket(url2)  # the load balancer sent it to the other replica
+        moved = await page_socket(pair.url2)  # the load balancer sent it to the other replica
         started = asyncio.get_running_loop().time()
-        welcome = await hello(moved, page, secret)
+        welcome = await hello(moved, page, pair.secret)
         waited = asyncio.get_running_loop().time() - started
         assert welcome["fresh"] is False
         assert page not in one.registry  # given up: its sessions there are closed
@@ -47,7 +40,7 @@ async def test_a_claimer_does_not_wait_for_a_replica_that_is_gone() -> None:
         ws, page, secret = await new_page(url1)
         await chat(ws, "alpha", 1)
         await ws.close()
-    # `one` is gone without giving anything up (as a crash); its heartbeat lapses.
+    # That replica is gone without giving anything up (as a crash); its heartbeat lapses.
     async with Emulator(FAST, tls=True) as emu, replica(emu, kv) as (_, url2):
         moved = await page_socket(url2)
         started = asyncio.get_running_loop().time()
