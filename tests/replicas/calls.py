@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from playwright.async_api import Page, expect
@@ -23,20 +24,33 @@ async def start_call(page: Page) -> None:
     await expect(page.locator("body")).to_have_attribute("data-call-status", "live")
 
 
+FINAL_TURNS = "#transcript-call .turn.model:not(.streaming)"
+# Whether a model turn numbered past `last` is shown. The emulator numbers every user turn; one
+# whose reply the user's next utterance cut before any word (the fake microphone's loop on a
+# loaded machine) leaves its number without a bubble, so a turn is found by its number.
+PAST_TURN = """([selector, last]) => [...document.querySelectorAll(selector)].some(
+    (turn) => Number((/\\(turn (\\d+),/.exec(turn.textContent) || [0, 0])[1]) > last)"""
+
+
 async def model_turns(page: Page) -> list[str]:
-    return await page.locator("#transcript-call .turn.model").all_inner_texts()
+    """The model's finished turns shown in the call."""
+    return await page.locator(FINAL_TURNS).all_inner_texts()
+
+
+def turn_number(text: str) -> int:
+    match = re.search(r"\(turn (\d+),", text)
+    return int(match.group(1)) if match else 0
 
 
 async def call_until_turn(page: Page, n: int) -> list[str]:
-    await expect(page.locator("#transcript-call .turn.model").nth(n - 1)).to_contain_text(
-        f"(turn {n}"
-    )
+    """Wait for the model's answer to the user's turn `n` (or a later one)."""
+    await page.wait_for_function(PAST_TURN, arg=[FINAL_TURNS, n - 1])
     return await model_turns(page)
 
 
 async def next_turn_follows(page: Page, before: list[str]) -> None:
     """The call goes on: a later turn numbered on, every earlier one still shown."""
-    await call_until_turn(page, len(before) + 1)
+    await call_until_turn(page, max(map(turn_number, before), default=0) + 1)
     assert (await model_turns(page))[: len(before)] == before
 
 

@@ -112,15 +112,6 @@ async def _conversation(
             await asyncio.sleep(0.05)
 
 
-PAST_TURN = """(last) => [...document.querySelectorAll("#transcript-call .turn.model")].some(
-    (turn) => Number((/\\(turn (\\d+),/.exec(turn.textContent) || [0, 0])[1]) > last)"""
-
-
-def _turn_number(text: str) -> int:
-    match = re.search(r"\(turn (\d+),", text)
-    return int(match.group(1)) if match else 0
-
-
 def _gap(audio_log: list[list[float]], killed_at: float) -> dict[str, float]:
     """What the user heard around the crash: the model's reply under way was cut after
     `cut_reply_ms` of audio; the next model audio came `silence_ms` after the kill."""
@@ -142,15 +133,14 @@ async def test_sigkill_while_the_user_speaks_and_types_loses_no_input(
     cluster: Cluster, page: Page
 ) -> None:
     await start_call(page)
-    calls = page.locator("#transcript-call .turn.model")
-    await expect(calls.nth(1)).to_contain_text("(turn ")  # (a glitch under load may split one)
+    await call_until_turn(page, 2)
     holder, other = await holding(cluster, page)
     await page.click("#tab-text")
     chat = page.locator("#transcript-text .turn.model")
     await page.fill("#text-input", "before")
     await page.press("#text-input", "Enter")
     await expect(chat.nth(0)).to_contain_text("(turn 1,")
-    before = await page.locator("#transcript-call .turn.model:not(.streaming)").all_inner_texts()
+    before = await model_turns(page)
     await page.fill("#text-input", "during")
     await page.press("#text-input", "Enter")  # typed, and the mic streams on: then the crash
     killed_at = await page.evaluate("() => performance.now()")
@@ -160,9 +150,7 @@ async def test_sigkill_while_the_user_speaks_and_types_loses_no_input(
     await page.fill("#text-input", "after")
     await page.press("#text-input", "Enter")
     await expect(chat.nth(2)).to_contain_text(re.compile(r"after\W+\(turn 3,"))
-    # The call goes on: a model turn numbered past every earlier one, those still all shown.
-    await page.wait_for_function(PAST_TURN, arg=max(map(_turn_number, before)))
-    assert (await model_turns(page))[: len(before)] == before
+    await next_turn_follows(page, before)  # the call goes on, every earlier turn still shown
     await page.click("#tab-call")
     await page.click("#call-mute")  # the user stops: every chunk made is counted now
     s = await stats(page)
