@@ -10,8 +10,8 @@ from playwright.async_api import Page, expect
 from relive.web._bridge import owner_of
 
 if TYPE_CHECKING:
+    from relive.bench._replicas import Replica
     from tests.replicas.conftest import Cluster
-    from tests.replicas.harness import Replica
 
 
 async def stats(page: Page) -> dict[str, Any]:
