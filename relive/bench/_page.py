@@ -199,7 +199,8 @@ class PageClient:
         if ws is None:
             return False
         try:
-            if seq != self._audio_sent + 1:  # a frame not right after the last: say its number
+            if not self._audio_sent or seq != self._audio_sent + 1:  # a socket's first frame,
+                # or one not right after the last: say its number
                 await ws.send(json.dumps({"type": "audio", "seq": seq}))
             await ws.send(chunk)
         except websockets.ConnectionClosed:
@@ -227,9 +228,9 @@ class PageClient:
                 return
             await asyncio.sleep(0)  # the reader clears `_welcomed` as the close is seen
 
-    async def _send_text(self, seq: int, text: str) -> bool:
+    async def _send_text(self, seq: int, text: str, resending: bool = False) -> bool:
         ws = self._ws
-        if ws is None or not self._welcomed.is_set():
+        if ws is None or not (resending or self._welcomed.is_set()):
             return False
         try:
             await ws.send(json.dumps({"type": "text", "text": text, "seq": seq}))
@@ -239,8 +240,9 @@ class PageClient:
 
     async def _resend(self, received: dict[str, int]) -> None:
         """After a welcome: what the page keeps above what this replica has, in order."""
+        # Before `_welcomed` is set (new inputs wait for it), so nothing new overtakes these.
         for seq, text in self.kept["text"].above(int(received.get("text") or 0)):
-            if await self._send_text(seq, text):
+            if await self._send_text(seq, text, resending=True):
                 self.stats.resent += 1
         for seq, chunk in self.kept["call"].above(int(received.get("call") or 0)):
             if await self._send_audio(seq, chunk):

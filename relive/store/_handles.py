@@ -42,6 +42,7 @@ class SharedHandles(HandleStore):
         self.state = state
         self.keep_shared = False  # draining: a session's end leaves its handle for another replica
         self._pending: dict[_Key, str | None] = {}  # newest handle to write (None: delete)
+        self._final: dict[_Key, str] = {}  # the note of a pending write whose session ended
         self._writers: dict[_Key, asyncio.Task[None]] = {}
         self._covers: dict[_Key, int] = {}  # the page's input covered by what memory holds
         self._kept: set[str] = set()  # owners whose ending sessions leave their handles shared
@@ -52,10 +53,15 @@ class SharedHandles(HandleStore):
         self._schedule((owner, mode), handle)
 
     def forget(self, owner: str, mode: str) -> None:
+        key = (owner, mode)
+        keep = self.keep_shared or owner in self._kept
+        if keep and isinstance(self._pending.get(key), str):
+            # A record still to be written goes as memory holds it now, not as forgotten.
+            self._final[key] = self._note(key, self._covers.get(key))
         super().forget(owner, mode)
-        self._covers.pop((owner, mode), None)
-        if not self.keep_shared and owner not in self._kept:
-            self._schedule((owner, mode), None)
+        if not keep:
+            self._covers.pop(key, None)
+            self._schedule(key, None)
 
     def keep(self, owner: str) -> None:
         """Sessions of `owner` that end from now on leave their handles for another replica."""
@@ -90,11 +96,15 @@ class SharedHandles(HandleStore):
             while key in self._pending:
                 handle = self._pending.pop(key)
                 covers = self._covers.get(key)
+                final = self._final.pop(key, None)
                 try:
                     if handle is None:
                         await self.state.forget_handle(owner, mode)
                         continue
-                    await self.state.put_handle(owner, mode, handle, self._note(key, covers))
+                    note = final if final is not None else self._note(key, covers)
+                    await self.state.put_handle(owner, mode, handle, note)
+                    if final is not None:
+                        self._covers.pop(key, None)  # the session ended: nothing more to cover
                 except StoreError as exc:  # FallbackKV does not raise; a bare store may
                     log.warning("a handle was not shared: %s", exc)
                     continue

@@ -90,3 +90,23 @@ async def test_covered_input_is_not_heard_while_the_store_only_has_memory() -> N
     await one.flush()
     await asyncio.sleep(0)
     assert heard == []  # only this replica's memory holds it: a crash would lose it
+
+
+async def test_a_session_that_ends_before_its_record_is_written_leaves_it_whole() -> None:
+    """A draining replica closes a session (its memory forgotten) while the record of its last
+    answer is still to be written: the record goes as it was, for the replica that resumes."""
+    kv = MemoryKV(ManualClock())
+    one = shared(kv)
+    one.keep_shared = True
+    one.put("page-a", "text", HANDLE)
+    one.keep_transcript("page-a", "text", conversation())
+    one.keep_exchanges("page-a", "text", deque([("beta", "You said: beta")]))
+    one.cover("page-a", "text", 2)
+    one.forget("page-a", "text")  # before the writer ran
+    await one.flush()
+    other = shared(kv)
+    assert await other.load("page-a", "text")
+    assert list(other.exchanges("page-a", "text") or []) == [("beta", "You said: beta")]
+    assert await other.covered("page-a", "text") == 2
+    transcript = other.transcript("page-a", "text")
+    assert transcript is not None and len(transcript) == 2
