@@ -78,6 +78,11 @@ def client_content(
 
 def realtime_input(kwargs: dict[str, Any]) -> Entry:
     """`send_realtime_input(<one of audio, video, text, ...>=...)` as a journal entry."""
+    audio = kwargs.get("audio")
+    if type(audio) is types.Blob:
+        values = list(kwargs.values())
+        if values.count(None) == len(values) - 1:
+            return _media_entry("audio", audio)  # a call's 20 ms chunk: nothing else to check
     given = {k: v for k, v in kwargs.items() if v is not None}
     unknown = sorted(set(given) - set(_REALTIME_FIELDS))
     if unknown:
@@ -96,18 +101,30 @@ def realtime_input(kwargs: dict[str, Any]) -> Entry:
             raise ValueError(f"invalid realtime input: {e}") from None
     if name == "text" and not isinstance(value, str):
         raise TypeError(f"text must be a str, got {type(value).__name__}")
-    media = name in ("audio", "video", "media")
+    if name in ("audio", "video", "media"):
+        return _media_entry(name, value)
     size = len(value) if isinstance(value, str) else _blob_size(value)
-    if media and isinstance(getattr(value, "data", None), str):
-        size = len(base64.b64decode(value.data, validate=False))
     return Entry(
         index=0,
         method="send_realtime_input",
         kwargs={name: value},
         size=size + 16,
         ends_turn=name in ("text", "activity_end"),
-        media=media,
         text=value if name == "text" else "",
+    )
+
+
+def _media_entry(name: str, value: Any) -> Entry:
+    """An audio, video or media chunk (checked already) as a journal entry."""
+    data = getattr(value, "data", None)
+    if isinstance(data, bytes):
+        size = len(data)
+    elif isinstance(data, str):
+        size = len(base64.b64decode(data, validate=False))
+    else:
+        size = _blob_size(value)
+    return Entry(
+        index=0, method="send_realtime_input", kwargs={name: value}, size=size + 16, media=True
     )
 
 

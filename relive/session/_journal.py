@@ -54,6 +54,10 @@ class Entry:
         return self.method.removeprefix("send_")
 
 
+def _index(entry: Entry) -> int:
+    return entry.index
+
+
 class Journal:
     """Numbered client messages from the oldest unsettled one on."""
 
@@ -123,10 +127,13 @@ class Journal:
 
     def take_next(self) -> Entry | None:
         """The next entry to send on this connection (advances the cursor), or None."""
-        position = bisect.bisect_left(self._entries, self.cursor, key=lambda e: e.index)
-        if position == len(self._entries):
+        entries = self._entries
+        if not entries or entries[-1].index < self.cursor:
             return None
-        entry = self._entries[position]
+        if entries[-1].index == self.cursor:
+            entry = entries[-1]  # the usual case: the one just appended (no search)
+        else:
+            entry = entries[bisect.bisect_left(entries, self.cursor, key=_index)]
         self.cursor = entry.index + 1
         self.highest_sent = max(self.highest_sent, entry.index)
         if entry.media and self._replay_media_bytes is not None:
@@ -142,9 +149,14 @@ class Journal:
             self._sent_media_bytes -= old.size
             if old.index <= self.settled:
                 continue  # settled since: already forgotten
-            position = bisect.bisect_left(self._entries, old.index, key=lambda e: e.index)
-            if position < len(self._entries) and self._entries[position] is old:
-                del self._entries[position]
+            entries = self._entries
+            if entries and entries[0] is old:  # the usual case: the oldest entry (no search)
+                entries.popleft()
+                self._bytes -= old.size
+                continue
+            position = bisect.bisect_left(entries, old.index, key=_index)
+            if position < len(entries) and entries[position] is old:
+                del entries[position]
                 self._bytes -= old.size
 
     def rewind(self, max_media_bytes: int | None = None) -> list[Entry]:
