@@ -3,7 +3,7 @@
 Every run talks to the embedded emulator over real loopback sockets, so the figures are
 reproducible offline. Ratios against the plain `google-genai` session measured side by side
 matter more than absolute times on a noisy machine. The runs (`run_reconnect`, `run_overhead`,
-`run_scale`, `run_chaos`) are imported on first use, so `relive --help` stays light.
+`run_scale`, `run_wave`, `run_chaos`) are imported on first use, so `relive --help` stays light.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from relive.bench._overhead import run_overhead
     from relive.bench._reconnect import run_reconnect
     from relive.bench._scale import run_scale
+    from relive.bench._wave import run_wave
 
 _RUNS = {
     "run_chaos": "relive.bench._chaos",
@@ -33,6 +34,7 @@ _RUNS = {
     "run_overhead": "relive.bench._overhead",
     "run_reconnect": "relive.bench._reconnect",
     "run_scale": "relive.bench._scale",
+    "run_wave": "relive.bench._wave",
 }
 
 
@@ -58,5 +60,6 @@ __all__ = [
     "run_overhead",
     "run_reconnect",
     "run_scale",
+    "run_wave",
     "summarize",
 ]

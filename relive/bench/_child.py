@@ -3,7 +3,9 @@
 The parent talks to it over a pipe: its URL, CA file and pid at start, then stats on request.
 With `tap=True` the child also notes which numbered audio chunks and turn texts arrived
 (`ClientTap`), and hands back per-caller tallies (`heard()`); with `count_delivered`, its stats
-say how many distinct messages of the app arrived (`delivered`).
+say how many distinct messages of the app arrived (`delivered`). A `wave()` sends every
+connection a goAway, or cuts each, at once or spread over some seconds, and says when it hit
+which connection, each known by the last turn text it received (with `tap=True`).
 """
 
 from __future__ import annotations
@@ -82,6 +84,9 @@ def _serve(conn: Connection, settings: EmulatorSettings, tap: bool, count_delive
                     conn.send((emu.faults.drop(), time.monotonic()))
                 elif isinstance(command, tuple) and command[0] == "goaway":
                     conn.send((emu.faults.goaway_now(command[1]), time.monotonic()))
+                elif isinstance(command, tuple) and command[0] == "wave":
+                    _, kind, stagger, time_left = command
+                    conn.send(await _wave(emu, heard, kind, stagger, time_left))
                 elif isinstance(command, tuple) and command[0] == "arrived":
                     conn.send(_arrived(heard, command[1], command[2]))
                 elif command == "heard":
@@ -102,6 +107,29 @@ def _serve(conn: Connection, settings: EmulatorSettings, tap: bool, count_delive
                     return
 
     _loop.run(main())  # uvloop when installed, like the client side
+
+
+async def _wave(
+    emu: Emulator, tap: ClientTap | None, kind: str, stagger: float, time_left: float
+) -> list[tuple[str, float]]:
+    """A goAway to every open connection, or a cut of each, spread evenly over `stagger`
+    seconds (0: all in one pass); for each, the last turn text it received (with the tap) and
+    `time.monotonic()` when it was hit."""
+    links = list(emu.links.values())
+    start = time.monotonic()
+    hit: list[tuple[str, float]] = []
+    for i, link in enumerate(links):
+        due = start + stagger * i / len(links)
+        if due > time.monotonic():
+            await asyncio.sleep(due - time.monotonic())  # the wave's pacing, not a wait
+        at = time.monotonic()
+        if kind == "goaway":
+            link.apply(link.machine.go_away_now(time_left))
+        else:
+            link.abort_now("drop fault (wave)")
+        texts = tap.texts_by_conn.get(link.machine.conn_id) if tap is not None else None
+        hit.append((texts[-1] if texts else "", at))
+    return hit
 
 
 def _tallies(tap: ClientTap | None) -> dict[str, dict[Any, int]]:
@@ -196,6 +224,15 @@ class EmulatorProcess:
         """Send every open connection a goAway with `time_left`: how many, and when."""
         sent, at = await self._ask(("goaway", time_left), timeout=ASK_TIMEOUT)
         return int(sent), float(at)
+
+    async def wave(
+        self, kind: str, stagger: float = 0.0, time_left: float = 10.0
+    ) -> list[tuple[str, float]]:
+        """A goAway to every open connection (`kind="goaway"`, with `time_left`) or a cut of
+        each (`"drop"`), spread over `stagger` seconds: each connection's last turn text (with
+        `tap=True`; else "") and `time.monotonic()` when it was hit."""
+        hit = await self._ask(("wave", kind, stagger, time_left), timeout=ASK_TIMEOUT + stagger)
+        return [(str(label), float(at)) for label, at in hit]
 
     async def heard(self) -> dict[str, dict[Any, int]]:
         """With `tap=True`: per caller the distinct audio chunks and repeats that arrived, how

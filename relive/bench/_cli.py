@@ -1,5 +1,5 @@
-"""`relive bench reconnect|overhead|cpu|scale|failover|replica|chaos|emulator`: sizes as flags, a
-table or `--json`.
+"""`relive bench reconnect|overhead|cpu|memory|scale|wave|failover|replica|chaos|emulator`: sizes as
+flags, a table or `--json`.
 
 `emulator` is registered by `relive.emulator._bench` (the emulator measured on its own).
 
@@ -150,6 +150,35 @@ def register(subparsers: Any) -> None:
     )
     _common(p)
     p.set_defaults(handler=_run_replica)
+
+    p = sub.add_parser(
+        "wave",
+        help="every session reconnecting at once (goAway or drop wave) vs raw connect+setups",
+        description=(
+            "Hold N relive sessions, then have the emulator send every connection a goAway, or "
+            "cut every one, at once (or spread over --stagger seconds); each session's downtime "
+            "against N raw-SDK connect+setups started on the same schedule just before."
+        ),
+    )
+    p.add_argument("--sessions", type=_positive_int, default=100, help="sessions (100)")
+    p.add_argument(
+        "--faults",
+        type=_wave_faults,
+        default=["goaway", "drop"],
+        help="comma-separated waves, in order: goaway, drop (goaway,drop)",
+    )
+    p.add_argument(
+        "--stagger",
+        type=_argtypes.non_negative(float),
+        default=0.0,
+        help="spread each wave (and its baseline) evenly over this many seconds (0: at once)",
+    )
+    p.add_argument("--connect-concurrency", type=_positive_int, default=20, help="parallel setups")
+    p.add_argument(
+        "--time-left", type=_positive_float, default=10.0, help="the goAway's timeLeft (10 s)"
+    )
+    _common(p)
+    p.set_defaults(handler=_run_wave)
 
     p = sub.add_parser("chaos", help="many sessions x turns under random faults")
     p.add_argument("--sessions", type=_positive_int, default=8, help="sessions (8)")
@@ -335,6 +364,21 @@ def _run_replica(args: argparse.Namespace) -> int:
     )
 
 
+def _run_wave(args: argparse.Namespace) -> int:
+    from relive.bench._wave import run_wave
+
+    return _run(
+        args,
+        lambda: run_wave(
+            sessions=args.sessions,
+            faults=args.faults,
+            stagger=args.stagger,
+            connect_concurrency=args.connect_concurrency,
+            time_left=args.time_left,
+        ),
+    )
+
+
 def _run_chaos(args: argparse.Namespace) -> int:
     from relive.bench._chaos import run_chaos
 
@@ -405,6 +449,13 @@ def _at_least_two(text: str) -> int:
     if value < 2:
         raise argparse.ArgumentTypeError(f"must be at least 2 (a call on each replica), got {text}")
     return value
+
+
+def _wave_faults(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names or any(n not in ("goaway", "drop") for n in names):
+        raise argparse.ArgumentTypeError(f"choose goaway, drop or both (goaway,drop), got {text}")
+    return names
 
 
 _positive_int = _argtypes.positive(int)

@@ -81,7 +81,7 @@ def test_every_bench_subcommand_is_registered(capsys: pytest.CaptureFixture[str]
         main(["bench", "--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for name in ("reconnect", "overhead", "cpu", "memory", "scale", "chaos", "emulator"):
+    for name in ("reconnect", "overhead", "cpu", "memory", "scale", "wave", "chaos", "emulator"):
         assert name in out
 
 

@@ -1,0 +1,330 @@
+"""`relive bench wave`: every session of a process reconnecting at once, against raw connects.
+
+`sessions` relive call sessions are held, idle, each with a resumable handle from one answered
+turn; then the emulator (a child process, so each side has its own CPU) sends every connection
+a goAway, or cuts every one, all at once or spread evenly over `stagger` seconds. A session's
+downtime is what its app sees: from the last server message on the old connection (the goAway
+itself; for a drop, the moment the emulator cut that connection, since nothing can arrive after
+it) to `Connected` on the new one. The baseline, measured in the same run just before each wave:
+as many raw-SDK `connect()` + `setupComplete`, with the setup relive sends, started on the same
+schedule (all at once, or spread the same way), so both sides meet the same crowd at the server.
+
+Before each wave every session sends a turn naming it (`wave goaway session 17`) and waits for its
+answer and the handle after it: the emulator knows each connection by that text, so a cut can be
+timed per session, and every reconnect is a resumption, not a new session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from google import genai
+from google.genai import types
+
+from relive._clock import Clock, MonotonicClock
+from relive.bench._child import EmulatorProcess
+from relive.bench._common import (
+    API_KEY,
+    BENCH_SETTINGS,
+    MODEL,
+    call_config,
+    client_for,
+    machine_load,
+    user_turn,
+)
+from relive.bench._report import Aim, Figure, Report, Table
+from relive.bench._stats import Summary, ratio, summarize
+from relive.bench._watch import EventWatch
+from relive.session import (
+    Connected,
+    HandleStore,
+    LiveSession,
+    NewSession,
+    Resumed,
+    ServerMessage,
+    TurnComplete,
+    connect,
+)
+
+Kind = Literal["goaway", "drop"]
+KINDS: tuple[Kind, ...] = ("goaway", "drop")
+STEP_TIMEOUT = 120.0  # one step of the whole crowd (a turn each, a wave, a baseline)
+LABEL = re.compile(r"^wave \w+ session (\d+)$")
+
+
+@dataclass
+class _Held:
+    """One relive session of the crowd and its timestamped events."""
+
+    index: int
+    session: LiveSession
+    watch: EventWatch
+
+
+@dataclass
+class _Wave:
+    """What one wave measured."""
+
+    kind: Kind
+    raw_s: list[float] = field(default_factory=list)  # the baseline: connect + setupComplete
+    downtime_s: list[float] = field(default_factory=list)  # per session that came back
+    reported_s: list[float] = field(default_factory=list)  # relive's own `Resumed.downtime_s`
+    hit: int = 0  # the sessions' connections the emulator hit
+    new_sessions: int = 0  # came back as a new session (the resumption failed)
+    missing: int = 0  # not back within the step timeout
+    wave_s: float = 0.0  # first hit to last hit
+    attempts: int = 0  # relive's connect attempts in the wave (one per session at best)
+    refused: int = 0  # resumptions the emulator refused in the wave (handle in use, ...)
+
+
+def _is_resumable_update(event: Any) -> bool:
+    if not isinstance(event, ServerMessage):
+        return False
+    update = event.message.session_resumption_update
+    return bool(update and update.resumable and update.new_handle)
+
+
+def _is_go_away(event: Any) -> bool:
+    return isinstance(event, ServerMessage) and event.message.go_away is not None
+
+
+async def run_wave(
+    *,
+    sessions: int = 100,
+    faults: Sequence[Kind] = KINDS,
+    stagger: float = 0.0,
+    connect_concurrency: int = 20,
+    time_left: float = 10.0,
+    clock: Clock | None = None,
+) -> Report:
+    """Hold `sessions` relive sessions, then reconnect all of them by each fault in `faults`.
+
+    `stagger`: the wave (and its raw baseline) is spread evenly over this many seconds; 0 hits
+    every connection in one pass. `time_left`: the goAway's `timeLeft`.
+    """
+    if sessions < 1 or connect_concurrency < 1:
+        raise ValueError("sessions and connect_concurrency must be positive")
+    if stagger < 0 or time_left <= 0:
+        raise ValueError("stagger must be >= 0 and time_left > 0")
+    if not faults or any(kind not in KINDS for kind in faults):
+        raise ValueError(f"faults must be some of {', '.join(KINDS)}, got {list(faults)}")
+    clock = clock or MonotonicClock()
+    load = machine_load()
+    waves: list[_Wave] = []
+    async with EmulatorProcess(BENCH_SETTINGS, tap=True) as emu:
+        client = client_for(emu.url, emu.ca, API_KEY)
+        async with contextlib.AsyncExitStack() as stack:
+            held = await _open(client, sessions, connect_concurrency, stack, clock)
+            config = held[0].session.config
+            for kind in faults:
+                await _prepare(held, kind)
+                wave = _Wave(kind)
+                wave.raw_s = await _baseline(client, config, sessions, stagger, clock)
+                await _reconnect_all(emu, held, wave, stagger, time_left)
+                waves.append(wave)
+            for one in held:
+                await one.watch.aclose()
+    return _report(sessions, stagger, time_left, load, waves)
+
+
+async def _open(
+    client: genai.Client,
+    sessions: int,
+    concurrency: int,
+    stack: contextlib.AsyncExitStack,
+    clock: Clock,
+) -> list[_Held]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def open_one(i: int) -> _Held:
+        session = connect(
+            client,
+            model=MODEL,
+            config=call_config(),
+            mode="call",
+            handles=HandleStore(),
+            owner=f"wave-{i}",
+        )
+        async with gate:
+            await stack.enter_async_context(session)
+        return _Held(i, session, EventWatch(session, clock))
+
+    async with asyncio.timeout(STEP_TIMEOUT):
+        return list(await asyncio.gather(*(open_one(i) for i in range(sessions))))
+
+
+async def _prepare(held: list[_Held], kind: Kind) -> None:
+    """A turn naming each session, answered, and the resumable handle that follows it."""
+
+    async def one(h: _Held) -> None:
+        mark = len(h.watch)
+        text = f"wave {kind} session {h.index}"
+        await h.session.send_client_content(turns=user_turn(text), turn_complete=True)
+        done, _ = await h.watch.wait_for(
+            lambda e: isinstance(e, TurnComplete), after=mark, timeout=STEP_TIMEOUT
+        )
+        await h.watch.wait_for(_is_resumable_update, after=done, timeout=STEP_TIMEOUT)
+
+    await asyncio.gather(*(one(h) for h in held))
+
+
+async def _baseline(
+    client: genai.Client,
+    config: types.LiveConnectConfig,
+    count: int,
+    stagger: float,
+    clock: Clock,
+) -> list[float]:
+    """`count` raw connect + setupComplete, started on the wave's schedule; all are closed
+    once every one is open (as many connections at the server at once as in the wave)."""
+    start = clock.now()
+    cms: list[contextlib.AbstractAsyncContextManager[Any]] = []
+
+    async def one(i: int) -> float:
+        due = start + stagger * i / count
+        if due > clock.now():
+            await asyncio.sleep(due - clock.now())  # the wave's schedule: pacing, not a wait
+        cm = client.aio.live.connect(model=MODEL, config=config)
+        began = clock.now()
+        await cm.__aenter__()
+        cms.append(cm)
+        return clock.now() - began
+
+    try:
+        async with asyncio.timeout(STEP_TIMEOUT + stagger):
+            return list(await asyncio.gather(*(one(i) for i in range(count))))
+    finally:
+        await asyncio.gather(
+            *(cm.__aexit__(None, None, None) for cm in cms), return_exceptions=True
+        )
+
+
+async def _reconnect_all(
+    emu: EmulatorProcess, held: list[_Held], wave: _Wave, stagger: float, time_left: float
+) -> None:
+    """Fire the wave and time each session from its last old message to its new `Connected`."""
+    marks = [len(h.watch) for h in held]
+    attempts = sum(h.session.metrics.connect_attempts for h in held)
+    before = await emu.stats()
+    hits = await emu.wave(wave.kind, stagger, time_left)
+    # The sessions' connections, by the turn each carried (a raw baseline connection still
+    # closing at the server carried none).
+    cut_at: dict[int, float] = {}
+    for label, at in hits:
+        match = LABEL.match(label)
+        if match:
+            cut_at[int(match.group(1))] = at
+    wave.hit = len(cut_at)
+    wave.wave_s = max(cut_at.values()) - min(cut_at.values()) if cut_at else 0.0
+
+    async def one(h: _Held, mark: int) -> None:
+        if wave.kind == "goaway":
+            mark, last = await h.watch.wait_for(_is_go_away, after=mark, timeout=STEP_TIMEOUT)
+            start = last.at
+        else:
+            start = cut_at[h.index]
+        _, back = await h.watch.wait_for(
+            lambda e: isinstance(e, Connected), after=mark, timeout=STEP_TIMEOUT + stagger
+        )
+        assert isinstance(back.event, Connected)
+        since = [s.event for s in h.watch.seen[mark:]]
+        if not back.event.resumed or any(isinstance(e, NewSession) for e in since):
+            wave.new_sessions += 1
+        wave.downtime_s.append(back.at - start)
+        wave.reported_s += [e.downtime_s for e in since if isinstance(e, Resumed)][:1]
+
+    results = await asyncio.gather(
+        *(one(h, mark) for h, mark in zip(held, marks, strict=True)), return_exceptions=True
+    )
+    wave.missing = sum(1 for r in results if isinstance(r, BaseException))
+    after = await emu.stats()
+    wave.attempts = sum(h.session.metrics.connect_attempts for h in held) - attempts
+    wave.refused = sum(after["rejected_handles"].values()) - sum(
+        before["rejected_handles"].values()
+    )
+
+
+def _report(
+    sessions: int, stagger: float, time_left: float, load: float, waves: list[_Wave]
+) -> Report:
+    lines: list[Figure] = []
+    counts: list[Figure] = []
+    aims: list[Aim] = []
+    for wave in waves:
+        kind, label = wave.kind, ("goAway" if wave.kind == "goaway" else "drop")
+        raw = summarize([1000 * s for s in wave.raw_s])
+        down = summarize([1000 * s for s in wave.downtime_s])
+        lines.append(
+            _downtime(
+                f"raw SDK connect+setup (before the {label} wave)", f"{kind}.raw_ms", raw, raw
+            )
+        )
+        lines.append(
+            _downtime(f"relive {label} downtime (app sees)", f"{kind}.downtime_ms", down, raw)
+        )
+        if wave.reported_s:
+            own = summarize([1000 * s for s in wave.reported_s])
+            lines.append(
+                _downtime(f"relive {label} (Resumed.downtime_s)", f"{kind}.reported_ms", own, raw)
+            )
+        p50_ratio = Figure(
+            f"{label}: downtime p50 / raw connect+setup p50",
+            ratio(down.p50, raw.p50),
+            key=f"{kind}.p50_ratio",
+        )
+        lost = Figure(
+            f"{label}: sessions not back in {STEP_TIMEOUT:.0f} s",
+            wave.missing,
+            key=f"{kind}.not_back",
+        )
+        new = Figure(
+            f"{label}: back as a new session", wave.new_sessions, key=f"{kind}.new_sessions"
+        )
+        counts += [
+            p50_ratio,
+            Figure(f"{label}: session connections hit", wave.hit, key=f"{kind}.connections_hit"),
+            Figure(f"{label}: first hit to last", wave.wave_s, key=f"{kind}.wave_s", unit="s"),
+            Figure(f"{label}: connect attempts", wave.attempts, key=f"{kind}.connect_attempts"),
+            Figure(
+                f"{label}: resumptions refused by the server",
+                wave.refused,
+                key=f"{kind}.resumptions_refused",
+            ),
+            new,
+            lost,
+        ]
+        aims += [
+            Aim.at_most(f"{label} downtime p50 / raw connect+setup p50", 1.2, p50_ratio),
+            Aim.none(f"{label}: sessions not back", lost),
+            Aim.none(f"{label}: sessions back as new ones", new),
+        ]
+    main = Table("", "per session", ["n", "p50 ms", "p95 ms", "max ms", "x raw p50"], lines)
+    return Report(
+        title="relive bench wave",
+        params={
+            "sessions": sessions,
+            "stagger_s": stagger,
+            "goaway_time_left_s": time_left,
+            "cpus": os.cpu_count(),
+            "load_1m": load,
+        },
+        tables=[main, Table("the waves", "wave", ["value"], counts)],
+        aims=aims,
+        notes=[
+            "downtime: goAway received -> Connected; drop = the emulator cut that connection "
+            "-> Connected",
+            "the baseline starts as many raw connects on the wave's schedule, just before it",
+        ],
+        data={"sessions": sessions, "stagger_s": stagger},
+    )
+
+
+def _downtime(text: str, key: str, s: Summary, raw: Summary) -> Figure:
+    show = (s.n, s.p50, s.p95, s.max, ratio(s.p50, raw.p50))
+    return Figure(text, s, key=key, show=show)

@@ -1,0 +1,75 @@
+"""`relive bench wave`: small runs of every session reconnecting at once, and its flags."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from relive.bench import run_wave
+from relive.cli import main
+
+
+@pytest.mark.timeout(120)
+async def test_a_goaway_wave_and_a_drop_wave_bring_every_session_back_resumed() -> None:
+    report = await run_wave(sessions=4, connect_concurrency=2)
+    for kind in ("goaway", "drop"):
+        f = report.figures[kind]
+        assert f["connections_hit"] == 4  # each session's connection, known by its turn
+        assert f["downtime_ms"].n == 4 and f["raw_ms"].n == 4
+        assert 0 < f["downtime_ms"].min <= f["downtime_ms"].max < 60_000
+        assert f["raw_ms"].min > 0
+        assert f["new_sessions"] == 0 and f["not_back"] == 0
+        assert f["connect_attempts"] >= 4
+        assert f["p50_ratio"] == f["downtime_ms"].p50 / f["raw_ms"].p50
+    assert not report.failed  # the ratios are soft aims; none lost or started anew
+    assert {a.name for a in report.aims if a.hard} == {
+        "goAway: sessions not back",
+        "goAway: sessions back as new ones",
+        "drop: sessions not back",
+        "drop: sessions back as new ones",
+    }
+    assert "load_1m=" in report.table()
+    json.loads(report.to_json())
+
+
+@pytest.mark.timeout(120)
+async def test_a_staggered_wave_spreads_its_hits() -> None:
+    report = await run_wave(sessions=3, faults=["drop"], stagger=0.3)
+    f = report.figures["drop"]
+    # Three hits spread evenly over 0.3 s: the last one 0.2 s after the first.
+    assert f["wave_s"] >= 0.19
+    assert f["downtime_ms"].n == 3 and f["not_back"] == 0
+    assert "goaway" not in report.figures
+
+
+async def test_bad_sizes_are_refused() -> None:
+    with pytest.raises(ValueError, match="sessions"):
+        await run_wave(sessions=0)
+    with pytest.raises(ValueError, match="stagger"):
+        await run_wave(stagger=-1)
+    with pytest.raises(ValueError, match="faults"):
+        await run_wave(faults=[])
+
+
+@pytest.mark.timeout(120)
+def test_the_command_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["bench", "wave", "--sessions", "2", "--faults", "goaway", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert doc["params"]["sessions"] == 2 and doc["figures"]["goaway"]["downtime_ms"]["n"] == 2
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["bench", "wave", "--faults", "meteor"],
+        ["bench", "wave", "--stagger", "-1"],
+        ["bench", "wave", "--sessions", "0"],
+    ],
+)
+def test_bad_flags_exit_with_usage(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert "usage:" in capsys.readouterr().err
