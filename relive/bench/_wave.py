@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 from collections.abc import Sequence
@@ -52,6 +53,8 @@ from relive.session import (
     connect,
 )
 
+log = logging.getLogger("relive.bench")
+
 Kind = Literal["goaway", "drop"]
 KINDS: tuple[Kind, ...] = ("goaway", "drop")
 STEP_TIMEOUT = 120.0  # one step of the whole crowd (a turn each, a wave, a baseline)
@@ -72,7 +75,7 @@ class _Wave:
     """What one wave measured."""
 
     kind: Kind
-    raw_s: list[float] = field(default_factory=list)  # the baseline: connect + setupComplete
+    raw_s: list[float | None] = field(default_factory=list)  # connect + setupComplete, or failed
     downtime_s: list[float] = field(default_factory=list)  # per session that came back
     reported_s: list[float] = field(default_factory=list)  # relive's own `Resumed.downtime_s`
     hit: int = 0  # the sessions' connections the emulator hit
@@ -180,19 +183,24 @@ async def _baseline(
     count: int,
     stagger: float,
     clock: Clock,
-) -> list[float]:
-    """`count` raw connect + setupComplete, started on the wave's schedule; all are closed
-    once every one is open (as many connections at the server at once as in the wave)."""
+) -> list[float | None]:
+    """`count` raw connect + setupComplete, started on the wave's schedule (None: it failed);
+    all are closed once every one is done (as many connections at the server at once as in
+    the wave)."""
     start = clock.now()
     cms: list[contextlib.AbstractAsyncContextManager[Any]] = []
 
-    async def one(i: int) -> float:
+    async def one(i: int) -> float | None:
         due = start + stagger * i / count
         if due > clock.now():
             await asyncio.sleep(due - clock.now())  # the wave's schedule: pacing, not a wait
         cm = client.aio.live.connect(model=MODEL, config=config)
         began = clock.now()
-        await cm.__aenter__()
+        try:
+            await cm.__aenter__()
+        except Exception as exc:  # e.g. the SDK's 10 s open timeout in a crowd: counted
+            log.info("raw connect failed: %r", exc)
+            return None
         cms.append(cm)
         return clock.now() - began
 
@@ -258,7 +266,10 @@ def _report(
     aims: list[Aim] = []
     for wave in waves:
         kind, label = wave.kind, ("goAway" if wave.kind == "goaway" else "drop")
-        raw = summarize([1000 * s for s in wave.raw_s])
+        raw = summarize([1000 * s for s in wave.raw_s if s is not None])
+        raw_failed = Figure(
+            f"{label}: raw connects that failed", wave.raw_s.count(None), key=f"{kind}.raw_failed"
+        )
         down = summarize([1000 * s for s in wave.downtime_s])
         lines.append(
             _downtime(
@@ -298,6 +309,7 @@ def _report(
             ),
             new,
             lost,
+            raw_failed,
         ]
         aims += [
             Aim.at_most(f"{label} downtime p50 / raw connect+setup p50", 1.2, p50_ratio),
