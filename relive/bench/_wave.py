@@ -40,6 +40,7 @@ from relive.bench._common import (
     user_turn,
 )
 from relive.bench._report import Aim, Figure, Report, Table
+from relive.bench._resources import ProcessMeter, Usage
 from relive.bench._stats import Summary, ratio, summarize
 from relive.bench._watch import EventWatch
 from relive.session import (
@@ -82,6 +83,10 @@ class _Wave:
     new_sessions: int = 0  # came back as a new session (the resumption failed)
     missing: int = 0  # not back within the step timeout
     wave_s: float = 0.0  # first hit to last hit
+    # CPU seconds of (this process, the emulator's) over the baseline (its closes included)
+    # and over the wave: they hold on a loaded machine where the wall-clock times do not.
+    raw_cpu_s: tuple[float, float] = (0.0, 0.0)
+    cpu_s: tuple[float, float] = (0.0, 0.0)
     attempts: int = 0  # relive's connect attempts in the wave (one per session at best)
     refused: int = 0  # resumptions the emulator refused in the wave (handle in use, ...)
 
@@ -122,14 +127,20 @@ async def run_wave(
     waves: list[_Wave] = []
     async with EmulatorProcess(BENCH_SETTINGS, tap=True) as emu:
         client = client_for(emu.url, emu.ca, API_KEY)
+        me, them = ProcessMeter(clock=clock), ProcessMeter(emu.pid, clock=clock)
         async with contextlib.AsyncExitStack() as stack:
             held = await _open(client, sessions, connect_concurrency, stack, clock)
             config = held[0].session.config
             for kind in faults:
                 await _prepare(held, kind)
                 wave = _Wave(kind)
+                before = me.snapshot(), them.snapshot()
                 wave.raw_s = await _baseline(client, config, sessions, stagger, clock)
+                between = me.snapshot(), them.snapshot()
                 await _reconnect_all(emu, held, wave, stagger, time_left)
+                after = me.snapshot(), them.snapshot()
+                wave.raw_cpu_s = _cpu(before, between)
+                wave.cpu_s = _cpu(between, after)
                 waves.append(wave)
             for one in held:
                 await one.watch.aclose()
@@ -297,8 +308,34 @@ def _report(
         new = Figure(
             f"{label}: back as a new session", wave.new_sessions, key=f"{kind}.new_sessions"
         )
+        n_raw = max(1, len(wave.raw_s) - wave.raw_s.count(None))
+        n_back = max(1, len(wave.downtime_s))
         counts += [
             p50_ratio,
+            Figure(
+                f"{label}: client CPU per raw connect+setup",
+                1000 * wave.raw_cpu_s[0] / n_raw,
+                key=f"{kind}.raw_client_cpu_ms",
+                unit="ms",
+            ),
+            Figure(
+                f"{label}: client CPU per relive reconnect",
+                1000 * wave.cpu_s[0] / n_back,
+                key=f"{kind}.client_cpu_ms",
+                unit="ms",
+            ),
+            Figure(
+                f"{label}: emulator CPU per raw connect+setup",
+                1000 * wave.raw_cpu_s[1] / n_raw,
+                key=f"{kind}.raw_emulator_cpu_ms",
+                unit="ms",
+            ),
+            Figure(
+                f"{label}: emulator CPU per relive reconnect",
+                1000 * wave.cpu_s[1] / n_back,
+                key=f"{kind}.emulator_cpu_ms",
+                unit="ms",
+            ),
             Figure(f"{label}: session connections hit", wave.hit, key=f"{kind}.connections_hit"),
             Figure(f"{label}: first hit to last", wave.wave_s, key=f"{kind}.wave_s", unit="s"),
             Figure(f"{label}: connect attempts", wave.attempts, key=f"{kind}.connect_attempts"),
@@ -335,6 +372,10 @@ def _report(
         ],
         data={"sessions": sessions, "stagger_s": stagger},
     )
+
+
+def _cpu(start: tuple[Usage, Usage], end: tuple[Usage, Usage]) -> tuple[float, float]:
+    return (end[0].cpu_s - start[0].cpu_s, end[1].cpu_s - start[1].cpu_s)
 
 
 def _downtime(text: str, key: str, s: Summary, raw: Summary) -> Figure:

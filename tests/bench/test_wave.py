@@ -22,6 +22,8 @@ async def test_a_goaway_wave_and_a_drop_wave_bring_every_session_back_resumed() 
         assert f["new_sessions"] == 0 and f["not_back"] == 0 and f["raw_failed"] == 0
         assert f["connect_attempts"] >= 4
         assert f["p50_ratio"] == f["downtime_ms"].p50 / f["raw_ms"].p50
+        for side in ("raw_client", "client", "raw_emulator", "emulator"):
+            assert f[f"{side}_cpu_ms"] >= 0  # CPU per connect, each process (psutil ticks)
     assert not report.failed  # the ratios are soft aims; none lost or started anew
     assert {a.name for a in report.aims if a.hard} == {
         "goAway: sessions not back",
