@@ -87,6 +87,7 @@ class _Wave:
     # and over the wave: they hold on a loaded machine where the wall-clock times do not.
     raw_cpu_s: tuple[float, float] = (0.0, 0.0)
     cpu_s: tuple[float, float] = (0.0, 0.0)
+    not_ready: int = 0  # sessions that could not take their turn before the wave (failed)
     attempts: int = 0  # relive's connect attempts in the wave (one per session at best)
     refused: int = 0  # resumptions the emulator refused in the wave (handle in use, ...)
 
@@ -132,8 +133,9 @@ async def run_wave(
             held = await _open(client, sessions, connect_concurrency, stack, clock)
             config = held[0].session.config
             for kind in faults:
-                await _prepare(held, kind)
                 wave = _Wave(kind)
+                ready = await _prepare(held, kind)
+                wave.not_ready, held = len(held) - len(ready), ready
                 before = me.snapshot(), them.snapshot()
                 wave.raw_s = await _baseline(client, config, sessions, stagger, clock)
                 between = me.snapshot(), them.snapshot()
@@ -173,8 +175,9 @@ async def _open(
         return list(await asyncio.gather(*(open_one(i) for i in range(sessions))))
 
 
-async def _prepare(held: list[_Held], kind: Kind) -> None:
-    """A turn naming each session, answered, and the resumable handle that follows it."""
+async def _prepare(held: list[_Held], kind: Kind) -> list[_Held]:
+    """A turn naming each session, answered, and the resumable handle that follows it: the
+    sessions that got them (one that failed or was not answered in time sits out the wave)."""
 
     async def one(h: _Held) -> None:
         mark = len(h.watch)
@@ -185,7 +188,11 @@ async def _prepare(held: list[_Held], kind: Kind) -> None:
         )
         await h.watch.wait_for(_is_resumable_update, after=done, timeout=STEP_TIMEOUT)
 
-    await asyncio.gather(*(one(h) for h in held))
+    results = await asyncio.gather(*(one(h) for h in held), return_exceptions=True)
+    for h, result in zip(held, results, strict=True):
+        if isinstance(result, BaseException):
+            log.info("session %d not ready for the %s wave: %r", h.index, kind, result)
+    return [h for h, result in zip(held, results, strict=True) if result is None]
 
 
 async def _baseline(
@@ -308,6 +315,11 @@ def _report(
         new = Figure(
             f"{label}: back as a new session", wave.new_sessions, key=f"{kind}.new_sessions"
         )
+        not_ready = Figure(
+            f"{label}: sessions not ready for the wave (failed or unanswered before it)",
+            wave.not_ready,
+            key=f"{kind}.not_ready",
+        )
         n_raw = max(1, len(wave.raw_s) - wave.raw_s.count(None))
         n_back = max(1, len(wave.downtime_s))
         counts += [
@@ -346,12 +358,14 @@ def _report(
             ),
             new,
             lost,
+            not_ready,
             raw_failed,
         ]
         aims += [
             Aim.at_most(f"{label} downtime p50 / raw connect+setup p50", 1.2, p50_ratio),
             Aim.none(f"{label}: sessions not back", lost),
             Aim.none(f"{label}: sessions back as new ones", new),
+            Aim.none(f"{label}: sessions not ready for the wave", not_ready),
         ]
     main = Table("", "per session", ["n", "p50 ms", "p95 ms", "max ms", "x raw p50"], lines)
     return Report(

@@ -20,6 +20,7 @@ async def test_a_goaway_wave_and_a_drop_wave_bring_every_session_back_resumed() 
         assert 0 < f["downtime_ms"].min <= f["downtime_ms"].max < 60_000
         assert f["raw_ms"].min > 0
         assert f["new_sessions"] == 0 and f["not_back"] == 0 and f["raw_failed"] == 0
+        assert f["not_ready"] == 0
         assert f["connect_attempts"] >= 4
         assert f["p50_ratio"] == f["downtime_ms"].p50 / f["raw_ms"].p50
         for side in ("raw_client", "client", "raw_emulator", "emulator"):
@@ -30,6 +31,8 @@ async def test_a_goaway_wave_and_a_drop_wave_bring_every_session_back_resumed() 
         "goAway: sessions back as new ones",
         "drop: sessions not back",
         "drop: sessions back as new ones",
+        "goAway: sessions not ready for the wave",
+        "drop: sessions not ready for the wave",
     }
     assert "load_1m=" in report.table()
     json.loads(report.to_json())
