@@ -34,7 +34,7 @@ from relive.bench._pacing import AudioPacer
 from relive.bench._report import Aim, Figure, Report, Table
 from relive.bench._stats import Summary, ratio, summarize
 from relive.bench._tap import AudioTap
-from relive.bench._watch import EventWatch
+from relive.bench._watch import EventWatch, go_away, resumable_update
 from relive.emulator import Emulator
 from relive.session import (
     Connected,
@@ -42,7 +42,6 @@ from relive.session import (
     LiveSession,
     NewSession,
     Resumed,
-    ServerMessage,
     TurnComplete,
     connect,
 )
@@ -60,17 +59,6 @@ def _schedule(planned: int, unplanned: int) -> list[Kind]:
         if i < unplanned:
             out.append("drop")
     return out
-
-
-def _resumable_update(event: Any) -> bool:
-    if not isinstance(event, ServerMessage):
-        return False
-    update = event.message.session_resumption_update
-    return bool(update and update.resumable and update.new_handle)
-
-
-def _go_away(event: Any) -> bool:
-    return isinstance(event, ServerMessage) and event.message.go_away is not None
 
 
 class _Run:
@@ -93,13 +81,13 @@ class _Run:
         done, _ = await self.watch.wait_for(
             lambda e: isinstance(e, TurnComplete), after=mark, timeout=STEP_TIMEOUT
         )
-        await self.watch.wait_for(_resumable_update, after=done, timeout=STEP_TIMEOUT)
+        await self.watch.wait_for(resumable_update, after=done, timeout=STEP_TIMEOUT)
 
     async def reconnect(self, kind: Kind) -> None:
         mark = len(self.watch)
         if kind == "goaway":
             self.emu.faults.goaway_now(10.0)
-            index, last = await self.watch.wait_for(_go_away, after=mark, timeout=STEP_TIMEOUT)
+            index, last = await self.watch.wait_for(go_away, after=mark, timeout=STEP_TIMEOUT)
             start = last.at
         else:
             start = self.clock.now()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from relive._clock import Clock, MonotonicClock
+from relive.session import ServerMessage
 
 
 class EventSource(Protocol):
@@ -73,3 +74,16 @@ class EventWatch:
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
+
+
+def resumable_update(event: Any) -> bool:
+    """A server message carrying a resumable handle."""
+    if not isinstance(event, ServerMessage):
+        return False
+    update = event.message.session_resumption_update
+    return bool(update and update.resumable and update.new_handle)
+
+
+def go_away(event: Any) -> bool:
+    """A server message carrying a goAway."""
+    return isinstance(event, ServerMessage) and event.message.go_away is not None

@@ -42,14 +42,13 @@ from relive.bench._common import (
 from relive.bench._report import Aim, Figure, Report, Table
 from relive.bench._resources import ProcessMeter, Usage
 from relive.bench._stats import Summary, ratio, summarize
-from relive.bench._watch import EventWatch
+from relive.bench._watch import EventWatch, go_away, resumable_update
 from relive.session import (
     Connected,
     HandleStore,
     LiveSession,
     NewSession,
     Resumed,
-    ServerMessage,
     TurnComplete,
     connect,
 )
@@ -90,17 +89,6 @@ class _Wave:
     not_ready: int = 0  # sessions that could not take their turn before the wave (failed)
     attempts: int = 0  # relive's connect attempts in the wave (one per session at best)
     refused: int = 0  # resumptions the emulator refused in the wave (handle in use, ...)
-
-
-def _is_resumable_update(event: Any) -> bool:
-    if not isinstance(event, ServerMessage):
-        return False
-    update = event.message.session_resumption_update
-    return bool(update and update.resumable and update.new_handle)
-
-
-def _is_go_away(event: Any) -> bool:
-    return isinstance(event, ServerMessage) and event.message.go_away is not None
 
 
 async def run_wave(
@@ -186,7 +174,7 @@ async def _prepare(held: list[_Held], kind: Kind) -> list[_Held]:
         done, _ = await h.watch.wait_for(
             lambda e: isinstance(e, TurnComplete), after=mark, timeout=STEP_TIMEOUT
         )
-        await h.watch.wait_for(_is_resumable_update, after=done, timeout=STEP_TIMEOUT)
+        await h.watch.wait_for(resumable_update, after=done, timeout=STEP_TIMEOUT)
 
     results = await asyncio.gather(*(one(h) for h in held), return_exceptions=True)
     for h, result in zip(held, results, strict=True):
@@ -251,7 +239,7 @@ async def _reconnect_all(
 
     async def one(h: _Held, mark: int) -> None:
         if wave.kind == "goaway":
-            mark, last = await h.watch.wait_for(_is_go_away, after=mark, timeout=STEP_TIMEOUT)
+            mark, last = await h.watch.wait_for(go_away, after=mark, timeout=STEP_TIMEOUT)
             start = last.at
         else:
             start = cut_at[h.index]
@@ -324,29 +312,18 @@ def _report(
         n_back = max(1, len(wave.downtime_s))
         counts += [
             p50_ratio,
-            Figure(
-                f"{label}: client CPU per raw connect+setup",
-                1000 * wave.raw_cpu_s[0] / n_raw,
-                key=f"{kind}.raw_client_cpu_ms",
-                unit="ms",
-            ),
-            Figure(
-                f"{label}: client CPU per relive reconnect",
-                1000 * wave.cpu_s[0] / n_back,
-                key=f"{kind}.client_cpu_ms",
-                unit="ms",
-            ),
-            Figure(
-                f"{label}: emulator CPU per raw connect+setup",
-                1000 * wave.raw_cpu_s[1] / n_raw,
-                key=f"{kind}.raw_emulator_cpu_ms",
-                unit="ms",
-            ),
-            Figure(
-                f"{label}: emulator CPU per relive reconnect",
-                1000 * wave.cpu_s[1] / n_back,
-                key=f"{kind}.emulator_cpu_ms",
-                unit="ms",
+            *(
+                Figure(
+                    f"{label}: {who} CPU per {what}",
+                    1000 * cpu[side] / n,
+                    key=f"{kind}.{prefix}{who}_cpu_ms",
+                    unit="ms",
+                )
+                for side, who in enumerate(("client", "emulator"))
+                for what, cpu, n, prefix in (
+                    ("raw connect+setup", wave.raw_cpu_s, n_raw, "raw_"),
+                    ("relive reconnect", wave.cpu_s, n_back, ""),
+                )
             ),
             Figure(f"{label}: session connections hit", wave.hit, key=f"{kind}.connections_hit"),
             Figure(f"{label}: first hit to last", wave.wave_s, key=f"{kind}.wave_s", unit="s"),
