@@ -100,6 +100,10 @@ class _Printer:
         self.out, self.err = out, err
         self.dim = err.isatty()
         self.mid_line = False
+        # The model is producing an answer (its generation is not complete): only then does an
+        # interruption cut anything the user would miss. A line sent after generationComplete
+        # interrupts the answer's audio playback on the server, but the whole text is printed.
+        self.generating = False
 
     def note(self, text: str) -> None:
         if self.mid_line:
@@ -127,10 +131,15 @@ class _Printer:
         """Model words to stdout; lifecycle events as one plain line each."""
         if isinstance(event, relive.ServerMessage):
             self.server_content(event.message.server_content)
+        elif isinstance(event, relive.GenerationComplete):
+            self.generating = False
         elif isinstance(event, relive.TurnComplete):
+            self.generating = False
             self.end_turn()
         elif isinstance(event, relive.Interrupted):
-            self.note("interrupted")
+            if self.generating:  # the answer was cut short, not only its playback
+                self.note("interrupted")
+            self.generating = False
         elif isinstance(event, relive.Connected):
             if not event.resumed:  # a resumed connection is told by Resumed, with its downtime
                 self.note("connected")
@@ -148,6 +157,8 @@ class _Printer:
         """The model's words: the transcription of its speech, or its text parts."""
         if content is None:
             return
+        if content.model_turn or content.output_transcription:
+            self.generating = not content.generation_complete
         if content.output_transcription and content.output_transcription.text:
             self.text(content.output_transcription.text)
         elif content.model_turn:

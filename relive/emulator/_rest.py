@@ -84,6 +84,22 @@ def _api_key(request: Request) -> str | None:
     return match.group(1) if match else None
 
 
+# No published rule says how Google's endpoint treats a browser; a token minted by any page
+# the user visits, on a key in its URL, is what ephemeral tokens exist to prevent, so the
+# emulator refuses it (our choice, docs/emulator.md). Scripts and the SDKs send no Origin.
+FROM_A_PAGE = (
+    "auth_tokens refuses requests from web pages (an Origin header, or Sec-Fetch-Site "
+    "cross-site or same-site): mint ephemeral tokens on your server, never in a browser."
+)
+
+
+def from_a_web_page(request: Request) -> bool:
+    """A browser sent it on a page's behalf: it carries an `Origin` (any: the emulator serves
+    no page of its own), or says it crossed sites."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    return request.headers.get("origin") is not None or fetch_site in ("cross-site", "same-site")
+
+
 def handle_rest(emu: Emulator, connection: ServerConnection, request: Request) -> Response:
     """Answer `POST /v1alpha/auth_tokens` as the real API does (JSON errors included)."""
     version = _PATH.fullmatch("/" + request.path.partition("?")[0].lstrip("/"))
@@ -92,6 +108,8 @@ def handle_rest(emu: Emulator, connection: ServerConnection, request: Request) -
             raise RestError(404, "NOT_FOUND", "auth_tokens is served on v1alpha only.")
         if request.method != "POST":
             raise RestError(405, "INVALID_ARGUMENT", "auth_tokens takes POST.")
+        if from_a_web_page(request):
+            raise RestError(403, "PERMISSION_DENIED", FROM_A_PAGE)
         key = _api_key(request)
         if not key:
             raise RestError(

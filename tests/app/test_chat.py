@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
 import subprocess
 import sys
+
+from google.genai import types
+
+import relive
+from relive._app.chat import _Printer
 
 
 def run_chat(stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -53,15 +59,45 @@ def test_chat_tells_of_a_new_session_in_call_mode() -> None:
         "model: You said: three. (turn 1, remembers 1)",
     ]
     notes = done.stderr.splitlines()[1:]  # after the emulator's address
-    # "two", sent while "one"'s audio would still be playing, interrupts that playback (at most
-    # once: nothing after it is sent before its answer is whole).
-    assert notes.count("· interrupted") <= 1
-    assert [note for note in notes if note != "· interrupted"] == [
+    # "two", sent while "one"'s audio would still be playing, interrupts that playback on the
+    # server, but every answer was printed whole: no "interrupted" line.
+    assert notes == [
         "· connected",
         "· the connection dropped; reconnecting...",
         "· The call could not be resumed, so a new one was started.",
         "· connected",
     ]
+
+
+def test_call_mode_says_interrupted_only_when_an_answer_was_cut() -> None:
+    # Each line goes once the previous answer's generation is complete, while its audio would
+    # still be playing: the server interrupts that playback, and the chat says nothing of it.
+    done = run_chat("one\ntwo\nthree\n", "--mode", "call")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        f"model: You said: {word}. (turn {n}, remembers {n})"
+        for n, word in enumerate(["one", "two", "three"], 1)
+    ]
+    assert done.stderr.splitlines()[1:] == ["· connected"]
+
+
+def test_the_printer_says_interrupted_when_generation_was_cut() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    printer = _Printer(out, err)
+    words = types.LiveServerMessage(
+        server_content=types.LiveServerContent(
+            output_transcription=types.Transcription(text="You said")
+        )
+    )
+    printer.event(relive.ServerMessage(words))
+    printer.event(relive.Interrupted())  # mid-answer: the rest will not come
+    printer.event(relive.TurnComplete())
+    printer.event(relive.ServerMessage(words))
+    printer.event(relive.GenerationComplete())
+    printer.event(relive.Interrupted())  # only the playback of a whole answer
+    printer.event(relive.TurnComplete())
+    assert err.getvalue().splitlines() == ["· interrupted"]
+    assert out.getvalue().splitlines() == ["model: You said", "model: You said"]
 
 
 def test_emulator_flag_wins_over_a_key() -> None:

@@ -18,7 +18,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from relive import ManualClock
-from relive.emulator import Emulator, EmulatorSettings
+from relive.emulator import Emulator, EmulatorSettings, EventKind
 from relive.emulator._tokens import EphemeralToken, constrain
 from tests.emulator.sdk_helpers import MODEL, next_handle, say
 from tests.sdk_support import needs_http_post
@@ -106,6 +106,32 @@ async def test_token_session_answers_and_api_key_checks_hold(emu: Emulator) -> N
     )
     code, reason = await _close_of(emu, "BidiGenerateContentConstrained", "server-key")
     assert code == 1008 and "needs an ephemeral token" in reason
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"origin": "https://evil.example"},
+        {"origin": "null"},  # a sandboxed frame or a file: page
+        {"sec-fetch-site": "cross-site"},
+    ],
+)
+async def test_a_web_pages_request_is_refused_even_with_a_key(
+    emu: Emulator, headers: dict[str, str]
+) -> None:
+    # A form or a fetch with text/plain needs no CORS preflight: without the check it would
+    # mint a token on the key in its URL for any page the user visits.
+    async with httpx.AsyncClient(verify=emu.ssl_context()) as plain:
+        url = f"{emu.url}/v1alpha/auth_tokens?key=server-key"
+        refused = await plain.post(
+            url, headers={**headers, "content-type": "text/plain"}, content="{}"
+        )
+        assert refused.status_code == 403
+        error = refused.json()["error"]
+        assert error["status"] == "PERMISSION_DENIED" and "from web pages" in error["message"]
+        minted = await plain.post(url, headers={"content-type": "text/plain"}, content="{}")
+        assert minted.status_code == 200 and minted.json()["name"].startswith("auth_tokens/")
+    assert [e.kind for e in emu.events].count(EventKind.TOKEN_MINTED) == 1
 
 
 async def _close_of(emu: Emulator, method: str, key: str) -> tuple[int, str]:
