@@ -33,9 +33,10 @@ from relive.emulator._faults import (
 )
 from relive.emulator._handles import HandleRegistry, TokenFactory, default_token
 from relive.emulator._link import Link
-from relive.emulator._rest import BodyReadingConnection, handle_rest, is_rest
+from relive.emulator._rest import handle_rest, is_rest
 from relive.emulator._routes import authenticate, match_route
 from relive.emulator._settings import EmulatorSettings
+from relive.emulator._socket import EmulatorConnection
 from relive.emulator._stats import EmulatorEvent, EmulatorStats, EventKind, EventLog
 from relive.emulator._tls import LocalTLS
 from relive.emulator._tokens import TokenRegistry
@@ -181,7 +182,7 @@ class Emulator:
             self._requested_port,
             ssl=self._tls.server_context() if self._tls else None,
             process_request=self._process_request,
-            create_connection=BodyReadingConnection,  # for POST auth_tokens
+            create_connection=EmulatorConnection,  # REST bodies, late pongs
             max_size=self.settings.max_frame_bytes * 2 + 1024,
             max_queue=4,  # frames read ahead per connection: bounds its memory to a few frames
             ping_interval=self.settings.keepalive_interval or None,

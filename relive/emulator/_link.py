@@ -5,7 +5,9 @@ A ping is answered in order, like any other input: once the frames sent before i
 taken in, behind what the connection sent until then (a server that reads its socket in one
 loop). A pong thus proves to the client that the state (and any handle issued after the pong
 was sent) holds everything written before the ping; `websockets` alone would answer when it
-parses the ping, before the frames ahead of it reach the state machine.
+parses the ping, before the frames ahead of it reach the state machine. The emulator's own
+server protocol (`_socket.EmulatorProtocol`) counts the messages it reads and hands each pong
+to the link (`hold_pong`), which writes it when its turn comes (`send_held_pong`).
 """
 
 from __future__ import annotations
@@ -20,27 +22,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed, InvalidState
-from websockets.frames import Frame, Opcode
+from websockets.exceptions import ConnectionClosed
 
 from relive.emulator._actions import Abort, Action, CancelTimer, Close, Emit, Send, SetTimer
 from relive.emulator._closes import fit_reason
 from relive.emulator._codec import encode
 from relive.emulator._connection import LiveConnection
 from relive.emulator._faults import FaultPlan
+from relive.emulator._socket import EmulatorProtocol
 from relive.emulator._stats import EventKind
 
 log = logging.getLogger("relive.emulator")
 
 Recorder = Callable[[EventKind, dict[str, Any]], None]
-DATA = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
 
 
 @dataclass(frozen=True)
 class _Pong:
-    """The answer to a ping, queued behind the output before it."""
+    """The answer to a ping (its payload), queued behind the output before it."""
 
-    frame: Frame
+    data: bytes
 
 
 class Link:
@@ -63,10 +64,11 @@ class Link:
         self._queue: asyncio.Queue[tuple[float, Send | Close | Abort | _Pong]] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
         self._closed = False
-        self._parsed = 0  # client messages websockets has read off the socket
         self._taken = 0  # client messages the state machine has taken in
-        self._pongs: deque[tuple[int, Frame]] = deque()  # (messages read before its ping, pong)
-        self._send_frame = self._order_pongs()
+        self._pongs: deque[tuple[int, bytes]] = deque()  # (messages read before its ping, pong)
+        self._protocol = ws.protocol if isinstance(ws.protocol, EmulatorProtocol) else None
+        if self._protocol is not None:  # the emulator's own server (always, in `Emulator`)
+            self._protocol.hold_pong = self._hold_pong
 
     # ----- actions -------------------------------------------------------------------------
 
@@ -139,9 +141,9 @@ class Link:
                 if isinstance(action, _Pong):
                     delay = self.faults.ping_delay  # late pongs (the real service: 8-30 s)
                     if delay > 0:
-                        self._loop.call_later(delay, self._write_pong, action.frame)
+                        self._loop.call_later(delay, self._write_pong, action.data)
                     else:
-                        self._write_pong(action.frame)
+                        self._write_pong(action.data)
                 elif isinstance(action, Send):
                     await self.ws.send(encode(action.message))
                     self.record(EventKind.SENT, {"conn": self.machine.conn_id})
@@ -170,27 +172,13 @@ class Link:
 
     # ----- pongs in order -------------------------------------------------------------------
 
-    def _order_pongs(self) -> Callable[[Frame], None]:
-        """Hold each pong websockets makes until the messages read before its ping are taken
-        in; returns the protocol's own `send_frame`, which writes a pong when its turn comes."""
-        protocol = self.ws.protocol
-        recv_frame, send_frame = protocol.recv_frame, protocol.send_frame
-
-        def counting_recv_frame(frame: Frame) -> None:
-            if frame.fin and frame.opcode in DATA:
-                self._parsed += 1
-            recv_frame(frame)
-
-        def holding_send_frame(frame: Frame) -> None:
-            if frame.opcode is not Opcode.PONG:
-                send_frame(frame)
-                return
-            self._pongs.append((self._parsed, frame))
-            self._release_pongs()
-
-        protocol.recv_frame = counting_recv_frame  # type: ignore[method-assign]
-        protocol.send_frame = holding_send_frame  # type: ignore[method-assign]
-        return send_frame
+    def _hold_pong(self, data: bytes) -> bool:
+        """The protocol made a pong: hold it until the messages read before its ping are taken
+        in (always True: every pong is written by `_write_pong`)."""
+        assert self._protocol is not None
+        self._pongs.append((self._protocol.messages_read, data))
+        self._release_pongs()
+        return True
 
     def took_in(self) -> None:
         """The state machine has taken in one more client message (its output is queued)."""
@@ -199,11 +187,11 @@ class Link:
 
     def _release_pongs(self) -> None:
         while self._pongs and self._pongs[0][0] <= self._taken:
-            _, frame = self._pongs.popleft()
+            _, data = self._pongs.popleft()
             if not self._closed:
-                self._queue.put_nowait((time.monotonic(), _Pong(frame)))
+                self._queue.put_nowait((time.monotonic(), _Pong(data)))
 
-    def _write_pong(self, frame: Frame) -> None:
-        with contextlib.suppress(InvalidState, ConnectionClosed, RuntimeError):
-            self._send_frame(frame)
-            self.ws.send_data()
+    def _write_pong(self, data: bytes) -> None:
+        if self._protocol is not None and self._protocol.send_held_pong(data):
+            with contextlib.suppress(ConnectionClosed, RuntimeError):
+                self.ws.send_data()

@@ -3,20 +3,17 @@
 
 websockets parses only a request's head (a handshake has no body) and refuses a request that
 announces one. The SDKs POST JSON there, so the server's protocol first takes a bounded body off
-the stream (`BodyReadingConnection`) and hands it to `process_request` with the head.
+the stream (`_socket.EmulatorProtocol`) and hands it to `process_request` with the head.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
-from websockets.protocol import CONNECTING
-from websockets.server import ServerProtocol
 
 from relive.emulator._stats import EventKind
 from relive.emulator._tokens import RestError
@@ -24,45 +21,8 @@ from relive.emulator._tokens import RestError
 if TYPE_CHECKING:
     from relive.emulator._emulator import Emulator
 
-MAX_BODY = 1 << 20
 BAD_KEY = "API key not valid. Please pass a valid API key."
-_MAX_HEAD = 64 * 1024
 _PATH = re.compile(r"/(v1alpha|v1beta|v1)/auth_tokens")  # fullmatch: `$` takes a final "\n"
-_LENGTH = re.compile(rb"(?im)^content-length:[ \t]*(\d+)[ \t]*\r?\n")
-
-
-class _BodyReadingProtocol(ServerProtocol):
-    """A `ServerProtocol` that lifts a request body (Content-Length, at most `MAX_BODY`) off
-    the stream before websockets parses the head; the body waits in `request_body`."""
-
-    request_body: bytes = b""
-
-    def parse(self) -> Generator[None]:
-        buffer = self.reader.buffer
-        if self.state is CONNECTING:
-            while (end := buffer.find(b"\r\n\r\n")) < 0 and not self.reader.eof:
-                if len(buffer) > _MAX_HEAD:
-                    break
-                yield
-            if end >= 0 and (match := _LENGTH.search(bytes(buffer[: end + 4]))):
-                length = int(match.group(1))
-                if 0 < length <= MAX_BODY:
-                    while len(buffer) < end + 4 + length and not self.reader.eof:
-                        yield
-                    self.request_body = bytes(buffer[end + 4 : end + 4 + length])
-                    del buffer[end + 4 : end + 4 + length]
-                    del buffer[match.start() : match.end()]
-        yield from super().parse()
-
-
-class BodyReadingConnection(ServerConnection):
-    """The server's connection class: same as websockets', with a protocol that reads bodies."""
-
-    def __init__(self, protocol: ServerProtocol, *args: Any, **kwargs: Any) -> None:
-        protocol.__class__ = _BodyReadingProtocol  # no data has been read yet: swap the parser
-        protocol.parser = protocol.parse()
-        next(protocol.parser)
-        super().__init__(protocol, *args, **kwargs)
 
 
 def is_rest(path: str) -> bool:
