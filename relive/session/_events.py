@@ -71,9 +71,14 @@ class ReplyCut:
     Comes once, after the new connection is up and before the new reply: the partial reply the
     app got since the turn began (text, audio, transcription) is void, the whole answer
     follows. Adapters retract what they already pushed downstream.
+
+    `turn` is where that partial reply stands in `LiveSession.transcript` (kept there, marked
+    interrupted): its index counting folded turns, `earlier_count` + its place in `turns`.
+    None when the cut reply had shown no words, or a new session emptied the transcript.
     """
 
     reason: str = "the connection ended mid-reply; the turn is asked again"
+    turn: int | None = None
 
 
 @dataclass(frozen=True)

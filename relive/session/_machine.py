@@ -128,6 +128,7 @@ class SessionMachine:
         self._turn = _Turn()
         self._outage: _Outage | None = None
         self._reply_cut = False  # a reply was under way when its connection was left
+        self._cut_turn: int | None = None  # where its partial words stand in the transcript
         self._answered_any = False
         # Answered exchanges the handle in hand lacks: restored as history on a resume (also
         # one a session before this one, maybe in another process, answered after its handle).
@@ -332,8 +333,10 @@ class SessionMachine:
             if resumed:
                 out.append(Emit(ev.Resumed(downtime_s=downtime, replayed=len(replay))))
         if self._reply_cut and self.journal.unanswered_turns > 0:
-            out.append(Emit(ev.ReplyCut()))  # the turn goes again: the partial reply is void
+            # the turn goes again: the partial reply is void
+            out.append(Emit(ev.ReplyCut(turn=self._cut_turn)))
         self._reply_cut = False
+        self._cut_turn = None
         return out
 
     def failed(self, conn_id: int, failure: Failure) -> list[Action]:
@@ -447,6 +450,7 @@ class SessionMachine:
         """The conversation is lost: empty transcript, but the unanswered turns stay."""
         self.metrics.new_sessions += 1
         self.transcript.clear()
+        self._cut_turn = None  # the partial reply went with the transcript
         self._deferred_text.clear()
         self.restore.clear()
         for text in self.journal.unanswered_turn_texts():
@@ -503,10 +507,18 @@ class SessionMachine:
         out = self._end_answered_turn()
         if self._turn.in_model_turn and not self._turn.generation_done:
             self._reply_cut = True
+            self._cut_turn = self._streaming_model_turn()
         if self._mid_turn:
             self.transcript.mark_cut()
         self._flush_user_text()
         return [*out, Disconnect(self.conn_id)]
+
+    def _streaming_model_turn(self) -> int | None:
+        """The transcript index (counting folded turns) of the model turn still streaming."""
+        turns = self.transcript.turns
+        if turns and turns[-1].role == "model" and not turns[-1].final:
+            return self.transcript.earlier_count + len(turns) - 1
+        return None
 
     def _end_answered_turn(self) -> list[Action]:
         """The answer was whole (generationComplete) but its turnComplete will never come."""

@@ -232,24 +232,17 @@ class ModeSession:
             log.info("%s session of page %s gave up: %s", self.mode, self.page.short, event.reason)
             self._notice(NoticeKind.GAVE_UP, Level.ERROR)
         elif isinstance(event, ReplyCut):
-            self._reply_cut()
+            self._reply_cut(event)
         elif isinstance(event, Interrupted):
             if self.mode == "call":
                 self.page.away.clear()  # barge-in: the rest of that reply is not wanted
             self.page.emit(InterruptedMessage(self.mode))
 
-    def _reply_cut(self) -> None:
+    def _reply_cut(self, event: ReplyCut) -> None:
         """The reply under way when the connection was lost is void (its turn is asked again):
-        the page drops its partial bubble and stops its audio."""
-        session = self.session
-        if session is not None:
-            transcript = session.transcript
-            turns = transcript.turns
-            for i in range(len(turns) - 1, -1, -1):
-                if turns[i].role == "model":
-                    if turns[i].interrupted:  # marked cut when the connection was left
-                        self.void.add(transcript.earlier_count + i)
-                    break
+        the page hides its partial bubble and stops its audio."""
+        if event.turn is not None:
+            self.void.add(event.turn)
         if self.mode == "call":
             self.page.away.clear()
         self.page.emit(ReplyCutMessage(self.mode))

@@ -25,6 +25,7 @@ from relive import (
     ServerMessage,
     SessionClosedError,
     State,
+    Transcript,
     TurnComplete,
 )
 from relive.session import _inputs as inputs
@@ -146,7 +147,8 @@ def test_drop_mid_turn_replays_the_unanswered_turn_once() -> None:
     evs = emitted(m.opened(2))
     assert isinstance(evs[0], Connected) and evs[0].resumed and evs[0].history is not None
     assert evs[1] == Resumed(downtime_s=0.25, replayed=1)
-    assert evs[2:] == [ReplyCut()]  # once, before the new reply: "You said t" is void
+    # once, before the new reply: "You said t", the transcript's turn 3, is void
+    assert evs[2:] == [ReplyCut(turn=3)]
     assert sent_texts(m) == ["two"]
     answer(m, "You said two", "h2")
     turns = [(t.role, t.text, t.interrupted) for t in m.transcript.turns]
@@ -649,7 +651,7 @@ def test_a_connection_lost_after_generation_complete_ends_the_turn_itself() -> N
         ("user", True, False),
         ("model", True, False),
     ]
-    assert ReplyCut() not in emitted(m.opened(2))  # the answer was whole
+    assert not any(isinstance(e, ReplyCut) for e in emitted(m.opened(2)))  # the answer was whole
     assert sent_texts(m) == []  # answered: never asked again...
     assert history_texts(m.take_history(2))[-1] == ("model", "You said: one.")  # ...but restored
 
@@ -703,10 +705,11 @@ def test_a_reply_cut_then_a_refused_handle_is_announced_after_the_new_session() 
     assert isinstance(emitted(acts)[0], NewSession)
     evs = emitted(m.opened(3))
     assert [type(e) for e in evs] == [Connected, ReplyCut]
+    assert evs[1] == ReplyCut(turn=None)  # the new session emptied the transcript
     assert sent_texts(m) == ["two"]
     m.server_message(3, text_chunk("You said two"))
     m.closed(3, DROP)  # cut again: announced again on the next connection
-    assert ReplyCut() in emitted(m.opened(4))
+    assert ReplyCut(turn=1) in emitted(m.opened(4))  # after "two", the transcript's turn 0
 
 
 def test_no_reply_cut_when_nothing_was_streaming_or_the_session_gave_up() -> None:
@@ -715,10 +718,37 @@ def test_no_reply_cut_when_nothing_was_streaming_or_the_session_gave_up() -> Non
     say(m, "one")
     sent_texts(m)  # sent, not yet answered: nothing of a reply was seen
     m.closed(1, DROP)
-    assert ReplyCut() not in emitted(m.opened(2))
+    assert not any(isinstance(e, ReplyCut) for e in emitted(m.opened(2)))
     m.server_message(2, text_chunk("You said o"))
     acts = m.closed(2, DROP)
     while m.state is not State.FAILED:
         clock.advance(5)
         acts = m.timer() or m.failed(m.conn_id, DROP)
-    assert ReplyCut() not in emitted(acts)
+    assert not any(isinstance(e, ReplyCut) for e in emitted(acts))
+
+
+def test_a_reply_cut_names_its_turn_in_the_transcript_counting_folded_turns() -> None:
+    m = SessionMachine(
+        mode="text",
+        owner="o",
+        handles=HandleStore(),
+        policy=Policy(stable_after=0),
+        clock=ManualClock(),
+        rng=random.Random(7),
+        transcript=Transcript(max_turns=3),  # older turns fold into the summary
+    )
+    live(m)
+    for n, word in enumerate(["one", "two"]):
+        say(m, word)
+        sent_texts(m)
+        answer(m, f"You said {word}", f"h{n}")
+    say(m, "three")
+    sent_texts(m)
+    m.server_message(1, text_chunk("You said th"))
+    m.closed(1, DROP)
+    cuts = [e for e in emitted(m.opened(2)) if isinstance(e, ReplyCut)]
+    assert cuts == [ReplyCut(turn=5)]
+    transcript = m.transcript
+    assert transcript.earlier_count > 0
+    turn = transcript.turns[5 - transcript.earlier_count]
+    assert (turn.role, turn.text, turn.interrupted) == ("model", "You said th", True)

@@ -124,6 +124,8 @@ async def test_abrupt_drop_mid_turn_answers_the_turn_exactly_once(
     assert kinds.count(ReplyCut) == 1
     cut = kinds.index(ReplyCut)
     assert kinds.index(Resumed) < cut
+    reply_cut = chat.events[cut]
+    assert isinstance(reply_cut, ReplyCut) and reply_cut.turn == 3  # the partial, marked cut
     texts_after = [
         e.message.text for e in chat.events[cut:] if isinstance(e, ServerMessage) and e.message.text
     ]
