@@ -148,6 +148,7 @@ async def _one_run(
             await asyncio.gather(*talkers, return_exceptions=True)
             await mic.stop()
         await _settle(pages, sent)
+        await _quiet(cluster)
         heard = await cluster.emulator.heard()
         stats = await cluster.emulator.stats()
         for page in pages:
@@ -194,6 +195,18 @@ async def _settle(pages: list[PageClient], sent: list[str]) -> None:
     waits = [by_page[int(t.split()[0][1:])].wait_answered(t) for t in sent]
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.gather(*waits), SETTLE + TURN_TIMEOUT)
+
+
+async def _quiet(cluster: Cluster) -> None:
+    """Wait (at most `SETTLE` s) until the emulator takes in no more messages: the last chunks
+    the pages sent are still on their way through a replica when the microphones stop."""
+    last = -1
+    for _ in range(round(SETTLE / 0.1)):
+        now = int((await cluster.emulator.stats())["messages_received"])
+        if now == last:
+            return
+        last = now
+        await asyncio.sleep(0.1)  # polling the child's counter: it has no event to wait on
 
 
 def _tally(
