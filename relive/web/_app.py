@@ -303,9 +303,9 @@ class WebBackend:
         self, page: PageSessions, limiter: SocketLimiter, data: bytes, seq: int | None
     ) -> None:
         """One binary frame: call audio (number `seq`, if the page numbers its audio)."""
-        if not limiter.allow_audio():
-            raise ProtocolError("rate_limited", "too much audio; chunk dropped")
         protocol.check_audio(data, limiter.limits)
+        if not limiter.allow_audio(len(data) / protocol.AUDIO_BYTES_PER_S):
+            raise ProtocolError("rate_limited", "too much audio; chunk dropped")
         if seq is not None and seq <= page.received["call"]:
             return  # sent again after a reconnect: the session has it
         call = page.call()

@@ -9,7 +9,10 @@ from relive._clock import Clock
 
 @dataclass(frozen=True)
 class Limits:
-    """What one page may send. Audio: 40 ms chunks arrive 25 times a second."""
+    """What one page may send. Audio: 40 ms chunks arrive 25 times a second, and after a
+    reconnect the page sends again what no stored handle covers yet (up to 10 s, docs/web.md)
+    at once: the audio buckets let that burst through, by count and by duration (16 kHz
+    PCM16), while a page streaming faster than real time for long is still refused."""
 
     max_json_bytes: int = 8 * 1024
     max_audio_bytes: int = 32 * 1024  # 1 s of 16 kHz PCM16
@@ -17,7 +20,9 @@ class Limits:
     messages_per_s: float = 10.0
     messages_burst: float = 30.0
     audio_chunks_per_s: float = 60.0
-    audio_chunks_burst: float = 120.0
+    audio_chunks_burst: float = 600.0  # 10 s of 20 ms chunks sent again, and some
+    audio_seconds_per_s: float = 1.5  # of audio, a second
+    audio_seconds_burst: float = 12.0  # the page's 10 s kept for a resend, and some
     max_violations: int = 50  # refused messages before the socket is closed
 
 
@@ -33,12 +38,13 @@ class TokenBucket:
         self._tokens = burst
         self._at = clock.now()
 
-    def take(self) -> bool:
+    def take(self, amount: float = 1.0) -> bool:
+        """Take `amount` tokens if that many are there (a partial take is none)."""
         now = self._clock.now()
         self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
         self._at = now
-        if self._tokens >= 1:
-            self._tokens -= 1
+        if self._tokens >= amount:
+            self._tokens -= amount
             return True
         return False
 
@@ -52,13 +58,18 @@ class SocketLimiter:
         self._audio = TokenBucket(
             clock, rate=limits.audio_chunks_per_s, burst=limits.audio_chunks_burst
         )
+        self._audio_seconds = TokenBucket(
+            clock, rate=limits.audio_seconds_per_s, burst=limits.audio_seconds_burst
+        )
         self.violations = 0
 
     def allow_message(self) -> bool:
         return self._count(self._messages.take())
 
-    def allow_audio(self) -> bool:
-        return self._count(self._audio.take())
+    def allow_audio(self, seconds: float = 0.0) -> bool:
+        """One chunk of `seconds` of audio: within both the chunk and the duration bucket."""
+        ok = self._audio.take() and self._audio_seconds.take(seconds)
+        return self._count(ok)
 
     def refused(self) -> None:
         """Count a message refused for another reason (too large, malformed)."""

@@ -252,6 +252,10 @@ def _proper_unicode(value: Any) -> bool:
     return True
 
 
+AUDIO_BYTES_PER_S = 16_000 * 2
+"""The page's call audio: 16 kHz PCM16, mono."""
+
+
 def check_audio(data: bytes, limits: Limits) -> None:
     """Validate one binary audio frame (16 kHz PCM16)."""
     if len(data) > limits.max_audio_bytes:

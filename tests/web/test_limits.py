@@ -43,6 +43,21 @@ def test_audio_and_messages_have_separate_buckets() -> None:
     assert limiter.allow_audio()
 
 
+def test_a_resend_of_ten_seconds_of_audio_passes_but_a_flood_does_not() -> None:
+    clock = ManualClock()
+    limiter = SocketLimiter(clock, Limits())
+    # After a reconnect the page sends again up to 10 s it kept: 500 chunks of 20 ms at once.
+    assert all(limiter.allow_audio(0.02) for _ in range(500))
+    clock.advance(10)  # then real time for 10 s: 50 chunks a second
+    for _ in range(10 * 50):
+        clock.advance(0.02)
+        assert limiter.allow_audio(0.02)
+    # A page sending 1 s chunks as fast as it can runs out of audio time, not chunks.
+    clock.advance(10)
+    assert sum(limiter.allow_audio(1.0) for _ in range(30)) == 12
+    assert limiter.violations == 18
+
+
 LIMITS = Limits(max_json_bytes=200, max_text_chars=20, max_audio_bytes=64)
 
 
