@@ -11,44 +11,34 @@ timers, faults, closing.
 
 from __future__ import annotations
 
-from relive._clock import Clock
+from typing import ClassVar
+
 from relive.emulator import _closes as closes
 from relive.emulator._actions import Action, CancelTimer, SetTimer
 from relive.emulator._closes import CloseReason
 from relive.emulator._codec import ClientMessage, JsonDict, ProtocolError, format_duration
 from relive.emulator._config import parse_setup
 from relive.emulator._conn_input import ConnectionInput
-from relive.emulator._faults import FaultPlan
-from relive.emulator._handles import HandleRegistry, HandleRejectedError
+from relive.emulator._handles import HandleRejectedError
 from relive.emulator._schema import check_message
-from relive.emulator._settings import EmulatorSettings
 from relive.emulator._shapes import session_label
-from relive.emulator._states import ACCEPTS, Auth, State, Trigger
+from relive.emulator._states import ACCEPTS, State, Trigger
 from relive.emulator._stats import EventKind
-from relive.emulator._tokens import TokenRegistry, TokenRejectedError, constrain
+from relive.emulator._tokens import TokenRejectedError, constrain
 from relive.emulator._vad import VoiceDetector
 
 
 class LiveConnection(ConnectionInput):
     """The service side of one WebSocket connection."""
 
-    def __init__(
-        self,
-        conn_id: int,
-        auth: Auth,
-        settings: EmulatorSettings,
-        registry: HandleRegistry,
-        faults: FaultPlan,
-        clock: Clock,
-        tokens: TokenRegistry | None = None,
-    ) -> None:
-        super().__init__(conn_id, auth, settings, registry, faults, clock, tokens)
-        self._handlers = {
-            "clientContent": self._on_client_content,
-            "realtimeInput": self._on_realtime_input,
-            "toolResponse": self._on_tool_response,
-            "contextUpdate": self._on_context_update,
-        }
+    # The method each kind of client message goes to, by name: looked up per message, so a
+    # subclass (or a test) that replaces a method is the one called.
+    _HANDLERS: ClassVar[dict[str, str]] = {
+        "clientContent": "_on_client_content",
+        "realtimeInput": "_on_realtime_input",
+        "toolResponse": "_on_tool_response",
+        "contextUpdate": "_on_context_update",
+    }
 
     # ----- inputs -------------------------------------------------------------------------
 
@@ -92,7 +82,7 @@ class LiveConnection(ConnectionInput):
             else:
                 self.consumed += 1
                 self._touch()
-                self._handlers[message.kind](message.body)
+                getattr(self, self._HANDLERS[message.kind])(message.body)
         except ProtocolError as exc:
             return self._close(exc.close)
         return self._flush()
