@@ -114,3 +114,22 @@ def undocumented(module: object) -> list[str]:
 @pytest.mark.parametrize("module", PUBLIC, ids=lambda m: m.__name__)
 def test_every_public_name_and_member_has_a_docstring(module: object) -> None:
     assert undocumented(module) == []
+
+
+def _public_classes() -> set[type]:
+    return {obj for m in PUBLIC for name in m.__all__ if inspect.isclass(obj := getattr(m, name))}
+
+
+def test_the_emulator_and_the_web_backend_hand_out_no_private_type() -> None:
+    emu = relive.emulator.Emulator(tls=False)
+    backend = relive.web.WebBackend(lambda mode, owner: None, faults=emu.faults)  # type: ignore[arg-type, return-value]
+    public = _public_classes()
+    for obj in (emu, emu.faults, backend):
+        for name, value in vars(obj).items():
+            kind = type(value)
+            if name.startswith("_") or value is None or kind.__module__.split(".")[0] != "relive":
+                continue
+            assert kind in public, f"{type(obj).__name__}.{name} is a private {kind.__name__}"
+    faults = typing.get_type_hints(relive.web.WebBackend.__init__)["faults"]
+    assert typing.get_args(faults) == (relive.web.FaultSwitch, type(None))
+    assert isinstance(emu.faults, relive.emulator.Faults)

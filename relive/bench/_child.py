@@ -42,8 +42,7 @@ class _Delivered:
         if event.kind is not EventKind.RECEIVED:
             return
         message = event.data.get("message")
-        link = self._emu.links.get(event.data["conn"])
-        session = link.machine.session_id if link is not None else None
+        session = self._emu.session_of(event.data["conn"])
         if session is None or not isinstance(message, ClientMessage):
             return
         if message.kind == "realtimeInput" and isinstance(message.body.get("audio"), dict):
@@ -115,7 +114,7 @@ async def _wave(
     """A goAway to every open connection, or a cut of each, spread evenly over `stagger`
     seconds (0: all in one pass); for each, the last turn text it received (with the tap) and
     `time.monotonic()` when it was hit."""
-    links = list(emu.links.values())
+    links = list(emu._links.values())
     start = time.monotonic()
     hit: list[tuple[str, float]] = []
     for i, link in enumerate(links):
@@ -172,10 +171,8 @@ def _arrived(tap: ClientTap | None, ranges: dict[int, tuple[int, int]], by: floa
 def _held(emu: Emulator) -> dict[str, int]:
     """How often each user turn text is in the model's conversations now."""
     held: dict[str, int] = {}
-    for conversation in emu.registry.conversations():
-        for turn in conversation.turns:
-            if turn.role == "user":
-                held[turn.text] = held.get(turn.text, 0) + 1
+    for text in emu.user_turns_held():
+        held[text] = held.get(text, 0) + 1
     return held
 
 

@@ -215,10 +215,7 @@ async def _measure(
 
 def _audio_in_session(emu: Emulator) -> int:
     """Audio chunks in the conversation state of the newest open emulator connection."""
-    if not emu.links:
-        return 0
-    newest = emu.links[max(emu.links)]
-    return round(newest.machine.conversation.audio_seconds * 1000 / CHUNK_MS)
+    return round(emu.session_audio_seconds() * 1000 / CHUNK_MS)
 
 
 def _report(params: dict[str, Any], m: _Measured, plot: str | None) -> Report:

@@ -120,12 +120,12 @@ def _silent_after_goaway(emu: Emulator, params: Params) -> dict[str, Any]:
 
 def _latency(emu: Emulator, params: Params) -> dict[str, Any]:
     emu.faults.set_latency(_seconds(params, "seconds"))
-    return {"latency": emu.plan.latency}
+    return {"latency": emu.faults.latency}
 
 
 def _ping_delay(emu: Emulator, params: Params) -> dict[str, Any]:
     emu.faults.set_ping_delay(_seconds(params, "seconds"))
-    return {"ping_delay": emu.plan.ping_delay}
+    return {"ping_delay": emu.faults.ping_delay}
 
 
 def _armed(name: FaultName, arm: Callable[[Faults], None]) -> Callable[[Emulator, Params], Any]:
@@ -208,7 +208,7 @@ def handle_control(emu: Emulator, connection: ServerConnection, request: Request
             for e in emu.events
             if e.seq > after
         ]
-        return _json(connection, 200, {"events": events, "last_seq": emu.log.last_seq})
+        return _json(connection, 200, {"events": events, "last_seq": emu._log.last_seq})
     if path.startswith("/emulator/faults/"):
         name = path.removeprefix("/emulator/faults/")
         fault = _fault_name(name)

@@ -57,11 +57,11 @@ class Faults:
 
     def __init__(self, emulator: Emulator) -> None:
         self._emu = emulator
-        self.plan = emulator.plan
+        self._plan = emulator._plan
 
     def drop(self) -> int:
         """Abort every open connection now: no close frame (clients see 1006)."""
-        links = list(self._emu.links.values())
+        links = list(self._emu._links.values())
         for link in links:
             link.abort_now("drop fault")
         return len(links)
@@ -72,7 +72,7 @@ class Faults:
         ~15 min as reported), refusing resumption with 1011 until then."""
         seconds = self._emu.settings.silent_drop_hold if hold is None else hold
         seconds = bounded("hold", seconds, MAX_HOLD)
-        links = list(self._emu.links.values())
+        links = list(self._emu._links.values())
         for link in links:
             link.machine.hold_on_drop(seconds)
             link.abort_now("silent drop fault")
@@ -80,50 +80,72 @@ class Faults:
 
     def drop_mid_turn(self) -> None:
         """Arm: abort the next connection that has sent at least one chunk of a reply."""
-        self.plan.drop_mid_turn = True
+        self._plan.drop_mid_turn = True
 
     def goaway_now(self, time_left: float | None = None) -> int:
         """Send goAway to every open connection; close each at the new deadline (the profile's
         deadline close: 1008 on every current model)."""
         if time_left is not None:
             time_left = bounded("time_left", time_left, MAX_TIME_LEFT)
-        links = list(self._emu.links.values())
+        links = list(self._emu._links.values())
         for link in links:
             link.apply(link.machine.go_away_now(time_left))
         return len(links)
 
     def silent_after_goaway(self, on: bool = True) -> None:
         """After a goAway, send nothing more until the close."""
-        self.plan.silent_after_goaway = on
+        self._plan.silent_after_goaway = on
 
     def close(self, code: int = 1011, reason: str = "Internal error encountered.") -> int:
         """Close every open connection with this code and reason."""
-        links = list(self._emu.links.values())
+        links = list(self._emu._links.values())
         for link in links:
             link.apply(link.machine.close_now(CloseReason(code, reason)))
         return len(links)
 
     def refuse_next_resumption(self) -> None:
         """Reject the next resumption attempt as if its handle were unknown (1008)."""
-        self.plan.refuse_next_resumption = True
+        self._plan.refuse_next_resumption = True
 
     def expire_all_handles(self) -> None:
         """Every handle issued so far is expired (1007 on use)."""
-        self._emu.registry.expire_all()
+        self._emu._registry.expire_all()
 
     def set_latency(self, seconds: float) -> None:
         """Delay every server message by `seconds` (0 to 60)."""
-        self.plan.latency = bounded("latency", seconds, MAX_LATENCY)
+        self._plan.latency = bounded("latency", seconds, MAX_LATENCY)
 
     def set_ping_delay(self, seconds: float) -> None:
         """Answer WebSocket pings `seconds` late (0 to 120)."""
-        self.plan.ping_delay = bounded("ping_delay", seconds, MAX_PING_DELAY)
+        self._plan.ping_delay = bounded("ping_delay", seconds, MAX_PING_DELAY)
 
     def reset(self) -> None:
         """Disarm every fault."""
-        self.plan.drop_mid_turn = self.plan.silent_after_goaway = False
-        self.plan.refuse_next_resumption = False
-        self.plan.latency = self.plan.ping_delay = 0.0
+        self._plan.drop_mid_turn = self._plan.silent_after_goaway = False
+        self._plan.refuse_next_resumption = False
+        self._plan.latency = self._plan.ping_delay = 0.0
+
+    @property
+    def latency(self) -> float:
+        """Seconds every server message is delayed now (`set_latency`)."""
+        return self._plan.latency
+
+    @property
+    def ping_delay(self) -> float:
+        """Seconds every pong is held back now (`set_ping_delay`)."""
+        return self._plan.ping_delay
+
+    @property
+    def armed(self) -> frozenset[str]:
+        """The switches now on, by their method's name: `drop_mid_turn`,
+        `refuse_next_resumption` (each until it fires), `silent_after_goaway`."""
+        plan = self._plan
+        on = {
+            "drop_mid_turn": plan.drop_mid_turn,
+            "refuse_next_resumption": plan.refuse_next_resumption,
+            "silent_after_goaway": plan.silent_after_goaway,
+        }
+        return frozenset(name for name, value in on.items() if value)
 
 
 class Emulator:
@@ -149,16 +171,15 @@ class Emulator:
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
         # Needed by the HTTP control endpoints of a client not on loopback (a secret: never log).
         self.control_token = check_token(control_token)
-        self.plan = FaultPlan()
-        self.registry = HandleRegistry(self.clock, self.settings.handle_ttl, token_factory)
-        # Ephemeral tokens minted over REST (`tokens.resumption_spends_use` is settable).
-        self.tokens = TokenRegistry(self.clock)
+        self._plan = FaultPlan()
+        self._registry = HandleRegistry(self.clock, self.settings.handle_ttl, token_factory)
+        self._tokens = TokenRegistry(self.clock)  # ephemeral tokens minted over REST
         # `on_event` hooks see every event as it happens, `sent` and `received` too (a
         # `received` event's data has `conn` and the decoded client `message`).
         self.on_event: list[Callable[[EmulatorEvent], object]] = [on_event] if on_event else []
-        self.log = EventLog(hooks=self.on_event)
+        self._log = EventLog(hooks=self.on_event)
         self.faults = Faults(self)
-        self.links: dict[int, Link] = {}
+        self._links: dict[int, Link] = {}
         self._tls = LocalTLS(ca_file) if tls else None
         self._requested_port = port
         self._server: Server | None = None
@@ -290,12 +311,45 @@ class Emulator:
     @property
     def stats(self) -> EmulatorStats:
         """Counters so far: sessions, connections, handles, faults."""
-        return self.log.stats
+        return self._log.stats
 
     @property
     def events(self) -> list[EmulatorEvent]:
         """Everything that happened, in order (goaway, resumed, closes...)."""
-        return self.log.events
+        return self._log.events
+
+    def session_audio_seconds(self) -> float:
+        """Seconds of user audio the session of the newest open connection holds (0.0 with no
+        connection open): what a resumed conversation kept of what was said."""
+        if not self._links:
+            return 0.0
+        return self._links[max(self._links)].machine.conversation.audio_seconds
+
+    def session_of(self, conn: int) -> str | None:
+        """The emulator's name of the session open connection `conn` carries (`s-1`, ...; a
+        resumed connection keeps its session's), or None when it is not open."""
+        link = self._links.get(conn)
+        return link.machine.session_id if link is not None else None
+
+    def user_turns_held(self) -> list[str]:
+        """The words of every user turn the model holds now, across its sessions (a turn held
+        twice is listed twice): what a bench counts to see nothing was lost or said twice."""
+        return [
+            turn.text
+            for conversation in self._registry.conversations()
+            for turn in conversation.turns
+            if turn.role == "user"
+        ]
+
+    @property
+    def resumption_spends_use(self) -> bool:
+        """Whether resuming on an ephemeral token spends one of its uses (default False: it
+        does not, as the real service by Sep 2026; set True for the early-2026 behaviour)."""
+        return self._tokens.resumption_spends_use
+
+    @resumption_spends_use.setter
+    def resumption_spends_use(self, spends: bool) -> None:
+        self._tokens.resumption_spends_use = spends
 
     async def wait_for(
         self,
@@ -303,7 +357,7 @@ class Emulator:
         timeout: float = 5.0,  # noqa: ASYNC109
     ) -> None:
         """Wait until `predicate(stats)` holds (TimeoutError after `timeout` seconds)."""
-        await self.log.wait_for(predicate, timeout)
+        await self._log.wait_for(predicate, timeout)
 
     async def wait_event(
         self,
@@ -313,14 +367,14 @@ class Emulator:
         **match: Any,
     ) -> EmulatorEvent:
         """Wait for an event of `kind` (newer than seq `after`) whose data has `match`."""
-        return await self.log.wait_event(kind, timeout, after, **match)
+        return await self._log.wait_event(kind, timeout, after, **match)
 
     def advance(self, seconds: float) -> None:
         """With a `ManualClock`: move time on and run the timers that came due."""
         if not isinstance(self.clock, ManualClock):
             raise RuntimeError("advance() needs the emulator to run on a ManualClock")
         self.clock.advance(seconds)
-        for link in list(self.links.values()):
+        for link in list(self._links.values()):
             link.fire_due()
 
     # ----- serving -----------------------------------------------------------------------
@@ -341,13 +395,13 @@ class Emulator:
         auth = authenticate(ws.request.path, ws.request.headers, route, self.api_keys)
         conn_id = next(self._ids)
         machine = LiveConnection(
-            conn_id, auth, self.settings, self.registry, self.plan, self.clock, self.tokens
+            conn_id, auth, self.settings, self._registry, self._plan, self.clock, self._tokens
         )
-        link = Link(ws, machine, self.plan, self.log.record, self._manual)
-        self.links[conn_id] = link  # before connection_opened: observers look the link up
+        link = Link(ws, machine, self._plan, self._log.record, self._manual)
+        self._links[conn_id] = link  # before connection_opened: observers look the link up
         self.stats.open_connections += 1
         opened = {"conn": conn_id, "path": route.method, "vertex": route.vertex}
-        self.log.record(EventKind.CONNECTION_OPENED, opened)
+        self._log.record(EventKind.CONNECTION_OPENED, opened)
         link.apply(machine.start())
         sender = asyncio.create_task(link.sender())
         limit = self.settings.max_frame_bytes
@@ -357,7 +411,7 @@ class Emulator:
                     message: ClientMessage | ProtocolError = decode(frame, limit)
                 except ProtocolError as exc:
                     message = exc
-                self.log.received(conn_id, message)
+                self._log.received(conn_id, message)
                 link.apply(machine.receive(message))
                 link.took_in()  # a ping read after this frame may be answered now
         except ConnectionClosed:
@@ -371,10 +425,10 @@ class Emulator:
         finally:
             link.cancel_all_timers()
             link.apply(machine.connection_lost())
-            self.links.pop(conn_id, None)
+            self._links.pop(conn_id, None)
             self.stats.open_connections -= 1
             code = ws.close_code if ws.close_code is not None else 1006
-            self.log.record(EventKind.CONNECTION_CLOSED, {"conn": conn_id, "code": code})
+            self._log.record(EventKind.CONNECTION_CLOSED, {"conn": conn_id, "code": code})
             if not sender.done():
                 await asyncio.sleep(0)  # let a queued close finish its handshake step
                 sender.cancel()

@@ -88,8 +88,8 @@ def handle_rest(emu: Emulator, connection: ServerConnection, request: Request) -
             body = json.loads(raw)
         except ValueError:
             raise RestError(400, "INVALID_ARGUMENT", "Invalid JSON payload received.") from None
-        minted = emu.tokens.mint(body, key)
+        minted = emu._tokens.mint(body, key)
     except RestError as error:
         return _json(connection, error.status, error.body())
-    emu.log.record(EventKind.TOKEN_MINTED, {"uses": minted["uses"]})
+    emu._log.record(EventKind.TOKEN_MINTED, {"uses": minted["uses"]})
     return _json(connection, 200, minted)

@@ -14,9 +14,11 @@ from relive.web._app import WebBackend, WebSettings, create_app  # noqa: E402
 from relive.web._backend import SessionSettings, make_opener  # noqa: E402
 from relive.web._bridge import Opener  # noqa: E402
 from relive.web._limits import Limits  # noqa: E402
+from relive.web._panel import FaultSwitch  # noqa: E402
 from relive.web._server import Running, serve  # noqa: E402
 
 __all__ = [
+    "FaultSwitch",
     "Limits",
     "Opener",
     "Running",

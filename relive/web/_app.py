@@ -78,7 +78,7 @@ class WebBackend:
         self.faults = faults  # the embedded emulator's, for the resilience panel
         self.clock = clock or MonotonicClock()
         self.opener = opener
-        self.registry: PageRegistry[PageSessions] = PageRegistry(
+        self._registry: PageRegistry[PageSessions] = PageRegistry(
             self.clock,
             ttl=self.settings.page_ttl,
             make_state=lambda page_id: PageSessions(
@@ -87,16 +87,16 @@ class WebBackend:
             max_pages=self.settings.max_pages,
             max_pages_per_client=self.settings.max_pages_per_client,
         )
-        self.access = Access.of(self.settings.allowed_hosts, self.settings.allowed_origins)
+        self._access = Access.of(self.settings.allowed_hosts, self.settings.allowed_origins)
         self._sockets: dict[str, WebSocket] = {}
         self._sockets_changed = asyncio.Event()
 
     async def sweep_once(self) -> int:
         """Close and forget pages away longer than the ttl; returns how many."""
-        gone = self.registry.sweep()
+        gone = self._registry.sweep()
         if self.shared is not None and self.leases is not None:
             state, me = self.shared.state, self.leases.replica
-            for attached in self.registry.attached():  # their records live on while they are here
+            for attached in self._registry.attached():  # their records live on while they are here
                 await state.touch_page(attached.page_id, attached.secret)
                 if await state.page_owner(attached.page_id) in (None, me):
                     await state.claim_page(attached.page_id, me)
@@ -117,7 +117,7 @@ class WebBackend:
 
     async def close(self) -> None:
         """Close every page's sessions."""
-        for entry in self.registry.remove_all():
+        for entry in self._registry.remove_all():
             await entry.state.close()
 
     async def forget_all(self) -> int:
@@ -125,7 +125,7 @@ class WebBackend:
 
         The pages' sockets stay open; drop them next and the pages come back as new pages.
         """
-        entries = self.registry.remove_all()
+        entries = self._registry.remove_all()
         for entry in entries:
             entry.state.outbox = None  # the page is not told: it finds out when it comes back
             await entry.state.close()
@@ -152,8 +152,8 @@ class WebBackend:
         server = ws.scope.get("server")
         port = server[1] if server else None
         origin = ws.headers.get("origin")
-        if not self.access.host_allowed(ws.headers.get("host")) or not (
-            self.access.origin_allowed(origin, port)
+        if not self._access.host_allowed(ws.headers.get("host")) or not (
+            self._access.origin_allowed(origin, port)
         ):
             log.warning("refused a socket from origin %r", (origin or "")[:80])
             await ws.close(code=1008, reason="origin not allowed")
@@ -202,7 +202,7 @@ class WebBackend:
         finally:
             page.detach(outbox)
             outbox.close()
-            self.registry.detach(entry.page_id, attached.generation)
+            self._registry.detach(entry.page_id, attached.generation)
             if self._sockets.get(entry.page_id) is ws:
                 del self._sockets[entry.page_id]
                 self._sockets_changed.set()
@@ -238,12 +238,12 @@ class WebBackend:
         was made on another replica (a wrong secret is refused on every replica). Also whether
         this replica takes the page over from another one (then it has what the store covers)."""
         known = False
-        if self.shared is not None and hello.page not in self.registry:
+        if self.shared is not None and hello.page not in self._registry:
             check = await self.shared.state.check_page(hello.page, hello.secret)
             if check.known and not check.allowed:
                 raise ForbiddenError("this page id belongs to another page")
             known = check.known
-        attached = self.registry.attach(hello.page, hello.secret, client, known=known)
+        attached = self._registry.attach(hello.page, hello.secret, client, known=known)
         if self.shared is not None and self.leases is not None:
             await self.shared.state.remember_page(hello.page, attached.entry.secret)
             await self.leases.claim(hello.page)  # a replica that still holds it gives it up
@@ -397,7 +397,7 @@ def create_app(backend: WebBackend) -> Starlette:
             WebSocketRoute("/ws", socket),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
-        middleware=[Middleware(Guard, access=backend.access)],
+        middleware=[Middleware(Guard, access=backend._access)],
         lifespan=lifespan,
     )
     app.state.backend = backend

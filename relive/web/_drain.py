@@ -54,7 +54,7 @@ async def drain(backend: WebBackend, within: float, unready_grace: float = 1.0) 
         backend.shared.keep_shared = True  # closing a session leaves its handle for the next one
     if backend.leases is not None:
         await backend.leases.stop()  # a replica a page moves to need not wait for this one
-    pages = [entry.state for entry in backend.registry.remove_all()]
+    pages = [entry.state for entry in backend._registry.remove_all()]
     log.warning("draining: %d page(s) to move within %.0f s", len(pages), within)
     sessions = [ms for page in pages for ms in page.sessions.values()]
     waits = [asyncio.ensure_future(_safe_point(ms)) for ms in sessions]

@@ -56,7 +56,7 @@ class Leases:
         """Until cancelled: keep this replica's heartbeat, give up pages claimed elsewhere."""
         while not backend.draining:
             await self.state.beat(self.replica, BEAT_TTL)
-            for entry in backend.registry.away():
+            for entry in backend._registry.away():
                 if await self.state.page_owner(entry.page_id) not in (None, self.replica):
                     await self.give_up(backend, entry.page_id)
             await asyncio.sleep(CHECK_EVERY)
@@ -64,7 +64,7 @@ class Leases:
     async def give_up(self, backend: WebBackend, page_id: str) -> None:
         """Another replica took the page: close its sessions here, their handles left in the
         store for it, and say so."""
-        entry = backend.registry.remove(page_id)
+        entry = backend._registry.remove(page_id)
         if entry is None:
             return
         page = entry.state

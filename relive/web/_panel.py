@@ -15,13 +15,20 @@ SERVER_FAULTS: tuple[FaultName, ...] = ("goaway", "drop", "lose_session")
 
 
 class FaultSwitch(Protocol):
-    """The emulator's fault switches the panel uses (each acts on every open connection)."""
+    """The fault switches the resilience panel uses, each acting on every open Live connection:
+    `relive.emulator.Emulator.faults` fits it (pass it as `WebBackend(faults=...)`)."""
 
-    def goaway_now(self, time_left: float | None = None) -> int: ...
+    def goaway_now(self, time_left: float | None = None) -> int:
+        """Announce the close of every connection now; how many were told."""
+        ...
 
-    def drop(self) -> int: ...
+    def drop(self) -> int:
+        """Drop every connection without a close frame; how many were dropped."""
+        ...
 
-    def expire_all_handles(self) -> None: ...
+    def expire_all_handles(self) -> None:
+        """Make every resumption handle issued so far unusable."""
+        ...
 
 
 def available(switch: FaultSwitch | None) -> list[FaultName]:

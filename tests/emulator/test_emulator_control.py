@@ -99,7 +99,7 @@ async def test_timed_faults_are_bounded(relive_emulator: Emulator, value: str) -
             assert status == 200  # pongs up to 120 s late (the real service is slow), goAway 1 h
             continue
         assert status == 400, (fault, value, body)
-    assert relive_emulator.plan.latency == 0.0
+    assert relive_emulator.faults.latency == 0.0
     with pytest.raises(ValueError):
         relive_emulator.faults.set_latency(math.inf)
     with pytest.raises(ValueError):
@@ -159,7 +159,7 @@ async def test_a_known_fault_without_its_parameter_is_400_and_an_unknown_fault_4
     status, body = await _call(base + "/no_such_fault")
     assert status == 404 and "unknown fault" in json.loads(body)["error"]
     assert (await _call(base + "/set_latency?seconds=0.5"))[0] == 200
-    assert relive_emulator.plan.latency == 0.5
+    assert relive_emulator.faults.latency == 0.5
 
 
 def test_paths_are_matched_whole() -> None:

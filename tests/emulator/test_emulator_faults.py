@@ -169,7 +169,36 @@ async def test_control_endpoint(relive_emulator: Emulator) -> None:
     assert (await asyncio.to_thread(_http, base + "/faults/nope", ctx))[0] == 404
     assert (await asyncio.to_thread(_http, base + "/faults/latency?seconds=x", ctx))[0] == 400
     assert (await asyncio.to_thread(_http, base + "/faults/latency?seconds=0.1", ctx))[0] == 200
-    assert relive_emulator.plan.latency == 0.1
+    assert relive_emulator.faults.latency == 0.1
     for name in ("drop_mid_turn", "refuse_next_resumption", "expire_all_handles", "reset"):
         assert (await asyncio.to_thread(_http, f"{base}/faults/{name}", ctx))[0] == 200
-    assert relive_emulator.plan.latency == 0.0 and not relive_emulator.plan.drop_mid_turn
+    assert relive_emulator.faults.latency == 0.0 and relive_emulator.faults.armed == frozenset()
+
+
+async def test_faults_read_back_what_is_set(relive_emulator: Emulator) -> None:
+    faults = relive_emulator.faults
+    assert faults.armed == frozenset() and faults.latency == faults.ping_delay == 0.0
+    faults.drop_mid_turn()
+    faults.refuse_next_resumption()
+    faults.silent_after_goaway()
+    faults.set_latency(0.2)
+    faults.set_ping_delay(0.3)
+    assert faults.armed == {"drop_mid_turn", "refuse_next_resumption", "silent_after_goaway"}
+    assert faults.latency == 0.2 and faults.ping_delay == 0.3
+    faults.silent_after_goaway(False)
+    assert faults.armed == {"drop_mid_turn", "refuse_next_resumption"}
+    faults.reset()
+    assert faults.armed == frozenset() and faults.latency == faults.ping_delay == 0.0
+
+
+async def test_what_the_sessions_hold_reads_back(relive_emulator: Emulator) -> None:
+    assert relive_emulator.user_turns_held() == [] and relive_emulator.session_audio_seconds() == 0
+    async with relive_emulator.client().aio.live.connect(model=MODEL, config=text_config()) as s:
+        await say(s, "one")
+        await say(s, "two")
+        assert relive_emulator.user_turns_held() == ["one", "two"]
+        assert relive_emulator.session_audio_seconds() == 0.0  # text only
+        (opened,) = [e for e in relive_emulator.events if e.kind == "connection_opened"]
+        assert relive_emulator.session_of(opened.data["conn"]) == "s-1"  # the first session
+    await relive_emulator.wait_for(lambda stats: stats.open_connections == 0)
+    assert relive_emulator.session_of(opened.data["conn"]) is None

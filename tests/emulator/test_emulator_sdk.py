@@ -263,7 +263,7 @@ async def test_vertex_transparent_resumption_reports_consumed_index(
 
 
 async def test_ephemeral_token_uses_the_constrained_method(relive_emulator: Emulator) -> None:
-    token = relive_emulator.tokens.mint({}, "test-key")["name"]  # minted: see test_emulator_tokens
+    token = relive_emulator._tokens.mint({}, "test-key")["name"]  # minted: see test_emulator_tokens
     client = relive_emulator.client(api_key=token, api_version="v1alpha")
     with pytest.warns(Warning):  # the SDK marks ephemeral tokens experimental
         async with client.aio.live.connect(model=MODEL, config=text_config()) as s:

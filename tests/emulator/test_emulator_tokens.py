@@ -190,7 +190,7 @@ async def test_uses_are_spent_by_new_sessions_not_by_resumptions(emu: Emulator) 
         assert (await say(s, "back")).text == "You said: back. (turn 2, remembers 2)"
     # Where a resumption is held to spend a use (reported early 2026), it is refused too.
     await emu.wait_for(lambda st: st.open_connections == 0)
-    emu.tokens.resumption_spends_use = True
+    emu.resumption_spends_use = True
     refused = await _refused(client, resume)
     assert refused.code == 1011 and "Token has been used too many times" in str(refused)
 

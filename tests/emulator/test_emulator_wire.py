@@ -56,7 +56,7 @@ async def _setup_complete(ws: websockets.ClientConnection, setup: dict[str, Any]
 async def test_paths_and_auth(
     relive_emulator: Emulator, path: str, headers: dict[str, str]
 ) -> None:
-    token = relive_emulator.tokens.mint({}, "k")["name"]
+    token = relive_emulator._tokens.mint({}, "k")["name"]
     path = path.replace("TOKEN", token)
     headers = {k: v.replace("TOKEN", token) for k, v in headers.items()}
     async with websockets.connect(relive_emulator.ws_url + path, additional_headers=headers) as ws:

@@ -93,7 +93,7 @@ CHUNK_S = 0.04  # the page's audio chunks: 40 ms
 
 def _link(cluster: Cluster, modality: str) -> Link:
     """The emulator's connection of the session with `modality` (AUDIO: the call)."""
-    for link in list(cluster.emulator.links.values()):
+    for link in list(cluster.emulator._links.values()):
         config = link.machine.config
         if config is not None and config.modality == modality:
             return link
@@ -162,7 +162,7 @@ async def test_sigkill_while_the_user_speaks_and_types_loses_no_input(
     assert call_session is not None
     await page.click("#call-hangup")  # the emulator keeps the call's final state
     await cluster.emulator.wait_for(lambda st: st.open_connections == 1, timeout=10)
-    chunks = cluster.emulator.registry._sessions[call_session].latest.audio_seconds / CHUNK_S
+    chunks = cluster.emulator._registry._sessions[call_session].latest.audio_seconds / CHUNK_S
     chat_state = await _conversation(cluster, "TEXT", lambda c: c.user_turns >= 3)
     figures = {
         "chunks_made": made,

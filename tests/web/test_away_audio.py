@@ -100,7 +100,7 @@ async def test_a_page_back_in_time_hears_what_it_missed_and_one_back_late_does_n
         await ws.send(json.dumps({"type": "start", "mode": "call"}))
         while (await next_json(ws, "status"))["status"] != "live":
             pass
-        entry = backend.registry.get(page)
+        entry = backend._registry.get(page)
         assert entry is not None
         state: PageSessions = entry.state
 

@@ -109,7 +109,7 @@ async def test_one_client_cannot_hold_every_page(small_stack: Stack) -> None:
     await pages[2].send(json.dumps({"type": "hello", "page": secrets.token_hex(16)}))
     assert await closed_with(pages[2]) == 1013
     assert "one client" in (pages[2].close_reason or "")
-    assert len(small_stack.backend.registry) == 2
+    assert len(small_stack.backend._registry) == 2
     for ws in pages[:2]:
         await ws.close()
 

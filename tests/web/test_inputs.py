@@ -74,7 +74,7 @@ async def test_a_chat_message_sent_again_is_taken_once(stack: Stack) -> None:
     await answered(again, 3)  # gamma is turn 3: alpha and beta were each taken once
     await again.close()
     users = [  # the session's state as of its last turn
-        m.text for m in stack.emulator.registry._sessions["s-1"].latest.turns if m.role == "user"
+        m.text for m in stack.emulator._registry._sessions["s-1"].latest.turns if m.role == "user"
     ]
     assert users == ["alpha", "beta", "gamma"]
 
@@ -113,7 +113,7 @@ async def test_call_audio_is_numbered_acked_and_deduplicated(stack: Stack) -> No
     await next_json(again, "status")
     await again.close()
     await stack.emulator.wait_for(lambda s: s.open_connections == 0)
-    [session] = stack.emulator.registry._sessions.values()
+    [session] = stack.emulator._registry._sessions.values()
     latest = session.latest
     assert latest.audio_seconds == pytest.approx(len(chunks) * 1280 / 32000)
     assert [t.role for t in latest.turns] == ["user", "model"]

@@ -24,7 +24,7 @@ async def test_a_page_that_moves_is_given_up_by_the_replica_it_left() -> None:
         welcome = await hello(moved, page, pair.secret)
         waited = asyncio.get_running_loop().time() - started
         assert welcome["fresh"] is False
-        assert page not in one.registry  # given up: its sessions there are closed
+        assert page not in one._registry  # given up: its sessions there are closed
         assert waited < HANDOFF_WAIT  # it was given up, not waited out
         assert await chat(moved, "gamma", 3) == "You said: gamma. (turn 3, remembers 3)"
         assert emu.stats.sessions == 1  # one conversation, resumed once, never two at a time

@@ -27,7 +27,7 @@ async def test_sweeper_closes_sessions_of_pages_gone_longer_than_ttl(emulator: E
     opener = make_opener(emulator.client(), SessionSettings(), handles)
     backend = WebBackend(opener, WebSettings(page_ttl=30.0), clock=clock)
     page_id = "c" * 32
-    attached = backend.registry.attach(page_id, None)
+    attached = backend._registry.attach(page_id, None)
     page = attached.entry.state
     outbox = Outbox()
     page.attach(outbox)
@@ -37,14 +37,14 @@ async def test_sweeper_closes_sessions_of_pages_gone_longer_than_ttl(emulator: E
     await emulator.wait_for(lambda s: s.handles_issued >= 1)
 
     page.detach(outbox)
-    backend.registry.detach(page_id, attached.generation)
+    backend._registry.detach(page_id, attached.generation)
     clock.advance(29.0)
     assert await backend.sweep_once() == 0
     assert chat.alive
     clock.advance(1.0)
     assert await backend.sweep_once() == 1
     assert not chat.alive
-    assert page_id not in backend.registry
+    assert page_id not in backend._registry
     assert (owner_of(page_id), "text") not in handles  # its handle is forgotten with it
     await emulator.wait_for(lambda s: s.open_connections == 0)
     await backend.close()
@@ -55,12 +55,12 @@ async def test_a_page_back_in_time_keeps_its_session(emulator: Emulator) -> None
     backend = WebBackend(
         make_opener(emulator.client(), SessionSettings()), WebSettings(page_ttl=30.0), clock=clock
     )
-    attached = backend.registry.attach("d" * 32, None)
+    attached = backend._registry.attach("d" * 32, None)
     chat = attached.entry.state.session("text")
     assert await chat.send_text("hello")
-    backend.registry.detach("d" * 32, attached.generation)
+    backend._registry.detach("d" * 32, attached.generation)
     clock.advance(20.0)
-    backend.registry.attach("d" * 32, attached.entry.secret)
+    backend._registry.attach("d" * 32, attached.entry.secret)
     clock.advance(100.0)
     assert await backend.sweep_once() == 0
     assert chat.alive
