@@ -7,7 +7,8 @@
     │   ├── SessionFailedError   the session could not be (re)established (also a ConnectionError)
     │   ├── SessionClosedError   the session is closed or gave up: nothing more can be sent
     │   ├── BufferFullError      the input buffer holds all the unanswered input the policy allows
-    │   └── UnsupportedBySdkError  the installed google-genai lacks what the call needs
+    │   ├── UnsupportedBySdkError  the installed google-genai lacks what the call needs
+│   └── ProbeClosedError  `relive.conformance`: a probe's session closed or refused
     ├── EmulatorError            `relive.emulator`
     │   ├── ProtocolError        (internal) a client message the real server would refuse
     │   └── HandleRejectedError  (internal) a resumption the emulator refuses

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import inspect
 import typing
 
 import pytest
+from google import genai
+from google.genai import types
 
 import relive
 import relive.bench
+import relive.conformance
 import relive.emulator
+import relive.store
 import relive.transcript
 import relive.web
 
@@ -133,3 +139,52 @@ def test_the_emulator_and_the_web_backend_hand_out_no_private_type() -> None:
     faults = typing.get_type_hints(relive.web.WebBackend.__init__)["faults"]
     assert typing.get_args(faults) == (relive.web.FaultSwitch, type(None))
     assert isinstance(emu.faults, relive.emulator.Faults)
+
+
+SIGNED = [*PUBLIC, relive.conformance, relive.store]
+
+
+def _relive_classes(hint: object) -> typing.Iterator[type]:
+    """The classes of relive a type hint names, however deeply (Callable's argument lists too)."""
+    if isinstance(hint, list | tuple):
+        for item in hint:
+            yield from _relive_classes(item)
+        return
+    if inspect.isclass(hint) and hint.__module__.split(".")[0] == "relive":
+        yield hint
+    for arg in typing.get_args(hint):
+        yield from _relive_classes(arg)
+
+
+def _signatures(obj: object) -> typing.Iterator[tuple[str, object]]:
+    """(where, hint) for a public function, or a public class's constructor, fields, methods."""
+    targets = [obj]
+    if inspect.isclass(obj):
+        methods = [v for k, v in vars(obj).items() if not k.startswith("_") and callable(v)]
+        targets = [obj.__init__, *methods]
+        if dataclasses.is_dataclass(obj):
+            targets.append(obj)
+    names = {n: getattr(m, n) for m in SIGNED for n in m.__all__}
+    names.update(genai=genai, types=types)
+    for target in targets:
+        if not callable(target) or (isinstance(target, type) and issubclass(target, enum.Enum)):
+            continue
+        try:
+            hints = typing.get_type_hints(target, localns=names)
+        except TypeError:  # a Literal alias, not a function
+            continue
+        for field, hint in hints.items():
+            yield f"{getattr(target, '__qualname__', target)}.{field}", hint
+
+
+def test_no_public_signature_names_a_private_type() -> None:
+    public = {obj for m in SIGNED for n in m.__all__ if inspect.isclass(obj := getattr(m, n))}
+    leaks = [
+        f"{where}: {kind.__module__}.{kind.__qualname__}"
+        for m in SIGNED
+        for name in m.__all__
+        for where, hint in _signatures(getattr(m, name))
+        for kind in _relive_classes(hint)
+        if kind not in public
+    ]
+    assert leaks == []

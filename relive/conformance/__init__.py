@@ -13,6 +13,7 @@ require("relive.conformance", "emulator")  # it runs an embedded emulator beside
 
 from relive.conformance._checks import CHECKS, Check, Outcome  # noqa: E402
 from relive.conformance._families import FAMILIES, Family, family_of  # noqa: E402
+from relive.conformance._probe import Probe, ProbeClosedError  # noqa: E402
 from relive.conformance._run import DEFAULT_MODELS, Result, run  # noqa: E402
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "Check",
     "Family",
     "Outcome",
+    "Probe",
+    "ProbeClosedError",
     "Result",
     "family_of",
     "run",

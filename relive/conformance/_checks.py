@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from google.genai import types
 
 from relive.conformance._families import Family
-from relive.conformance._probe import Closed, Probe, Record, record
+from relive.conformance._probe import Probe, ProbeClosedError, Record, record
 
 SETUP_WAIT = 3.0  # seconds to watch for a handle before any input
 TURN_WAIT = 30.0  # seconds for an answer to come
@@ -43,7 +43,7 @@ class Check:
     slow: bool = False  # takes minutes against the real service (a full connection lifetime)
 
 
-def _close(expected_code: int, reason_start: str, closed: Closed | None) -> Outcome:
+def _close(expected_code: int, reason_start: str, closed: ProbeClosedError | None) -> Outcome:
     if closed is None:
         return Outcome(False, "no close")
     f = closed.failure
@@ -70,7 +70,7 @@ async def _expect_close(
             if then is not None:
                 await then(session)
             rec = await record(session, CLOSE_WAIT)
-    except Closed as refused:
+    except ProbeClosedError as refused:
         return _close(code, reason_start, refused)
     return _close(code, reason_start, rec.closed)
 
@@ -93,7 +93,7 @@ async def _setup(probe: Probe) -> Outcome:
     try:
         async with probe.session() as session:
             rec = await record(session, 1.0)
-    except Closed as refused:
+    except ProbeClosedError as refused:
         return Outcome(False, refused.short())
     return Outcome(rec.closed is None, rec.closed.short() if rec.closed else "setupComplete")
 
@@ -116,7 +116,7 @@ async def _handle_at_setup(probe: Probe) -> Outcome:
     try:
         async with probe.session() as session:
             rec = await record(session, SETUP_WAIT, stop=lambda r: r.handle is not None)
-    except Closed as refused:
+    except ProbeClosedError as refused:
         return Outcome(False, refused.short())
     seen = rec.first("handle")
     observed = "no handle" if seen is None else f"handle after {seen:.1f}s"
@@ -137,7 +137,7 @@ async def _turn_order(probe: Probe) -> Outcome:
     try:
         async with probe.session() as session:
             rec = await _turn(probe, session)
-    except Closed as refused:
+    except ProbeClosedError as refused:
         return Outcome(False, refused.short())
     order = [k for k in rec.kinds() if k in ("generationComplete", "turnComplete", "handle")]
     observed = " → ".join(order) + (f"; {rec.closed.short()}" if rec.closed else "")
@@ -192,7 +192,7 @@ async def _client_content(probe: Probe) -> Outcome:
         async with probe.session() as session:
             await session.send_client_content(turns=turn, turn_complete=True)
             rec = await record(session, TURN_WAIT, stop=lambda r: "turnComplete" in r.kinds())
-    except Closed as refused:
+    except ProbeClosedError as refused:
         return Outcome(False, refused.short())
     if "turnComplete" in rec.kinds():
         return Outcome(True, "answered")
@@ -247,7 +247,7 @@ async def _resume_while_held(probe: Probe) -> Outcome:
             resumption = types.SessionResumptionConfig(handle=rec.handle)
             config = probe.config(session_resumption=resumption)
             return await _expect_close(probe, 1011, "Internal error", config=config)
-    except Closed as refused:
+    except ProbeClosedError as refused:
         return Outcome(False, f"the first session: {refused.short()}")
 
 
@@ -265,7 +265,7 @@ async def _ephemeral_token(probe: Probe) -> Outcome:
     try:
         async with probe.session(api_key=name, api_version="v1alpha") as session:
             first = await record(session, 1.0)
-    except Closed as refused:
+    except ProbeClosedError as refused:
         return Outcome(False, f"the token's first session: {refused.short()}")
     if first.closed is not None:
         return Outcome(False, f"the token's first session: {first.closed.short()}")
@@ -279,7 +279,7 @@ async def _goaway(probe: Probe) -> Outcome:
     try:
         async with probe.session() as session:
             rec = await record(session, probe.lifetime + GOAWAY_SLACK)
-    except Closed as refused:
+    except ProbeClosedError as refused:
         return Outcome(False, refused.short())
     goaways = [k for k in rec.kinds() if k.startswith("goAway")]
     observed = ", ".join(goaways) or "no goAway"

@@ -13,6 +13,7 @@ from typing import Any
 from google import genai
 from google.genai import types
 
+from relive._errors import SessionError
 from relive.conformance._families import Family
 from relive.session._failures import Failure
 from relive.session._link import failure_from
@@ -21,8 +22,9 @@ from relive.session._link import failure_from
 REASON_CHARS = 60
 
 
-class Closed(Exception):
-    """The server closed the socket (or refused it); `failure` has the code and reason."""
+class ProbeClosedError(SessionError):
+    """A probe's session was closed (or refused) by the server; `failure` has the code and
+    reason. Checks catch it to compare the close with what the real service sends."""
 
     def __init__(self, failure: Failure) -> None:
         super().__init__(failure.describe())
@@ -49,6 +51,7 @@ class Probe:
     lifetime: float = 600.0  # seconds a connection lives before its goAway deadline
 
     def client(self, api_key: str | None = None, api_version: str | None = None) -> genai.Client:
+        """An SDK client for the target (this probe's key unless another is given)."""
         return self.make_client(self.api_key if api_key is None else api_key, api_version)
 
     def config(self, **extra: Any) -> types.LiveConnectConfig:
@@ -70,14 +73,14 @@ class Probe:
         api_key: str | None = None,
         api_version: str | None = None,
     ) -> AsyncIterator[Any]:
-        """An open SDK session; `Closed` if the server refuses it before setupComplete."""
+        """An open SDK session; `ProbeClosedError` if the server refuses it before setupComplete."""
         cm = self.client(api_key, api_version).aio.live.connect(
             model=model or self.model, config=config or self.config()
         )
         try:
             session = await cm.__aenter__()
         except Exception as exc:
-            raise Closed(failure_from(exc)) from None
+            raise ProbeClosedError(failure_from(exc)) from None
         try:
             yield session
         finally:
@@ -99,7 +102,7 @@ class Record:
 
     started: float = field(default_factory=time.monotonic)
     seen: list[tuple[float, str]] = field(default_factory=list)
-    closed: Closed | None = None
+    closed: ProbeClosedError | None = None
     handle: str | None = None
 
     def kinds(self) -> list[str]:
@@ -157,5 +160,5 @@ async def record(
     except TimeoutError:
         pass
     except Exception as exc:
-        rec.closed = Closed(failure_from(exc))
+        rec.closed = ProbeClosedError(failure_from(exc))
     return rec

@@ -17,7 +17,14 @@ from relive.emulator._closes import CloseReason  # noqa: E402
 from relive.emulator._emulator import Emulator, Faults  # noqa: E402
 from relive.emulator._handles import TokenFactory  # noqa: E402
 from relive.emulator._model import REPLY_FORMAT, REPLY_PATTERN  # noqa: E402
-from relive.emulator._profiles import PROFILES, ModelProfile, profile_for  # noqa: E402
+from relive.emulator._profiles import (  # noqa: E402
+    PROFILES,
+    FirstHandle,
+    Handles,
+    ModelProfile,
+    TurnCompleteFrom,
+    profile_for,
+)
 from relive.emulator._settings import EmulatorSettings  # noqa: E402
 from relive.emulator._stats import EmulatorEvent, EmulatorStats, EventKind  # noqa: E402
 
@@ -33,7 +40,10 @@ __all__ = [
     "EmulatorStats",
     "EventKind",
     "Faults",
+    "FirstHandle",
+    "Handles",
     "ModelProfile",
     "TokenFactory",
+    "TurnCompleteFrom",
     "profile_for",
 ]

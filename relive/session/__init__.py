@@ -35,6 +35,7 @@ from relive.session._events import (
     TurnComplete,
     Undelivered,
 )
+from relive.session._failures import Failure
 from relive.session._handles import HandleStore
 from relive.session._inputs import UnsupportedBySdkError
 from relive.session._journal import BufferFullError
@@ -81,6 +82,7 @@ __all__ = [
     "CompressionWarning",
     "Connected",
     "Event",
+    "Failure",
     "GaveUp",
     "GenerationComplete",
     "HandleStore",

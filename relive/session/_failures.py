@@ -27,6 +27,7 @@ class Failure:
     http_status: int | None = None
 
     def describe(self) -> str:
+        """One line for logs and notices: the status or close code, and the reason."""
         if self.http_status is not None:
             return f"connection refused with HTTP {self.http_status}: {self.reason}"
         if self.code is not None:
