@@ -15,6 +15,7 @@ from google.genai import types
 
 from relive._clock import Clock
 from relive.emulator import EmulatorSettings
+from relive.session import HandleStore, LiveSession, connect
 
 MODEL = "gemini-live-2.5-flash-preview"
 API_KEY = "bench-key"
@@ -32,6 +33,13 @@ BENCH_SETTINGS = EmulatorSettings(
 def call_config() -> types.LiveConnectConfig:
     """A voice call: audio in, audio out."""
     return types.LiveConnectConfig(response_modalities=[types.Modality.AUDIO])
+
+
+def call_session(client: genai.Client, owner: str) -> LiveSession:
+    """A relive call session with the benches' setup and a handle store of its own."""
+    return connect(
+        client, model=MODEL, config=call_config(), mode="call", handles=HandleStore(), owner=owner
+    )
 
 
 def text_config() -> types.LiveConnectConfig:

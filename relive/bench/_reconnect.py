@@ -23,8 +23,7 @@ from relive.bench._audio import CHUNK_MS, audio_blob, delivery
 from relive.bench._common import (
     API_KEY,
     BENCH_SETTINGS,
-    MODEL,
-    call_config,
+    call_session,
     machine_load,
     raw_connect_setup,
     user_turn,
@@ -38,12 +37,10 @@ from relive.bench._watch import EventWatch, go_away, resumable_update
 from relive.emulator import Emulator
 from relive.session import (
     Connected,
-    HandleStore,
     LiveSession,
     NewSession,
     Resumed,
     TurnComplete,
-    connect,
 )
 
 Kind = Literal["goaway", "drop"]
@@ -168,14 +165,7 @@ async def _measure(
     async with Emulator(BENCH_SETTINGS) as emu:
         tap = AudioTap(emu)
         client = emu.client(api_key=API_KEY)
-        session = connect(
-            client,
-            model=MODEL,
-            config=call_config(),
-            mode="call",
-            handles=HandleStore(),
-            owner="bench-reconnect",
-        )
+        session = call_session(client, "bench-reconnect")
         async with session:
             run = _Run(emu, session, clock)
 

@@ -32,6 +32,7 @@ from relive.bench._common import (
     BENCH_SETTINGS,
     MODEL,
     call_config,
+    call_session,
     client_for,
     user_turn,
 )
@@ -39,7 +40,7 @@ from relive.bench._report import Report
 from relive.bench._resources import ProcessMeter
 from relive.bench._scale_report import ScaleRun, Side, scale_report
 from relive.bench._stats import ratio
-from relive.session import Connected, GaveUp, HandleStore, Reconnecting, State, connect
+from relive.session import Connected, GaveUp, Reconnecting, State
 
 MASS_DROP_TIMEOUT = 60.0
 
@@ -109,14 +110,7 @@ async def _open_relive(
     recovery: _Recovery,
     clock: Clock,
 ) -> _Caller:
-    session = connect(
-        client,
-        model=MODEL,
-        config=call_config(),
-        mode="call",
-        handles=HandleStore(),
-        owner=f"scale-{index}",
-    )
+    session = call_session(client, f"scale-{index}")
     await stack.enter_async_context(session)
 
     async def relive_reader() -> None:

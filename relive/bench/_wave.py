@@ -34,7 +34,7 @@ from relive.bench._common import (
     API_KEY,
     BENCH_SETTINGS,
     MODEL,
-    call_config,
+    call_session,
     client_for,
     machine_load,
     user_turn,
@@ -45,12 +45,10 @@ from relive.bench._stats import Summary, ratio, summarize
 from relive.bench._watch import EventWatch, go_away, resumable_update
 from relive.session import (
     Connected,
-    HandleStore,
     LiveSession,
     NewSession,
     Resumed,
     TurnComplete,
-    connect,
 )
 
 log = logging.getLogger("relive.bench")
@@ -147,14 +145,7 @@ async def _open(
     gate = asyncio.Semaphore(concurrency)
 
     async def open_one(i: int) -> _Held:
-        session = connect(
-            client,
-            model=MODEL,
-            config=call_config(),
-            mode="call",
-            handles=HandleStore(),
-            owner=f"wave-{i}",
-        )
+        session = call_session(client, f"wave-{i}")
         async with gate:
             await stack.enter_async_context(session)
         return _Held(i, session, EventWatch(session, clock))
