@@ -13,7 +13,7 @@ fresh set of connections:
   phase) is taken out.
 
 `--compare-tree DIR` runs the same phases against the emulator of another relive source tree
-(e.g. `git worktree add /tmp/old COMMIT`), runs alternating which goes first, so a before /
+(e.g. `git worktree add ../old COMMIT`), runs alternating which goes first, so a before /
 after comparison is one run at one load. `--repeat K`: K runs (of each), each figure's median.
 """
 
