@@ -6,7 +6,6 @@ figures measure the client side, not the scripted model's simulated speaking tim
 
 from __future__ import annotations
 
-import os
 import ssl
 from typing import Any
 
@@ -15,6 +14,7 @@ from google.genai import types
 
 from relive._clock import Clock
 from relive.emulator import EmulatorSettings
+from relive.emulator._bench import machine_load as machine_load  # one home for both benches
 from relive.session import HandleStore, LiveSession, connect
 
 MODEL = "gemini-live-2.5-flash-preview"
@@ -71,11 +71,3 @@ async def raw_connect_setup(
     elapsed = clock.now() - start
     await cm.__aexit__(None, None, None)
     return elapsed
-
-
-def machine_load() -> float:
-    """The 1-minute load average when a run starts: other work on the machine skews timings."""
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return float("nan")

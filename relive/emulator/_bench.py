@@ -281,7 +281,7 @@ async def _one_run(sizes: BenchSizes, tree: Path | None) -> dict[str, Any]:
         held = await _held(server, sizes.sessions, sizes.concurrency)
         churn = await _churn(server, sizes.seconds, sizes.concurrency)
         stream = await _stream(server, sizes.seconds, sizes.stream_sessions)
-    return {**held, **churn, **stream, "load_1m": _load()}
+    return {**held, **churn, **stream, "load_1m": machine_load()}
 
 
 async def run_emulator_bench(
@@ -339,8 +339,9 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _load() -> float:
-    """The 1-minute load average (shared machines skew the wall-clock figures)."""
+def machine_load() -> float:
+    """The 1-minute load average (other work on the machine skews the wall-clock figures); the
+    bench's reports print it too."""
     try:
         return round(os.getloadavg()[0], 2)
     except OSError:
