@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -81,8 +82,9 @@ def test_every_bench_subcommand_is_registered(capsys: pytest.CaptureFixture[str]
         main(["bench", "--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for name in ("reconnect", "overhead", "cpu", "memory", "scale", "wave", "chaos", "emulator"):
-        assert name in out
+    names = ("reconnect", "overhead", "cpu", "memory", "scale", "wave", "failover", "replica")
+    for name in (*names, "chaos", "emulator"):
+        assert re.search(rf"^ {{4}}{name}\b", out, re.MULTILINE), name  # a subcommand line
 
 
 def test_a_run_that_cannot_finish_says_why(
