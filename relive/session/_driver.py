@@ -1,8 +1,9 @@
 """The asyncio driver: runs a `SessionMachine` over `google-genai` Live connections.
 
 Plumbing only. One runner task opens and closes connections in the order the machine asks
-(always closing the old one before opening the next: the service refuses a resumption while the
-old connection is open) and fires the machine's timers; it wakes only for those, not per message.
+(always closing the old one before the next one's setup: the service refuses a resumption while
+the old connection is open; the next socket itself opens early, `_connector.Dialer`) and fires
+the machine's timers; it wakes only for those, not per message.
 Per live connection, a `Link` (`_link.py`) runs a receiver task feeding server messages in and
 a sender task sending journal entries out, in order, through the lean hot path (`_wire`) where
 the SDK session allows it.
@@ -31,6 +32,7 @@ from relive.session import _inputs as inputs
 from relive.session import _models as models
 from relive.session import _wire as wire
 from relive.session._batch import AudioBatcher
+from relive.session._connector import Dialer
 from relive.session._handles import HandleStore
 from relive.session._link import Link, failure_from
 from relive.session._machine import SessionMachine
@@ -105,6 +107,7 @@ class LiveSession:
         self._batcher = AudioBatcher(batch_ms) if batch_ms else None
         self._batch_timer: asyncio.TimerHandle | None = None
         self._callback_tasks: set[asyncio.Task[Any]] = set()
+        self._dialer = Dialer(client, model, self._config, self._clock)
 
     @property
     def _initial_history(self) -> bool:
@@ -338,6 +341,11 @@ class LiveSession:
             else:
                 self._todo.append(action)
                 wake = True
+        # A reconnect is in sight: its socket can open while the old connection still carries
+        # traffic (at a goAway) or closes; only its setup waits for the close.
+        draining = self._machine.state is State.DRAINING
+        if draining or (wake and any(isinstance(a, Connect) for a in actions)):
+            self._dialer.open_early()
         # The runner sleeps until the machine's deadline: wake it only for a connect or
         # disconnect to do or a deadline that moved, not for every message.
         if wake or self._machine.deadline != self._sleeping_until:
@@ -386,21 +394,24 @@ class LiveSession:
             self._emit(ev.GaveUp(reason=f"internal error in the session manager: {exc!r}"))
         finally:
             await self._disconnect(None)
+            await self._dialer.aclose()
             self._events.put(_END)
             if self._ready is not None and not self._ready.done():
                 self._ready.set_exception(SessionFailedError("the session was closed"))
 
     async def _connect(self, action: Connect) -> None:
         cfg = session_config.with_handle(self._config, action.handle)
+        # The lean connect's templates hold the app's config; a new session that carries a
+        # context update or initial history takes the SDK's connect with its own config.
+        plain = True
         if action.handle is None and self._machine.context:
-            cfg = session_config.with_context(cfg, self._machine.context)
+            cfg, plain = session_config.with_context(cfg, self._machine.context), False
         if action.handle is None and self._machine.restore.seed_pending and self._initial_history:
-            cfg = models.with_history_opt_in(cfg)
-        cm = self._client.aio.live.connect(model=self._model, config=cfg)
+            cfg, plain = models.with_history_opt_in(cfg), False
         self._connecting = True
         try:
             async with asyncio.timeout(self.policy.connect_timeout):
-                sdk = await cm.__aenter__()
+                cm, sdk = await self._dialer.open(cfg, action.handle, lean=plain)
         except Exception as exc:
             self._apply(self._machine.failed(action.conn_id, failure_from(exc)))
             return

@@ -23,7 +23,7 @@ from relive import (
     ServerMessage,
     TurnComplete,
 )
-from relive.emulator import Emulator, EmulatorSettings
+from relive.emulator import Emulator, EmulatorEvent, EmulatorSettings, EventKind
 from tests.sdk_support import needs_context_update
 from tests.session.helpers import MODEL, WEATHER_TOOLS, Chat
 
@@ -438,14 +438,14 @@ async def test_context_updates_are_delivered_and_survive_a_new_session(
 ) -> None:
     emu = relive_emulator
     client = emu.client()
-    configs: list[types.LiveConnectConfig] = []
-    real_connect = client.aio.live.connect
+    setups: list[dict[str, Any]] = []  # what each connection's setup carried, on the wire
 
-    def spy(*, model: str, config: types.LiveConnectConfig) -> Any:
-        configs.append(config)  # what each connection's setup carried
-        return real_connect(model=model, config=config)
+    def spy(event: EmulatorEvent) -> None:
+        message = event.data.get("message")
+        if event.kind is EventKind.RECEIVED and getattr(message, "kind", None) == "setup":
+            setups.append(message.body)  # type: ignore[union-attr]
 
-    client.aio.live.connect = spy  # type: ignore[method-assign,assignment]
+    emu.on_event.append(spy)
     session = rs.connect(client, model=MODEL, config=text_config(), mode="text", owner="ctx")
     await session.start()
     chat = Chat(session)
@@ -455,10 +455,10 @@ async def test_context_updates_are_delivered_and_survive_a_new_session(
     emu.faults.expire_all_handles()
     emu.faults.drop()
     await chat.wait(lambda: bool(chat.of(Connected)) and len(chat.of(Connected)) == 2)
-    assert configs[0].system_instruction is None
-    fresh = configs[-1]
-    assert fresh.session_resumption is not None and fresh.session_resumption.handle is None
-    assert "Answer like a pirate." in repr(fresh.system_instruction)
+    assert "systemInstruction" not in setups[0]
+    fresh = setups[-1]
+    assert "handle" not in fresh.get("sessionResumption", {})
+    assert "Answer like a pirate." in repr(fresh["systemInstruction"])
     assert await chat.ask("two") == (1, 1)
     with pytest.raises(ValueError, match="system_instruction or tools"):
         await session.send_context_update()
