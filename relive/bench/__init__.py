@@ -3,7 +3,8 @@
 Every run talks to the embedded emulator over real loopback sockets, so the figures are
 reproducible offline. Ratios against the plain `google-genai` session measured side by side
 matter more than absolute times on a noisy machine. The runs (`run_reconnect`, `run_overhead`,
-`run_scale`, `run_wave`, `run_chaos`) are imported on first use, so `relive --help` stays light.
+`run_scale`, `run_wave`, `run_chaos`, ...) are imported on first use, so `relive --help` stays
+light.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from relive.bench._stats import Summary, percentile, summarize  # noqa: E402
 if TYPE_CHECKING:
     from relive.bench._chaos import run_chaos
     from relive.bench._cpu import run_cpu
+    from relive.bench._emulator import run_emulator
     from relive.bench._memory import run_memory
     from relive.bench._overhead import run_overhead
     from relive.bench._reconnect import run_reconnect
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 _RUNS = {
     "run_chaos": "relive.bench._chaos",
     "run_cpu": "relive.bench._cpu",
+    "run_emulator": "relive.bench._emulator",
     "run_memory": "relive.bench._memory",
     "run_overhead": "relive.bench._overhead",
     "run_reconnect": "relive.bench._reconnect",
@@ -56,6 +59,7 @@ __all__ = [
     "percentile",
     "run_chaos",
     "run_cpu",
+    "run_emulator",
     "run_memory",
     "run_overhead",
     "run_reconnect",

@@ -6,6 +6,8 @@ figures measure the client side, not the scripted model's simulated speaking tim
 
 from __future__ import annotations
 
+import math
+import os
 import ssl
 from typing import Any
 
@@ -14,7 +16,6 @@ from google.genai import types
 
 from relive._clock import Clock
 from relive.emulator import EmulatorSettings
-from relive.emulator._bench import machine_load as machine_load  # one home for both benches
 from relive.session import HandleStore, LiveSession, connect
 
 MODEL = "gemini-live-2.5-flash-preview"
@@ -28,6 +29,15 @@ BENCH_SETTINGS = EmulatorSettings(
     turn_complete_lag_factor=0.0,
     speech_seconds_per_char=0.001,
 )
+
+
+def machine_load() -> float:
+    """The 1-minute load average (other work on the machine skews the wall-clock figures); every
+    bench's report prints it."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return math.nan
 
 
 def call_config() -> types.LiveConnectConfig:

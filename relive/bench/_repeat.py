@@ -55,6 +55,6 @@ def summarize_runs(reports: list[Report]) -> Report:
         params={**params, "runs": len(reports), "load_1m": loads},
         tables=[Table("", "figure | column", ["min", "median", "max"], rows)],
         aims=aims,
-        notes=[*first.notes, "each aim is met only if every run met it"],
+        notes=[*first.notes, *(["each aim is met only if every run met it"] if aims else [])],
         data={"runs": [r.to_dict() for r in reports]},
     )

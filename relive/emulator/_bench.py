@@ -1,4 +1,4 @@
-"""`relive bench emulator`: what the emulator carries, and its CPU time per message.
+"""The measuring of `relive bench emulator`: what the emulator carries, its CPU per message.
 
 The emulator runs in its own process (`_bench_server.py`); raw `websockets` clients in this one
 drive it, so the emulator's CPU (psutil's `cpu_times` of that process, user + system) is its own.
@@ -12,32 +12,29 @@ fresh set of connections:
   then one text turn each so every chunk is known consumed; that turn's CPU (from the text
   phase) is taken out.
 
-`--compare-tree DIR` runs the same phases against the emulator of another relive source tree
-(e.g. `git worktree add ../old COMMIT`), runs alternating which goes first, so a before /
-after comparison is one run at one load. `--repeat K`: K runs (of each), each figure's median.
+`measure(sizes, tree)` runs the phases once against the emulator of another relive source
+tree when `tree` is given (e.g. `git worktree add ../old COMMIT`), so a before / after
+comparison is one run at one load. The report, `--compare-tree`, `--repeat` and the flags are
+the bench's (`relive/bench/_emulator.py`, `relive/bench/_cli/_emulator.py`): the emulator does
+not depend on the bench.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
-import contextlib
 import json
-import os
 import resource
 import ssl
-import statistics
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import websockets
 
-from relive import _argtypes, _extras, _loop
+from relive import _extras, _loop
 
 PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=bench"
 SETUP = json.dumps(
@@ -62,13 +59,6 @@ SILENCE = json.dumps(
 SETTINGS = {"chunk_interval": 0.0, "turn_complete_lag_factor": 0.0}
 SERVER_SCRIPT = Path(__file__).with_name("_bench_server.py")
 THIS_TREE = Path(__file__).resolve().parents[2]  # the directory holding this `relive`
-# Figures where lower is better (CPU per message); the rest are rates.
-CPU_FIGURES = (
-    "cpu_us_per_client_audio_chunk",
-    "cpu_us_per_text_turn",
-    "cpu_us_per_server_message",
-    "cpu_us_per_new_connection",
-)
 
 
 def _raise_fd_limit(wanted: int) -> None:
@@ -179,7 +169,7 @@ async def _turn(ws: websockets.ClientConnection, text: str) -> int:
             return count
 
 
-async def _held(server: _Server, sessions: int, concurrency: int) -> dict[str, Any]:
+async def _held(server: _Server, sessions: int, concurrency: int) -> dict[str, float]:
     gate = asyncio.Semaphore(concurrency)
 
     async def one() -> websockets.ClientConnection:
@@ -202,7 +192,7 @@ async def _held(server: _Server, sessions: int, concurrency: int) -> dict[str, A
     }
 
 
-async def _churn(server: _Server, seconds: float, concurrency: int) -> dict[str, Any]:
+async def _churn(server: _Server, seconds: float, concurrency: int) -> dict[str, float]:
     done = 0
     stop = time.perf_counter() + seconds
 
@@ -222,7 +212,7 @@ async def _churn(server: _Server, seconds: float, concurrency: int) -> dict[str,
     }
 
 
-async def _stream(server: _Server, seconds: float, sessions: int) -> dict[str, Any]:
+async def _stream(server: _Server, seconds: float, sessions: int) -> dict[str, float]:
     conns = [await _open(server.target) for _ in range(sessions)]
     out = turns = sent = 0
     stop = time.perf_counter() + seconds
@@ -276,144 +266,12 @@ class BenchSizes:
     loop: _loop.LoopName = "auto"
 
 
-async def _one_run(sizes: BenchSizes, tree: Path | None) -> dict[str, Any]:
+async def measure(sizes: BenchSizes, tree: Path | None = None) -> dict[str, float]:
+    """Every phase once, against a fresh emulator process of `tree` (this tree when None): each
+    figure at its key (`cpu_us_per_client_audio_chunk`, `new_connections_per_s`, ...)."""
+    _raise_fd_limit(2 * sizes.sessions + 256)
     async with _Server(tree, sizes.tls, sizes.loop) as server:
         held = await _held(server, sizes.sessions, sizes.concurrency)
         churn = await _churn(server, sizes.seconds, sizes.concurrency)
         stream = await _stream(server, sizes.seconds, sizes.stream_sessions)
-    return {**held, **churn, **stream, "load_1m": machine_load()}
-
-
-async def run_emulator_bench(
-    sessions: int = 1000,
-    seconds: float = 3.0,
-    concurrency: int = 50,
-    stream_sessions: int = 32,
-    tls: bool = False,
-    loop: _loop.LoopName = "auto",
-    repeat: int = 1,
-    compare_tree: Path | None = None,
-) -> dict[str, Any]:
-    """Run the phases against an emulator process `repeat` times (and, with `compare_tree`,
-    against that tree's emulator too, alternating which goes first) and return the figures.
-
-    One tree: each figure's median over the runs. Two: {"this": ..., "other": ...,
-    "this_over_other": median of the ratios of runs made side by side, "load_1m": every run's}.
-    """
-    _raise_fd_limit(2 * sessions + 256)
-    sizes = BenchSizes(sessions, seconds, concurrency, stream_sessions, tls, loop)
-    runs: dict[str, list[dict[str, Any]]] = {"this": [], "other": []}
-    for i in range(repeat):
-        order = ["this", "other"] if i % 2 == 0 else ["other", "this"]
-        for side in order:
-            if side == "other" and compare_tree is None:
-                continue
-            runs[side].append(await _one_run(sizes, compare_tree if side == "other" else None))
-    this = _median(runs["this"])
-    if compare_tree is None:
-        return {"tls": tls, "repeat": repeat, **this}
-    pairs = list(zip(runs["this"], runs["other"], strict=True))
-    ratios = {
-        key: round(statistics.median(a[key] / b[key] for a, b in pairs), 3)
-        for key in this
-        if key != "load_1m" and all(b[key] for b in runs["other"])
-    }
-    return {
-        "tls": tls,
-        "repeat": repeat,
-        "compare_tree": str(compare_tree),
-        "this": this,
-        "other": _median(runs["other"]),
-        "this_over_other": ratios,
-        "load_1m": [r["load_1m"] for side in ("this", "other") for r in runs[side]],
-    }
-
-
-def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key in runs[0]:
-        values = [r[key] for r in runs]
-        out[key] = values[0] if len(values) == 1 else round(statistics.median(values), 3)
-    if len(runs) > 1:
-        out["load_1m"] = [r["load_1m"] for r in runs]
-    return out
-
-
-def machine_load() -> float:
-    """The 1-minute load average (other work on the machine skews the wall-clock figures); the
-    bench's reports print it too."""
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return float("nan")
-
-
-def _print(figures: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(figures, indent=2))
-        return
-    if "this" not in figures:
-        width = max(len(k) for k in figures)
-        for key, value in figures.items():
-            print(f"{key:<{width}}  {value}")
-        return
-    this, other, ratio = figures["this"], figures["other"], figures["this_over_other"]
-    print(f"this tree vs {figures['compare_tree']}, {figures['repeat']} run(s) each, medians")
-    width = max(len(k) for k in this)
-    print(f"{'figure':<{width}}  {'this':>10}  {'other':>10}  {'this/other':>10}")
-    for key in this:
-        if key == "load_1m":
-            continue
-        print(f"{key:<{width}}  {this[key]:>10}  {other[key]:>10}  {ratio.get(key, ''):>10}")
-    print(f"{'load_1m':<{width}}  {figures['load_1m']}")
-
-
-def _run(args: argparse.Namespace) -> int:
-    tree = Path(args.compare_tree).resolve() if args.compare_tree else None
-    if tree is not None and not (tree / "relive" / "emulator" / "__init__.py").is_file():
-        print(f"relive bench emulator: no relive source tree at {tree}", file=sys.stderr)
-        return 2
-    with contextlib.suppress(KeyboardInterrupt):
-        figures = _loop.run(
-            run_emulator_bench(
-                args.sessions,
-                args.seconds,
-                args.concurrency,
-                args.stream_sessions,
-                args.tls,
-                args.loop,
-                args.repeat,
-                tree,
-            ),
-            loop=args.loop,
-        )
-        _print(figures, args.json)
-    return 0
-
-
-def register_bench(subparsers: Any) -> None:
-    """Add `emulator` to the `relive bench` subcommands."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "emulator",
-        help="the emulator in its own process: CPU per message, sessions held, rates",
-    )
-    count, seconds = _argtypes.positive(int), _argtypes.positive(float)
-    p.add_argument("--sessions", type=count, default=1000, help="sessions held at once (1000)")
-    p.add_argument("--seconds", type=seconds, default=3.0, help="length of each rate run (3)")
-    p.add_argument("--concurrency", type=count, default=50, help="parallel connects (50)")
-    p.add_argument("--stream-sessions", type=count, default=32, help="sessions streaming (32)")
-    p.add_argument(
-        "--repeat", type=count, default=1, help="runs (of each tree); figures are medians (1)"
-    )
-    p.add_argument(
-        "--compare-tree",
-        metavar="DIR",
-        help="also measure the emulator of this relive source tree (e.g. a git worktree of an "
-        "older commit), runs alternating; prints both and this/other",
-    )
-    p.add_argument("--tls", action="store_true", help="over wss:// (as the Python SDK needs)")
-    p.add_argument(
-        "--loop", choices=_loop.LOOPS, default="auto", help="event loop of both processes"
-    )
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(handler=_run)
+    return {**held, **churn, **stream}

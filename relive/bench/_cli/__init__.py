@@ -3,8 +3,8 @@ flags, a table or `--json`.
 
 One module of flags per family of benches: `_client.py` (one client, relive vs the raw SDK:
 reconnect, overhead, cpu, memory), `_sessions.py` (many sessions at once: scale, wave),
-`_replicas.py` (`relive serve` replicas: failover, replica), `_chaos.py`; `emulator` is
-registered by `relive.emulator._bench` (the emulator measured on its own). `_shared.py` has
+`_replicas.py` (`relive serve` replicas: failover, replica), `_chaos.py`, `_emulator.py` (the
+emulator measured on its own). `_shared.py` has
 the flags every bench takes and the run that turns a report into output and an exit status.
 
 Defaults finish well under a minute on a 2-core machine; docs/performance.md lists bigger runs.
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from relive.bench._cli import _chaos, _client, _replicas, _sessions
+from relive.bench._cli import _chaos, _client, _emulator, _replicas, _sessions
 
 
 def register(subparsers: Any) -> None:
@@ -36,8 +36,4 @@ def register(subparsers: Any) -> None:
     _sessions.register(sub)
     _replicas.register(sub)
     _chaos.register(sub)
-
-    # The emulator alone (sessions held, connections/s, messages/s): the emulator's own bench.
-    from relive.emulator._bench import register_bench
-
-    register_bench(sub)
+    _emulator.register(sub)
