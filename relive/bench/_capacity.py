@@ -27,7 +27,8 @@ from typing import Any
 
 from relive._clock import Clock, MonotonicClock
 from relive.bench._common import BENCH_SETTINGS, machine_load
-from relive.bench._page import Microphones, PageClient
+from relive.bench._microphones import Microphones
+from relive.bench._page import PageClient
 from relive.bench._replicas import bench_cluster
 from relive.bench._report import Aim, Column, Figure, Report, Row, Table
 from relive.bench._resources import ProcessMeter

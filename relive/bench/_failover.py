@@ -36,7 +36,9 @@ from typing import Any, Literal
 
 from relive._clock import Clock, MonotonicClock
 from relive.bench._common import BENCH_SETTINGS, machine_load
-from relive.bench._page import Microphones, Outage, PageClient
+from relive.bench._microphones import Microphones
+from relive.bench._page import PageClient
+from relive.bench._page_state import Outage
 from relive.bench._replicas import Cluster, bench_cluster
 from relive.bench._report import Aim, Column, Report, Row, Table
 from relive.bench._stats import percentile, ratio

@@ -7,7 +7,8 @@ with app.js's backoff. When the backend numbers inputs (its welcome says what it
 page numbers each chat message and audio chunk, keeps it until `covered`, and after each welcome
 sends again what that replica lacks; otherwise it sends audio only while its socket is open. It
 notes what a user would notice: when its call stops being live and when it is live again
-(`outages`), which numbered turns got an answer, the errors and toasts it was sent.
+(`outages`), which numbered turns got an answer, the errors and toasts it was sent. What it
+keeps and notes is in `_page_state.py`; the microphones that feed every page, `_microphones.py`.
 """
 
 from __future__ import annotations
@@ -17,87 +18,17 @@ import contextlib
 import json
 import random
 import secrets
-from collections import Counter, deque
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection
 
 from relive._clock import Clock, MonotonicClock
-from relive.bench._audio import pcm_chunk
-from relive.bench._child import CALLER_SHIFT
+from relive.bench._page_state import KEEP_AUDIO, KEEP_TEXT, Kept, Outage, PageStats
 from relive.bench._replicas import REPLICA_HEADER
 from relive.emulator import REPLY_PATTERN
 
-KEEP_AUDIO = 500  # numbered call audio the page keeps until covered: 10 s of 20 ms chunks
-KEEP_TEXT = 50  # and chat messages (app.js's bounds)
-MAX_BEHIND = 0.1  # a microphone ticker this late skips ahead (see `Microphones`)
-SPEECH_S = 0.4  # each spoken turn: this long, then silence (the emulator's VAD ends it at 0.5 s)
 NO_RETRY = (4403, 4409)  # not this page's session / replaced by another socket (app.js)
-
-
-@dataclass
-class Outage:
-    """The call not live, as the page sees it: `start` is the first sign (the call's status
-    leaving "live", a `goaway`, or the socket closing), `end` the call's "live" status again."""
-
-    cause: str  # "status", "goaway" or "closed"
-    start: float
-    end: float | None = None
-
-    @property
-    def seconds(self) -> float | None:
-        return None if self.end is None else self.end - self.start
-
-
-class Kept:
-    """One mode's numbered inputs, kept until the backend says they are covered (app.js's rule:
-    numbered from 1, the oldest dropped beyond `bound`)."""
-
-    def __init__(self, bound: int) -> None:
-        self.bound = bound
-        self.next = 1
-        self.items: deque[tuple[int, Any]] = deque()
-        self.dropped = 0  # dropped over the bound before they were covered
-
-    def keep(self, data: Any) -> int:
-        seq = self.next
-        self.next += 1
-        self.items.append((seq, data))
-        if len(self.items) > self.bound:
-            self.items.popleft()
-            self.dropped += 1
-        return seq
-
-    def covered(self, seq: int) -> None:
-        while self.items and self.items[0][0] <= seq:
-            self.items.popleft()
-
-    def above(self, received: int) -> list[tuple[int, Any]]:
-        """The kept inputs numbered above `received`, oldest first (from the newest end: the
-        common case, one or two, costs that much)."""
-        out = []
-        for item in reversed(self.items):
-            if item[0] <= received:
-                break
-            out.append(item)
-        out.reverse()
-        return out
-
-
-@dataclass
-class PageStats:
-    welcomes: int = 0
-    goaways: int = 0
-    closes: Counter[int] = field(default_factory=Counter)
-    errors: Counter[str] = field(default_factory=Counter)
-    notices: Counter[str] = field(default_factory=Counter)
-    chunks_sent: int = 0
-    chunks_unsent: int = 0  # mic audio while no socket was open and inputs are not numbered
-    resent: int = 0  # inputs sent again after a welcome (numbered inputs)
-    audio_received: int = 0
 
 
 class PageClient:
@@ -372,54 +303,3 @@ class PageClient:
         self._ever_live = True
         self._live.set()
         self._changed.set()
-
-
-class Microphones:
-    """One ticker for every page: a numbered 20 ms chunk each every 20 ms (real time); each page
-    speaks `SPEECH_S` every `turn_every` seconds (staggered), a spoken turn the model answers.
-
-    A ticker more than `MAX_BEHIND` late skips the ticks it missed (`skipped`) instead of sending
-    them in a burst: on a starved machine a burst trips the replica's audio rate limit (1008 after
-    50 refusals) and measures the pages' process, not the replica.
-    """
-
-    def __init__(self, pages: Sequence[PageClient], clock: Clock, turn_every: float) -> None:
-        self.pages = pages
-        self.clock = clock
-        self.period = max(1, round(turn_every / 0.020))
-        self.speech = min(self.period - 1, round(SPEECH_S / 0.020))
-        self.made = [0] * len(pages)
-        self.late_s: list[float] = []
-        self.skipped = 0  # ticks skipped (per page) because the ticker fell behind
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="bench-mic")
-
-    async def _run(self) -> None:
-        start = self.clock.now()
-        n = 0
-        while True:
-            due = start + n * 0.020
-            wait = due - self.clock.now()
-            if wait > 0:
-                await asyncio.sleep(wait)  # a microphone's pace, not a wait for an event
-            late = max(0.0, self.clock.now() - due)
-            if late > MAX_BEHIND:
-                missed = int(late / 0.020)
-                self.skipped += missed
-                n += missed
-                late -= missed * 0.020
-            self.late_s.append(late)
-            for page in self.pages:
-                seq = (page.index << CALLER_SHIFT) | self.made[page.index]
-                self.made[page.index] += 1
-                voiced = (n + page.index * 7) % self.period < self.speech
-                await page.send_audio(pcm_chunk(seq, voiced=voiced))
-            n += 1
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task

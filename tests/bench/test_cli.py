@@ -110,3 +110,18 @@ def test_memory_json(capsys: pytest.CaptureFixture[str]) -> None:
     entries, size = doc["figures"]["journal"]
     assert entries == 100 and size >= 100 * 640  # 2 s of 20 ms chunks, none settled
     assert doc["figures"]["idle_bytes"]["relive"] > 0
+
+
+@pytest.mark.parametrize(
+    ("bench", "tool"),
+    [("failover", "haproxy"), ("failover", "redis-server"), ("replica", "redis-server")],
+)
+def test_a_missing_program_is_named_before_any_run(
+    bench: str, tool: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from relive.bench import _replicas
+
+    monkeypatch.setattr(_replicas, "HAPROXY" if tool == "haproxy" else "REDIS", "/nonexistent")
+    code = main(["bench", bench])
+    assert code == 2
+    assert f"relive bench {bench}: {tool} not found on PATH" in capsys.readouterr().err

@@ -73,12 +73,8 @@ def register(sub: Any) -> None:
 
 def _run_failover(args: argparse.Namespace) -> int:
     from relive.bench._failover import run_failover
-    from relive.bench._replicas import ToolMissingError, require_tools
 
-    try:
-        require_tools()
-    except ToolMissingError as exc:
-        print(f"relive bench failover: {exc}", file=sys.stderr)
+    if _missing("failover", "redis-server", "haproxy"):
         return 2
     code = run(
         args,
@@ -95,16 +91,24 @@ def _run_failover(args: argparse.Namespace) -> int:
 
 def _run_replica(args: argparse.Namespace) -> int:
     from relive.bench._capacity import run_replica
-    from relive.bench._replicas import ToolMissingError, require_tools
 
-    try:
-        require_tools("redis-server")
-    except ToolMissingError as exc:
-        print(f"relive bench replica: {exc}", file=sys.stderr)
+    if _missing("replica", "redis-server"):
         return 2
     return run(
         args, lambda: run_replica(calls=args.calls, hold=args.hold, turn_every=args.turn_every)
     )
+
+
+def _missing(bench: str, *tools: str) -> bool:
+    """True, having said which, when one of the `tools` the bench starts is not installed."""
+    from relive.bench._replicas import ToolMissingError, require_tools
+
+    try:
+        require_tools(*tools)
+    except ToolMissingError as exc:
+        print(f"relive bench {bench}: {exc}", file=sys.stderr)
+        return True
+    return False
 
 
 def _stops(text: str) -> list[str]:
