@@ -57,3 +57,14 @@ def test_cpu_hog_spins_while_the_block_runs_and_stops_after() -> None:
         (process,) = hog._processes
         assert process.is_alive()
     assert not process.is_alive()
+
+
+def test_a_summary_without_aims_says_nothing_of_aims() -> None:
+    report = _report(6.0, True, 1.0)
+    report.aims.clear()
+    summary = summarize_runs([report, report])
+    assert not summary.aims and not any("aim" in note for note in summary.notes)
+    assert (
+        "each aim is met only if every run met it"
+        in summarize_runs([_report(6.0, True, 1.0)] * 2).notes
+    )
