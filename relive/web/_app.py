@@ -285,6 +285,8 @@ class WebBackend:
                     if isinstance(msg, protocol.AudioSeq):
                         audio_seq = msg.seq
                         continue
+                    if isinstance(msg, protocol.Mute) and msg.seq is not None:
+                        audio_seq = msg.seq + 1  # a numbered mute takes a place in the series
                     if isinstance(msg, protocol.Fault) and msg.fault == "drop_page":
                         self._panel_faults(page, msg)
                         log.info("page %s: panel drops its socket", page.short)
@@ -306,8 +308,8 @@ class WebBackend:
         protocol.check_audio(data, limiter.limits)
         if not limiter.allow_audio(len(data) / protocol.AUDIO_BYTES_PER_S):
             raise ProtocolError("rate_limited", "too much audio; chunk dropped")
-        if seq is not None and seq <= page.received["call"]:
-            return  # sent again after a reconnect: the session has it
+        if page.released or (seq is not None and seq <= page.received["call"]):
+            return  # the next replica's (the page keeps it), or sent again: the session has it
         call = page.call()
         if call is None:
             raise ProtocolError("no_call", "audio arrived but no call is running")
@@ -316,6 +318,8 @@ class WebBackend:
     async def _handle(self, page: PageSessions, msg: protocol.Message) -> None:
         if isinstance(msg, protocol.Hello):
             raise ProtocolError("bad_request", "hello was already said on this socket")
+        if page.released and _for_the_next_replica(msg):
+            return
         if isinstance(msg, protocol.Start):
             ms = page.session("call")  # a running call is re-joined: bring the page up to date
             page.emit(protocol.StatusUpdate("call", ms.status))
@@ -326,9 +330,7 @@ class WebBackend:
             if not await page.session("text").send_text(msg.text, msg.seq):
                 raise ProtocolError("unavailable", "the chat session is not available")
         elif isinstance(msg, protocol.Mute):
-            call = page.call()
-            if call is not None and msg.muted:
-                await call.end_audio_stream()
+            await self._mute(page, msg)
         elif isinstance(msg, protocol.Hangup):
             await page.hangup()
         elif isinstance(msg, protocol.History):
@@ -338,6 +340,14 @@ class WebBackend:
             if switch is not None:
                 hit = panel.break_server(switch, msg.fault)
                 log.info("page %s: panel fault %s hit %d connection(s)", page.short, msg.fault, hit)
+
+    async def _mute(self, page: PageSessions, msg: protocol.Mute) -> None:
+        """Muted: the call's audio stream ends (a numbered call input, taken once)."""
+        if msg.seq is not None and msg.seq <= page.received["call"]:
+            return  # sent again after a reconnect: the session has it
+        call = page.call()
+        if call is not None and msg.muted:
+            await call.end_audio_stream(msg.seq)
 
     def _panel_faults(self, page: PageSessions, msg: protocol.Fault) -> FaultSwitch | None:
         """Check the panel may do `msg`; the switch for a server fault, None for `drop_page`."""
@@ -351,6 +361,16 @@ class WebBackend:
         if ms is None or not ms.alive:
             raise ProtocolError("no_session", f"no {msg.mode} session is running")
         return self.faults
+
+
+def _for_the_next_replica(msg: protocol.Message) -> bool:
+    """Whether `msg`, sent to a page this replica let go, waits for the next replica (between a
+    drain closing the page's sessions and its socket's close, a session opened again would hold
+    the Live session the next replica resumes). The page keeps a numbered input and sends it
+    there; an unnumbered chat message is refused, so the page says it was not sent."""
+    if isinstance(msg, protocol.Text) and msg.seq is None:
+        raise ProtocolError("unavailable", "this server is restarting; send it again")
+    return isinstance(msg, protocol.Start | protocol.Text | protocol.Mute)
 
 
 def create_app(backend: WebBackend) -> Starlette:

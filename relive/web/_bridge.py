@@ -307,11 +307,14 @@ class ModeSession:
         self._took(seq)
         return True
 
-    async def end_audio_stream(self) -> None:
+    async def end_audio_stream(self, seq: int | None = None) -> None:
+        """The mic is muted: the stream is marked ended (page input `seq` of the call)."""
         session = await self._live()
-        if session is not None:
-            with contextlib.suppress(SessionClosedError):
-                await session.send_realtime_input(audio_stream_end=True)
+        if session is None:
+            return
+        with contextlib.suppress(SessionClosedError):
+            await session.send_realtime_input(audio_stream_end=True)
+            self._took(seq)
 
     async def close(self) -> None:
         self._task.cancel()
@@ -341,6 +344,9 @@ class PageSessions:
         self.opener = opener
         self.sessions: dict[Mode, ModeSession] = {}
         self.outbox: Outbox | None = None
+        # This replica let the page go (drain, hand-off, sweep): no session opens here again;
+        # what the page still sends on its closing socket is the next replica's.
+        self.released = False
 
     # -- towards the page ------------------------------------------------------------------------
 
@@ -455,6 +461,7 @@ class PageSessions:
 
     async def close(self) -> None:
         """The page is gone: close every session (their handles are forgotten by the backend)."""
+        self.released = True
         sessions, self.sessions = list(self.sessions.values()), {}
         for ms in sessions:
             await ms.close()

@@ -39,6 +39,7 @@ async def _safe_point(ms: ModeSession) -> None:
 
 async def _close_sessions(page: PageSessions) -> None:
     """Close the page's sessions without telling the page they ended (it moves instead)."""
+    page.released = True  # a chat sent from now on waits for the next replica
     outbox, page.outbox = page.outbox, None  # their "ended" status must not reach the page
     for ms in list(page.sessions.values()):
         await ms.close()

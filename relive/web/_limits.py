@@ -18,7 +18,9 @@ class Limits:
     max_audio_bytes: int = 32 * 1024  # 1 s of 16 kHz PCM16
     max_text_chars: int = 2000
     messages_per_s: float = 10.0
-    messages_burst: float = 30.0
+    # After a move the page sends its kept chat messages (up to 50, app.js) again at once, with
+    # its start and the numbers of its audio and mutes: the burst lets them through.
+    messages_burst: float = 64.0
     audio_chunks_per_s: float = 60.0
     audio_chunks_burst: float = 600.0  # 10 s of 20 ms chunks sent again, and some
     audio_seconds_per_s: float = 1.5  # of audio, a second

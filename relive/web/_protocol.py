@@ -6,7 +6,9 @@ Page -> backend:
     {"type": "text", "text": "...", "seq": n} a chat message (starts the text session if needed)
     {"type": "audio", "seq": n}              the next binary frame is call audio number n (the
                                              ones after it n+1, n+2, ...)
-    {"type": "mute", "muted": true|false}    the mic is muted (the stream is marked ended)
+    {"type": "mute", "muted": true, "seq": n} the mic is muted (the stream is marked ended); n
+                                             numbers it among the call's audio chunks
+    {"type": "mute", "muted": false}         unmuted (audio follows; nothing to number)
     {"type": "hangup"}                       end the call; its session is closed and forgotten
     {"type": "history", "mode": m}           every turn the backend holds (the page expands a fold)
     {"type": "fault", "mode": m, "fault": f} a panel button: goaway, drop, drop_page, lose_session
@@ -33,15 +35,16 @@ Backend -> page:
     binary: 24 kHz mono PCM16 model audio for the call
 
 Input numbers (a crash loses no input). The page numbers its inputs per mode from 1: each chat
-message (`seq`) and each call audio chunk (the `audio` message numbers the binary frames after it;
-a page that never sends one sends unnumbered audio, taken as it comes). It keeps every input until
-a `covered` message says the backend has it safe: held by a resumable handle, or answered (the
-exchange is restored on a resume), and that written to the shared store (memory for a single
-process). After a `welcome`, the page sends again, in order, each input it keeps numbered above
-`received[mode]`: what the replica that welcomed it has (its running session's, or what the store
-covers when it takes the page over from a replica that died). The backend drops a numbered input
-at or below what it has, so nothing is doubled. The page bounds what it keeps (app.js: 10 s of
-call audio, the oldest dropped beyond; 50 chat messages).
+message (`seq`), and each call audio chunk and mute in one series (the `audio` message numbers
+the binary frames after it; a page that never sends one sends unnumbered audio, taken as it
+comes; a mute takes the next number, and the audio after it says its number again). It keeps
+every input until a `covered` message says the backend has it safe: held by a resumable handle,
+or answered (the exchange is restored on a resume), and that written to the shared store (memory
+for a single process). After a `welcome`, the page sends again, in order, each input it keeps
+numbered above `received[mode]`: what the replica that welcomed it has (its running session's,
+or what the store covers when it takes the page over from a replica that died). The backend
+drops a numbered input at or below what it has, so nothing is doubled. The page bounds what it
+keeps (app.js: 10 s of call audio, the oldest dropped beyond; 50 chat messages).
 
 Each backend -> page kind is a frozen dataclass below (`Welcome` ... `Goaway`); `to_json()` is
 their one encoding. This module only parses, validates and encodes; it does no I/O.
@@ -118,6 +121,7 @@ class AudioSeq:
 @dataclass(frozen=True)
 class Mute:
     muted: bool
+    seq: int | None = None  # a mute is a call input, numbered with the audio (None: not numbered)
 
 
 @dataclass(frozen=True)
@@ -208,7 +212,8 @@ def _mute(obj: dict[str, Any], limits: Limits) -> Mute:
     muted = obj.get("muted")
     if not isinstance(muted, bool):
         raise ProtocolError("bad_request", "mute needs a boolean 'muted'")
-    return Mute(muted)
+    seq = obj.get("seq")
+    return Mute(muted, None if seq is None else _seq(seq))
 
 
 def _fault(obj: dict[str, Any], limits: Limits) -> Fault:

@@ -4,6 +4,7 @@ and the emulator on 127.0.0.1. Each state is written as a screenshot to test-art
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -258,3 +259,35 @@ async def test_a_reply_cut_by_a_drop_leaves_only_the_whole_answer(
     await expect(page.locator("#transcript-text .turn.user:visible")).to_have_text(["one", LONG])
     assert stack.emulator.stats.resumptions == 1 and stack.emulator.stats.sessions == 1
     await shot(page, artifacts, "text-reply-cut")
+
+
+async def test_a_mute_while_the_socket_is_down_reaches_the_call_after_the_welcome(
+    page: Page, stack: Stack
+) -> None:
+    """Muting ends the user's turn (`audioStreamEnd`): the page keeps the mute, numbered after
+    the audio before it, and sends it once a backend welcomes it again (not lost in the gap)."""
+    await start_call(page)
+    await page.wait_for_function("() => window.reliveStats.audioChunksSent >= 5")
+    entry = stack.backend._registry.get((await stats(page))["pageId"])
+    call = entry.state.call() if entry is not None else None
+    assert call is not None
+    ended: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+    end_audio_stream = call.end_audio_stream
+
+    async def noted(seq: int | None = None) -> None:  # the call's audio stream ends here
+        await end_audio_stream(seq)
+        if not ended.done():
+            ended.set_result(seq)
+
+    call.end_audio_stream = noted  # type: ignore[method-assign]
+    stack.backend.draining = True  # the page's reconnects are refused (1012) for now
+    assert await stack.backend.drop_sockets() == 1
+    await expect(page.locator("body")).to_have_attribute("data-socket", "closed")
+    await page.click("#call-mute")
+    await expect(page.locator("#call-mute")).to_have_attribute("aria-pressed", "true")
+    stack.backend.draining = False
+    await welcomed(page, 2)
+    async with asyncio.timeout(WAIT_MS / 1000):
+        seq = await ended  # sent after the welcome, with the audio kept before it
+    assert seq == (await stats(page))["audioChunksCaptured"] + 1  # numbered after the last chunk
+    assert entry is not None and entry.state.received["call"] == seq

@@ -3,6 +3,7 @@ backends over one store and one emulator; tests/replicas runs them as real proce
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import secrets
@@ -129,4 +130,45 @@ async def test_a_session_ended_on_one_replica_is_not_resumed_on_another() -> Non
         moved = await page_socket(url2)
         await hello(moved, page, secret)
         assert await chat(moved, "again", 1) == "You said: again. (turn 1, remembers 1)"
+        await moved.close()
+
+
+async def test_a_chat_sent_while_the_replica_drains_goes_to_the_next_one() -> None:
+    """A message that reaches a draining replica after it closed the page's sessions (before
+    the page's socket closes) opens no session there: that session would hold the Live
+    connection the next replica resumes. The page keeps it (numbered) and sends it there."""
+    async with a_chat_on_one_of_two() as pair:
+        one, ws = pair.one, pair.ws
+        entry = one._registry.get(pair.page)
+        assert entry is not None and one.shared is not None
+        page_state, shared = entry.state, one.shared
+        closed, go_on = asyncio.Event(), asyncio.Event()
+        flush = shared.flush
+
+        async def held_flush() -> None:  # the drain stops right after closing the sessions
+            closed.set()
+            await go_on.wait()
+            await flush()
+
+        shared.flush = held_flush  # type: ignore[method-assign]
+        draining = asyncio.create_task(drain(one, within=5.0, unready_grace=0.0))
+        await closed.wait()
+        await ws.send(json.dumps({"type": "text", "text": "gamma", "seq": 1}))
+        await ws.send(json.dumps({"type": "history", "mode": "text"}))
+        await next_json(ws, "history")  # handled in order: the chat message was, too
+        assert page_state.sessions == {}  # no session opened again on the draining replica
+        go_on.set()
+        assert await draining == 1
+        assert await closed_with(ws) == 1012
+        moved = await page_socket(pair.url2)
+        welcome = await hello(moved, pair.page, pair.secret)
+        assert welcome["received"]["text"] == 0  # it never took "gamma": the page sends it again
+        await moved.send(json.dumps({"type": "text", "text": "gamma", "seq": 1}))
+        while True:
+            msg = await next_json(moved, "transcript")
+            said = [t["text"] for t in msg["recent"] if t["final"] and t["role"] == "model"]
+            if said and "(turn 3," in said[-1]:
+                break
+        assert said[-1] == "You said: gamma. (turn 3, remembers 3)"
+        assert pair.emu.stats.sessions == 1
         await moved.close()

@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import secrets
 import struct
+from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection
 
 from relive.web._limits import Limits
-from relive.web._protocol import AudioSeq, ProtocolError, Text, parse
+from relive.web._protocol import AudioSeq, Mute, ProtocolError, Text, parse
 from tests.web.conftest import Stack
 from tests.web.test_socket import hello, next_json, open_page
+
+APP_JS = Path(__file__).parents[2] / "relive" / "web" / "static" / "app.js"
 
 
 def test_inputs_carry_their_numbers() -> None:
@@ -117,3 +121,69 @@ async def test_call_audio_is_numbered_acked_and_deduplicated(stack: Stack) -> No
     latest = session.latest
     assert latest.audio_seconds == pytest.approx(len(chunks) * 1280 / 32000)
     assert [t.role for t in latest.turns] == ["user", "model"]
+
+
+def test_a_mute_carries_its_number() -> None:
+    limits = Limits()
+    assert parse('{"type": "mute", "muted": true, "seq": 9}', limits) == Mute(True, 9)
+    assert parse('{"type": "mute", "muted": false}', limits) == Mute(False, None)
+    with pytest.raises(ProtocolError, match="seq must be"):
+        parse('{"type": "mute", "muted": true, "seq": 0}', limits)
+
+
+async def test_a_mute_is_numbered_with_the_audio_and_taken_once(stack: Stack) -> None:
+    """A mute ends the user's turn (`audioStreamEnd`): numbered in the audio's series, so the
+    page keeps it until covered (a move cannot lose it) and a replica drops it sent again (nor
+    double it)."""
+    page = secrets.token_hex(16)
+    ws = await open_page(stack)
+    welcome = await hello(ws, page)
+    await ws.send(json.dumps({"type": "start", "mode": "call"}))
+    await next_json(ws, "status")
+    speech = voiced(0.6)
+    chunks = [speech[i : i + 1280] for i in range(0, len(speech), 1280)]
+    await ws.send(json.dumps({"type": "audio", "seq": 1}))
+    for chunk in chunks:
+        await ws.send(chunk)
+    mute = {"type": "mute", "muted": True, "seq": len(chunks) + 1}
+    await ws.send(json.dumps(mute))
+    await answered(ws, 1)  # the mute ended the utterance: the model answered it
+    await ws.close()
+    again = await open_page(stack)
+    welcome = await hello(again, page, welcome["secret"])
+    assert welcome["received"]["call"] == len(chunks) + 1  # the mute is among what it has
+    entry = stack.backend._registry.get(page)
+    assert entry is not None and entry.state.call() is not None
+    session = entry.state.sessions["call"].session
+    assert session is not None
+    before = session.input_index
+    await again.send(json.dumps({"type": "audio", "seq": 1}))
+    for chunk in chunks:  # all of it again, the mute too: nothing reaches the session
+        await again.send(chunk)
+    await again.send(json.dumps(mute))
+    await again.send(json.dumps({"type": "history", "mode": "call"}))
+    await next_json(again, "history")  # (handled in order: everything before it was too)
+    assert session.input_index == before
+    await again.close()
+
+
+async def test_a_page_sends_every_kept_chat_message_again_at_once(stack: Stack) -> None:
+    """After a move the page sends again what it keeps, up to 50 chat messages (app.js's
+    bound) at once: the socket's message rate limit lets them all through."""
+    bounds = re.search(r"KEEP = \{ call: \d+, text: (\d+) \}", APP_JS.read_text())
+    assert bounds is not None
+    keep_text = int(bounds[1])
+    page = secrets.token_hex(16)
+    ws = await open_page(stack)
+    await hello(ws, page)
+    await ws.send(json.dumps({"type": "start", "mode": "call"}))
+    for seq in range(1, keep_text + 1):
+        await ws.send(json.dumps({"type": "text", "text": f"kept {seq}", "seq": seq}))
+    await ws.send(json.dumps({"type": "history", "mode": "text"}))
+    errors = []
+    while (msg := await next_any(ws))["type"] != "history":
+        if msg["type"] == "error":
+            errors.append(msg["code"])
+    assert errors == []
+    assert sum(1 for t in msg["turns"] if t["role"] == "user") == keep_text
+    await ws.close()

@@ -16,6 +16,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from relive.emulator import Emulator
 from relive.web import SessionSettings, WebBackend, WebSettings, create_app, make_opener, serve
 from relive.web._bridge import owner_of
+from relive.web._limits import Limits
 from tests.web.conftest import Stack
 
 TIMEOUT = 5.0
@@ -95,7 +96,7 @@ async def test_limits_answer_with_clear_errors(stack: Stack) -> None:
     assert error["code"] == "no_call"
     await ws.send("{nope")
     assert (await next_json(ws, "error"))["code"] == "bad_request"
-    for _ in range(40):
+    for _ in range(int(Limits().messages_burst) + 10):  # past the burst
         await ws.send(json.dumps({"type": "mute", "muted": False}))
     error = await next_json(ws, "error")
     assert error["code"] == "rate_limited"

@@ -121,11 +121,13 @@ for (const b of document.querySelectorAll("[data-fault]")) {
 
 // Every input is numbered per mode and kept until the backend says a stored handle covers it
 // (`covered`); after a reconnect the ones above what the backend has (`welcome.received`) are
-// sent again, so a replica that dies loses none of them. Bounded: 10 s of call audio (250
+// sent again, so a replica that dies loses none of them. A mute is a call input too (the end of
+// the user's audio stream), numbered in the audio's series. Bounded: 10 s of call audio (250
 // chunks of 40 ms; beyond that the oldest goes), 50 chat messages.
 const KEEP = { call: 250, text: 50 };
+const MUTED = "muted"; // a kept call input that is the mute, not audio
 const inputs = {
-  call: { next: 1, kept: [] }, // kept: [{seq, data}], data an ArrayBuffer of PCM16
+  call: { next: 1, kept: [] }, // kept: [{seq, data}], data an ArrayBuffer of PCM16, or MUTED
   text: { next: 1, kept: [] }, // kept: [{seq, data}], data the message's text
 };
 let audioSeqSent = null; // the number of the last audio frame sent on this socket (or none yet)
@@ -144,6 +146,7 @@ function keep(mode, data) {
 
 function sendAudio(item) {
   if (!inputsFlow || !ws || ws.readyState !== WebSocket.OPEN) return false;
+  if (item.data === MUTED) return send({ type: "mute", muted: true, seq: item.seq });
   if (audioSeqSent === null || item.seq !== audioSeqSent + 1) {
     send({ type: "audio", seq: item.seq }); // numbers this frame and the ones after it
   }
@@ -388,7 +391,10 @@ function toggleMute() {
   call.muted = !call.muted;
   $("call-mute").setAttribute("aria-pressed", String(call.muted));
   $("call-mute").textContent = call.muted ? "Unmute" : "Mute";
-  send({ type: "mute", muted: call.muted });
+  // The mute ends the user's turn: kept and numbered like audio, so a move neither loses nor
+  // doubles it. Unmuting needs nothing of the backend beyond the audio that follows.
+  if (call.muted) sendAudio(keep("call", MUTED));
+  else send({ type: "mute", muted: false });
 }
 
 // ------------------------------------------------------------------------------------ text --
