@@ -183,19 +183,26 @@ def haproxy_config(port: int, replicas: list[Replica], balance: Balance = "first
     """HAProxy in front of the replicas: WebSockets pass through (`timeout tunnel`), `/readyz`
     decides who takes new connections. `balance first` keeps every new page on the first ready
     replica (a test knows which one holds it); `roundrobin` spreads them (the bench). Each
-    response names the replica that served it (`REPLICA_HEADER`)."""
-    servers = "\n".join(
-        f"    server {r.name} 127.0.0.1:{r.port} check inter 100ms fall 1 rise 1" for r in replicas
-    )
+    response names the replica that served it (`REPLICA_HEADER`).
+
+    Health: a dead replica is out at the first connection it refuses (`observe layer4 ...
+    mark-down`; the check, every 100 ms, says so too) and a socket sent to it goes to another
+    (`option redispatch 1`: every retry). A busy one stays in: a check may take 2 s (`timeout
+    check`; without it the check's timeout is `inter`) and it takes 3 missed checks. With a
+    100 ms timeout and `fall 1` the survivor of a SIGKILL, busy resuming 50 calls, was marked
+    down too: HAProxy answered 503 and the pages backed off for seconds. A retry waits
+    min(`timeout connect`, 1 s) when one server is left, hence 500 ms here (loopback)."""
+    servers = "\n".join(f"    server {r.name} 127.0.0.1:{r.port}" for r in replicas)
     return f"""global
     maxconn 4096
 defaults
     mode http
-    timeout connect 2s
+    timeout connect 500ms
     timeout client 30s
     timeout server 30s
     timeout tunnel 1h
-    option redispatch
+    timeout check 2s
+    option redispatch 1
     retries 3
 frontend web
     bind 127.0.0.1:{port}
@@ -206,6 +213,7 @@ backend relive
     option httpchk GET /readyz
     http-check expect status 200
     http-response set-header {REPLICA_HEADER} %s
+    default-server check inter 100ms fall 3 rise 1 observe layer4 error-limit 1 on-error mark-down
 {servers}
 """
 
