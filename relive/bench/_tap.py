@@ -89,11 +89,16 @@ class ClientTap:
 AudioTap = ClientTap  # the name the audio benches use
 
 
-def _turn_text(message: Any) -> str | None:
-    if getattr(message, "kind", None) != "clientContent":
+def _part(message: Any, kind: str, key: str) -> Any:
+    """`body[key]` of a client message of `kind` (None for another kind, or no such key)."""
+    if getattr(message, "kind", None) != kind:
         return None
     body = getattr(message, "body", None)
-    turns = body.get("turns") if isinstance(body, dict) else None
+    return body.get(key) if isinstance(body, dict) else None
+
+
+def _turn_text(message: Any) -> str | None:
+    turns = _part(message, "clientContent", "turns")
     if not isinstance(turns, list):
         return None
     return " ".join(
@@ -106,10 +111,7 @@ def _turn_text(message: Any) -> str | None:
 
 
 def _audio_seq(message: Any) -> int | None:
-    if getattr(message, "kind", None) != "realtimeInput":
-        return None
-    body = getattr(message, "body", None)
-    audio = body.get("audio") if isinstance(body, dict) else None
+    audio = _part(message, "realtimeInput", "audio")
     if not isinstance(audio, dict):
         return None
     text = audio.get("data")
