@@ -143,7 +143,7 @@ class ConnectionCore:
     def _resumption_update(self, event: str) -> None:
         """A handle, if the profile sends one at this `event` (setup, turn, input)."""
         config = self.config
-        if config is None or self.session_id is None:
+        if config is None or self.session_id is None or self.faults.withhold_handles:
             return
         handles = self.rules.handles
         if handles is Handles.STREAMING:  # 3.1: while input streams, asked for or not

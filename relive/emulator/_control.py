@@ -118,6 +118,12 @@ def _silent_after_goaway(emu: Emulator, params: Params) -> dict[str, Any]:
     return {"silent_after_goaway": on}
 
 
+def _withhold_handles(emu: Emulator, params: Params) -> dict[str, Any]:
+    on = params.get("on", "true").lower() in _TRUE
+    emu.faults.withhold_handles(on)
+    return {"withhold_handles": on}
+
+
 def _latency(emu: Emulator, params: Params) -> dict[str, Any]:
     emu.faults.set_latency(_seconds(params, "seconds"))
     return {"latency": emu.faults.latency}
@@ -162,6 +168,7 @@ FAULTS: dict[FaultName, Callable[[Emulator, Params], dict[str, Any]]] = {
     FaultName.DROP_MID_TURN: _armed(FaultName.DROP_MID_TURN, lambda f: f.drop_mid_turn()),
     FaultName.GOAWAY_NOW: _goaway_now,
     FaultName.SILENT_AFTER_GOAWAY: _silent_after_goaway,
+    FaultName.WITHHOLD_HANDLES: _withhold_handles,
     FaultName.CLOSE: _close,
     FaultName.REFUSE_NEXT_RESUMPTION: _armed(
         FaultName.REFUSE_NEXT_RESUMPTION, lambda f: f.refuse_next_resumption()

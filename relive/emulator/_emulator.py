@@ -96,6 +96,12 @@ class Faults:
         """After a goAway, send nothing more until the close."""
         self._plan.silent_after_goaway = on
 
+    def withhold_handles(self, on: bool = True) -> None:
+        """Send no `sessionResumptionUpdate` until switched off: a client's newest handle stays
+        the one before, older than the answers given since (as when the process that held the
+        connection died between an answer and storing the handle that followed it)."""
+        self._plan.withhold_handles = on
+
     def close(self, code: int = 1011, reason: str = "Internal error encountered.") -> int:
         """Close every open connection with this code and reason."""
         links = list(self._emu._links.values())
@@ -122,6 +128,7 @@ class Faults:
     def reset(self) -> None:
         """Disarm every fault."""
         self._plan.drop_mid_turn = self._plan.silent_after_goaway = False
+        self._plan.withhold_handles = False
         self._plan.refuse_next_resumption = False
         self._plan.latency = self._plan.ping_delay = 0.0
 
@@ -138,12 +145,14 @@ class Faults:
     @property
     def armed(self) -> frozenset[str]:
         """The switches now on, by their method's name: `drop_mid_turn`,
-        `refuse_next_resumption` (each until it fires), `silent_after_goaway`."""
+        `refuse_next_resumption` (each until it fires), `silent_after_goaway`,
+        `withhold_handles`."""
         plan = self._plan
         on = {
             "drop_mid_turn": plan.drop_mid_turn,
             "refuse_next_resumption": plan.refuse_next_resumption,
             "silent_after_goaway": plan.silent_after_goaway,
+            "withhold_handles": plan.withhold_handles,
         }
         return frozenset(name for name, value in on.items() if value)
 

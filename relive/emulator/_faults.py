@@ -19,6 +19,7 @@ class FaultName(enum.StrEnum):
     DROP_MID_TURN = "drop_mid_turn"
     GOAWAY_NOW = "goaway_now"
     SILENT_AFTER_GOAWAY = "silent_after_goaway"
+    WITHHOLD_HANDLES = "withhold_handles"
     CLOSE = "close"
     REFUSE_NEXT_RESUMPTION = "refuse_next_resumption"
     EXPIRE_ALL_HANDLES = "expire_all_handles"
@@ -52,6 +53,7 @@ class FaultPlan:
 
     drop_mid_turn: bool = False
     silent_after_goaway: bool = False
+    withhold_handles: bool = False
     refuse_next_resumption: bool = False
     latency: float = 0.0
     ping_delay: float = 0.0

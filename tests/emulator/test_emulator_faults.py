@@ -65,6 +65,27 @@ async def test_resumed_session_does_not_continue_a_cut_reply(relive_emulator: Em
     assert reply.text == "You said: again. (turn 2, remembers 2)"  # snapshot before the lost turn
 
 
+async def test_withheld_handles_leave_the_newest_one_older_than_the_answers(
+    relive_emulator: Emulator,
+) -> None:
+    client, faults = relive_emulator.client(), relive_emulator.faults
+    async with client.aio.live.connect(model=MODEL, config=resumable_config()) as s:
+        await say(s, "first")
+        handle = await next_handle(s)
+        faults.withhold_handles()
+        assert faults.armed == {"withhold_handles"}
+        await say(s, "second")  # answered; no handle follows its turnComplete
+        faults.withhold_handles(False)
+        third = await say(s, "third")
+        updates = [m.session_resumption_update for m in third.messages]
+        assert [u for u in updates if u and u.resumable] == []  # none was held back for later
+        assert await next_handle(s) != handle  # handles come again, after "third"
+    await relive_emulator.wait_for(lambda st: st.open_connections == 0)
+    async with client.aio.live.connect(model=MODEL, config=resumable_config(handle)) as s:
+        reply = await say(s, "again")
+    assert reply.text == "You said: again. (turn 2, remembers 2)"  # the answer to "second" lost
+
+
 async def test_goaway_now_then_deadline(relive_emulator: Emulator) -> None:
     async with relive_emulator.client().aio.live.connect(model=MODEL, config=text_config()) as s:
         relive_emulator.faults.goaway_now(time_left=0.3)
@@ -170,6 +191,8 @@ async def test_control_endpoint(relive_emulator: Emulator) -> None:
     assert (await asyncio.to_thread(_http, base + "/faults/latency?seconds=x", ctx))[0] == 400
     assert (await asyncio.to_thread(_http, base + "/faults/latency?seconds=0.1", ctx))[0] == 200
     assert relive_emulator.faults.latency == 0.1
+    assert (await asyncio.to_thread(_http, base + "/faults/withhold_handles", ctx))[0] == 200
+    assert relive_emulator.faults.armed == {"withhold_handles"}
     for name in ("drop_mid_turn", "refuse_next_resumption", "expire_all_handles", "reset"):
         assert (await asyncio.to_thread(_http, f"{base}/faults/{name}", ctx))[0] == 200
     assert relive_emulator.faults.latency == 0.0 and relive_emulator.faults.armed == frozenset()
