@@ -156,15 +156,14 @@ class SharedHandles(HandleStore):
 
 
 def _dump(transcript: Transcript) -> dict[str, Any]:
-    """The answered part of the transcript: up to the last finished model turn. A user turn after
-    it is not answered, so not covered: the page sends its input again and it comes back then."""
-    turns = transcript.turns
-    answered = [i + 1 for i, t in enumerate(turns) if t.role == "model" and t.final]
-    end = answered[-1] if answered else 0
+    """The answered part of the transcript: up to the last answered model turn (finished, or
+    its generation complete: the exchanges kept with the handle hold it, so the transcript
+    another replica shows must too). A user turn after it is not answered, so not covered: the
+    page sends its input again and it comes back then."""
     return {
         "summary": transcript.earlier_summary,
         "folded": transcript.earlier_count,
-        "turns": [t.to_dict() for t in turns[:end] if t.final or t.text],
+        "turns": [t.to_dict() for t in transcript.answered_turns() if t.final or t.text],
     }
 
 

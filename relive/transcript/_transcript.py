@@ -70,6 +70,7 @@ class Transcript:
         self._turns: list[Turn] = []
         self._user: Turn | None = None
         self._model: _ModelDraft | None = None
+        self._generated: Turn | None = None  # a model turn whose generation is complete
         self.earlier_summary = ""
         self.earlier_count = 0
 
@@ -118,6 +119,17 @@ class Transcript:
             recent=[Turn(t.role, t.text, t.interrupted, t.final) for t in self._turns[split:]],
         )
 
+    def answered_turns(self) -> list[Turn]:
+        """The turns up to the newest answered model turn: one that finished, or whose
+        generation is complete while its `turnComplete` has yet to come (in AUDIO it trails by
+        the playback time). The server holds that answer; a copy of the transcript made for a
+        session resumed elsewhere must show it too."""
+        turns = self._turns
+        for i in range(len(turns) - 1, -1, -1):
+            if turns[i].role == "model" and (turns[i].final or turns[i] is self._generated):
+                return turns[: i + 1]
+        return []
+
     def to_dicts(self) -> list[dict[str, Any]]:
         """The turns as JSON-ready dicts."""
         return [t.to_dict() for t in self._turns]
@@ -146,6 +158,8 @@ class Transcript:
             if texts:
                 self._model_draft().parts.extend(texts)
                 self._model_draft().refresh()
+        if content.generation_complete and self._model is not None:
+            self._generated = self._model.turn
         if content.interrupted:
             self._close_user()
             self._close_model(interrupted=True)
@@ -171,6 +185,7 @@ class Transcript:
         self._turns.clear()
         self._user = None
         self._model = None
+        self._generated = None
         self.earlier_summary = ""
         self.earlier_count = 0
 

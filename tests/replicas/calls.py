@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from playwright.async_api import Page, expect
 
+from relive.emulator._link import Link
+from relive.emulator._model import Conversation
 from relive.web._bridge import owner_of
 
 if TYPE_CHECKING:
@@ -64,3 +69,25 @@ async def holding(cluster: Cluster, page: Page) -> tuple[Replica, Replica]:
         return first, second
     assert f"{owner}/call: connecting" in second.log.read_text()
     return second, first
+
+
+def emulator_link(cluster: Cluster, modality: str) -> Link:
+    """The emulator's connection of the session with `modality` (AUDIO: the call)."""
+    for link in list(cluster.emulator._links.values()):
+        config = link.machine.config
+        if config is not None and config.modality == modality:
+            return link
+    raise LookupError(modality)
+
+
+async def conversation(
+    cluster: Cluster, modality: str, until: Callable[[Conversation], bool]
+) -> Conversation:
+    """The emulator's state of the session with `modality`, once `until` holds of it."""
+    async with asyncio.timeout(20):
+        while True:  # the emulator's state as it takes the input (no event tells this)
+            with contextlib.suppress(LookupError):
+                conv = emulator_link(cluster, modality).machine.conversation
+                if until(conv):
+                    return conv
+            await asyncio.sleep(0.05)

@@ -26,6 +26,7 @@ class Cluster:
     emulator: Emulator
     replicas: list[Replica]
     lb: Balancer
+    seal_key: Path  # the replicas' key ring: a test opens what they stored with it
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ async def cluster(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[Cl
             await asyncio.gather(*(asyncio.to_thread(r.start) for r in replicas))
             with balancer(replicas, tmp_path, lb_port) as lb:
                 await asyncio.wait_for(reachable(lb.port), 10)
-                yield Cluster(redis_server, emu, replicas, lb)
+                yield Cluster(redis_server, emu, replicas, lb, key_file)
         finally:
             for r in replicas:
                 r.stop()

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 import signal
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Page, expect
 
-from relive.emulator._link import Link
-from relive.emulator._model import Conversation
 from tests.replicas.calls import (
     call_until_turn,
+    conversation,
+    emulator_link,
     holding,
     model_turns,
     next_turn_follows,
@@ -91,27 +89,6 @@ async def test_redis_restart_during_a_call(cluster: Cluster, page: Page) -> None
 CHUNK_S = 0.04  # the page's audio chunks: 40 ms
 
 
-def _link(cluster: Cluster, modality: str) -> Link:
-    """The emulator's connection of the session with `modality` (AUDIO: the call)."""
-    for link in list(cluster.emulator._links.values()):
-        config = link.machine.config
-        if config is not None and config.modality == modality:
-            return link
-    raise LookupError(modality)
-
-
-async def _conversation(
-    cluster: Cluster, modality: str, until: Callable[[Conversation], bool]
-) -> Conversation:
-    async with asyncio.timeout(20):
-        while True:  # the emulator's state as it takes the input (no event tells this)
-            with contextlib.suppress(LookupError):
-                conv = _link(cluster, modality).machine.conversation
-                if until(conv):
-                    return conv
-            await asyncio.sleep(0.05)
-
-
 def _gap(audio_log: list[list[float]], killed_at: float) -> dict[str, float]:
     """What the user heard around the crash: the model's reply under way was cut after
     `cut_reply_ms` of audio; the next model audio came `silence_ms` after the kill."""
@@ -157,13 +134,13 @@ async def test_sigkill_while_the_user_speaks_and_types_loses_no_input(
     made = s["audioChunksCaptured"]
     # Every chunk the page made reached the emulator's conversation: those the dead replica's
     # stored handle covered, and the rest, sent again to the other replica.
-    await _conversation(cluster, "AUDIO", lambda c: c.audio_seconds >= made * CHUNK_S - 1e-6)
-    call_session = _link(cluster, "AUDIO").machine.session_id
+    await conversation(cluster, "AUDIO", lambda c: c.audio_seconds >= made * CHUNK_S - 1e-6)
+    call_session = emulator_link(cluster, "AUDIO").machine.session_id
     assert call_session is not None
     await page.click("#call-hangup")  # the emulator keeps the call's final state
     await cluster.emulator.wait_for(lambda st: st.open_connections == 1, timeout=10)
     chunks = cluster.emulator._registry._sessions[call_session].latest.audio_seconds / CHUNK_S
-    chat_state = await _conversation(cluster, "TEXT", lambda c: c.user_turns >= 3)
+    chat_state = await conversation(cluster, "TEXT", lambda c: c.user_turns >= 3)
     figures = {
         "chunks_made": made,
         "chunks_lost": max(0, made - round(chunks)),

@@ -63,6 +63,26 @@ async def test_a_record_carries_the_transcript_exchanges_and_covered_input() -> 
     assert HANDLE not in raw and "beta" not in raw  # sealed
 
 
+async def test_an_answer_whose_turn_complete_trails_is_in_the_record() -> None:
+    # AUDIO: turnComplete trails generationComplete by the playback time. A record written
+    # between them keeps the answer as an exchange its handle lacks; its transcript must show it
+    # too, or the replica that resumes restores it to the model and hides it from the page.
+    t = conversation()
+    part = types.Part(text="You said: gamma")
+    t.on_server_content(types.LiveServerContent(model_turn=types.Content(parts=[part])))
+    t.on_server_content(types.LiveServerContent(generation_complete=True))
+    one = shared(MemoryKV(ManualClock()))
+    one.put("page-a", "call", HANDLE)
+    one.keep_transcript("page-a", "call", t)
+    one.keep_exchanges("page-a", "call", deque([("gamma, not answered yet", "You said: gamma")]))
+    await one.flush()
+    other = shared(one.state.kv)
+    assert await other.load("page-a", "call")
+    transcript = other.transcript("page-a", "call")
+    assert transcript is not None
+    assert [x.text for x in transcript.turns][-2:] == ["gamma, not answered yet", "You said: gamma"]
+
+
 async def test_no_handle_no_record_and_covered_is_not_heard() -> None:
     one, heard = shared(MemoryKV(ManualClock())), list[int]()
     one.listen("p", "call", heard.append)

@@ -189,3 +189,23 @@ def test_a_turn_still_streaming_is_never_folded(keep_recent: int) -> None:
     t.on_server_content(model_text("talking"))
     assert t.turns[-1].text == "still talking"  # the streaming turn is whole and still growing
     assert len(t) == 2 and t.earlier_count == 6
+
+
+def test_answered_turns_end_at_the_newest_answer() -> None:
+    t = Transcript()
+    assert t.answered_turns() == []
+    t.add_user_text("one")
+    t.on_server_content(model_text("first"))
+    t.on_server_content(content(turn_complete=True))
+    t.add_user_text("two")
+    t.on_server_content(model_text("second"))
+    assert [x.text for x in t.answered_turns()] == ["one", "first"]  # "second" still generating
+    # Generation complete: the server holds the answer, though turnComplete trails (AUDIO plays).
+    t.on_server_content(content(generation_complete=True))
+    assert [x.text for x in t.answered_turns()] == ["one", "first", "two", "second"]
+    assert not t.turns[-1].final
+    t.on_server_content(content(turn_complete=True))
+    t.add_user_text("three, not answered")
+    assert [x.text for x in t.answered_turns()] == ["one", "first", "two", "second"]
+    t.clear()
+    assert t.answered_turns() == []
