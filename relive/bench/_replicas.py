@@ -172,14 +172,47 @@ class Replica:
 class Balancer:
     port: int
     config: Path
+    admin_socket: Path  # HAProxy's runtime API (`stats socket ... level admin`)
     proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def admin(self, command: str) -> str:
+        """One command of HAProxy's runtime API (what `socat` would send); its answer."""
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(10)
+            s.connect(str(self.admin_socket))
+            s.sendall(command.encode() + b"\n")
+            answer = b""
+            while chunk := s.recv(4096):
+                answer += chunk
+        return answer.decode()
 
-def haproxy_config(port: int, replicas: list[Replica], balance: Balance = "first") -> str:
+    def cut(self, replica: Replica) -> None:
+        """Take `replica` out of the pool (maintenance) and shut its open sessions down, as a
+        network fault between the balancer and a replica that stays up: its page sockets drop
+        and reconnect elsewhere."""
+        for command in (f"set server relive/{replica.name} state maint",
+                        f"shutdown sessions server relive/{replica.name}"):  # fmt: skip
+            if answer := self.admin(command).strip():
+                raise RuntimeError(f"haproxy refused {command!r}: {answer}")
+
+    def is_up(self, replica: Replica) -> bool:
+        """Whether HAProxy counts `replica` up (in the pool, its health check passing)."""
+        rows = [row.split(",") for row in self.admin("show stat").splitlines()]
+        return any(r[:2] == ["relive", replica.name] and r[17:18] == ["UP"] for r in rows)
+
+    def restore(self, replica: Replica) -> None:
+        """Put `replica` back in the pool (its health checks decide again)."""
+        if answer := self.admin(f"set server relive/{replica.name} state ready").strip():
+            raise RuntimeError(f"haproxy refused to restore {replica.name}: {answer}")
+
+
+def haproxy_config(
+    port: int, replicas: list[Replica], balance: Balance = "first", admin: Path | None = None
+) -> str:
     """HAProxy in front of the replicas: WebSockets pass through (`timeout tunnel`), `/readyz`
     decides who takes new connections. `balance first` keeps every new page on the first ready
     replica (a test knows which one holds it); `roundrobin` spreads them (the bench). Each
@@ -191,10 +224,12 @@ def haproxy_config(port: int, replicas: list[Replica], balance: Balance = "first
     check`; without it the check's timeout is `inter`) and it takes 3 missed checks. With a
     100 ms timeout and `fall 1` the survivor of a SIGKILL, busy resuming 50 calls, was marked
     down too: HAProxy answered 503 and the pages backed off for seconds. A retry waits
-    min(`timeout connect`, 1 s) when one server is left, hence 500 ms here (loopback)."""
+    min(`timeout connect`, 1 s) when one server is left, hence 500 ms here (loopback).
+    `admin`: a unix socket for the runtime API (a test takes a replica out of the pool with it)."""
     servers = "\n".join(f"    server {r.name} 127.0.0.1:{r.port}" for r in replicas)
+    stats = f"\n    stats socket {admin} mode 600 level admin" if admin is not None else ""
     return f"""global
-    maxconn 4096
+    maxconn 4096{stats}
 defaults
     mode http
     timeout connect 500ms
@@ -225,11 +260,12 @@ def balancer(
     """HAProxy on `port` in front of `replicas`, its config checked (`haproxy -c`) first."""
     require_tools("haproxy")
     config = where / "haproxy.cfg"
-    config.write_text(haproxy_config(port, replicas, balance))
+    admin = where / "haproxy.sock"
+    config.write_text(haproxy_config(port, replicas, balance, admin))
     check = subprocess.run([HAPROXY, "-c", "-f", str(config)], capture_output=True, text=True)
     if check.returncode != 0:
         raise RuntimeError(f"haproxy refused its config: {check.stderr + check.stdout}")
-    lb = Balancer(port, config)
+    lb = Balancer(port, config, admin)
     with (where / "haproxy.log").open("a") as log:
         lb.proc = subprocess.Popen(
             [HAPROXY, "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=log
