@@ -295,8 +295,11 @@ async def _answered(session: LiveSession, timeout: float = 60.0) -> None:  # noq
             done.set_result(None)
 
     session.after_generation_complete(finished)
+    # Not wait_for: on Python 3.11 it returns the result when its future is done by the time a
+    # cancel arrives, so a Ctrl-C landing as the input ended was swallowed (exit 0, not 130).
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(done, timeout)
+        async with asyncio.timeout(timeout):
+            await done
 
 
 async def _loop(

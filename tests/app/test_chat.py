@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import re
@@ -9,10 +10,13 @@ import signal
 import subprocess
 import sys
 
+import pytest
 from google.genai import types
 
 import relive
-from relive._app.chat import _Printer
+from relive._app.chat import _answered, _Printer
+from relive.emulator import Emulator
+from tests.emulator.sdk_helpers import MODEL
 
 
 def run_chat(stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -144,3 +148,21 @@ def test_ctrl_c_ends_the_chat_at_once() -> None:
         _, err = proc.communicate(timeout=10)  # hung forever before the fix
         assert proc.returncode == 130, err
         assert "Traceback" not in err
+
+
+async def test_a_cancel_as_the_last_answer_is_awaited_is_never_swallowed(
+    relive_emulator: Emulator,
+) -> None:
+    """Ctrl-C (a cancel of the main task) landing just as the input ended and the chat waits
+    for the last answer must end it with 130: Python 3.11's `wait_for` returned its result
+    instead when its future was done by then, and the chat exited 0 (seen under load)."""
+    async with relive.connect(relive_emulator.client(), model=MODEL, mode="text") as session:
+        for yields in range(8):  # the cancel at each step of the wait
+            waiting = asyncio.create_task(_answered(session))
+            for _ in range(yields):
+                await asyncio.sleep(0)
+            if waiting.done():
+                break
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
