@@ -17,6 +17,7 @@ import relive
 from relive._app.chat import _answered, _Printer
 from relive.emulator import Emulator
 from tests.emulator.sdk_helpers import MODEL
+from tests.signals import sigint_default
 
 
 def run_chat(stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -139,6 +140,7 @@ def test_ctrl_c_ends_the_chat_at_once() -> None:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=sigint_default,
     ) as proc:
         assert proc.stderr is not None and proc.stdin is not None
         for line in proc.stderr:

@@ -14,6 +14,7 @@ from google.genai import types
 
 from relive.emulator._cli import _settings_from, register
 from tests.emulator.sdk_helpers import MODEL, say, text_config
+from tests.signals import sigint_default
 
 
 async def test_cli_serves_tls_with_ca_file(tmp_path: Path) -> None:
@@ -36,6 +37,7 @@ async def test_cli_serves_tls_with_ca_file(tmp_path: Path) -> None:
         "0.001",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        preexec_fn=sigint_default,
     )
     try:
         assert proc.stdout is not None

@@ -10,6 +10,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.signals import sigint_default
+
 RELIVE = (sys.executable, "-m", "relive.cli")
 
 
@@ -32,6 +34,7 @@ def demo(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=sigint_default,
     ) as proc:
         assert proc.stdout is not None
         lines = []
