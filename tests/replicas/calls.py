@@ -30,6 +30,7 @@ async def start_call(page: Page) -> None:
 
 
 FINAL_TURNS = "#transcript-call .turn.model:not(.streaming)"
+STREAMING = "#transcript-call .turn.model.streaming"  # a model answer under way
 # Whether a model turn numbered past `last` is shown. The emulator numbers every user turn; one
 # whose reply the user's next utterance cut before any word (the fake microphone's loop on a
 # loaded machine) leaves its number without a bubble, so a turn is found by its number.

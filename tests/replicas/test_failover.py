@@ -14,11 +14,14 @@ import websockets
 from playwright.async_api import Page
 
 from tests.replicas.calls import (
+    STREAMING,
     call_until_turn,
+    holding,
     model_turns,
     next_turn_follows,
     start_call,
     stats,
+    turn_number,
 )
 from tests.replicas.conftest import Cluster
 from tests.web.conftest import CHROMIUM
@@ -46,6 +49,24 @@ async def test_sigterm_mid_call_moves_the_call_to_the_other_replica(
     assert cluster.emulator.stats.sessions == 1  # resumed on r2: never a new conversation
     assert cluster.emulator.stats.resumptions >= 1
     assert r2.proc is not None and r2.proc.poll() is None
+
+
+async def test_sigterm_while_the_model_answers_keeps_that_answer(
+    cluster: Cluster, page: Page
+) -> None:
+    await start_call(page)
+    await call_until_turn(page, 2)
+    holder, _ = await holding(cluster, page)
+    await page.wait_for_selector(STREAMING)  # an answer under way: the drain lets it finish
+    answering = max(map(turn_number, await model_turns(page))) + 1
+    holder.signal(signal.SIGTERM)
+    assert await asyncio.to_thread(holder.wait, 15) == 0
+    # The drain closed the session at the answer's generationComplete, before its turnComplete
+    # (which trails by the playback time): the other replica shows that answer all the same.
+    after = await call_until_turn(page, answering + 1)
+    assert answering in map(turn_number, after)
+    assert (await stats(page))["toasts"] == []
+    assert cluster.emulator.stats.sessions == 1
 
 
 async def test_rolling_restart_during_one_call(cluster: Cluster, page: Page) -> None:
