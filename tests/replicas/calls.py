@@ -92,3 +92,13 @@ async def conversation(
                 if until(conv):
                     return conv
             await asyncio.sleep(0.05)
+
+
+async def back_in_pool(cluster: Cluster, replica: Replica) -> None:
+    """Return once HAProxy counts `replica` up (its health check passed): a page moving next
+    may land there."""
+    async with asyncio.timeout(20):
+        while True:  # HAProxy's own view, asked over its runtime API
+            if await asyncio.to_thread(cluster.lb.is_up, replica):
+                return
+            await asyncio.sleep(0.05)

@@ -15,6 +15,7 @@ from playwright.async_api import Page
 
 from tests.replicas.calls import (
     STREAMING,
+    back_in_pool,
     call_until_turn,
     holding,
     model_turns,
@@ -79,6 +80,7 @@ async def test_rolling_restart_during_one_call(cluster: Cluster, page: Page) -> 
         await next_turn_follows(page, before)
         before = await model_turns(page)
         await asyncio.to_thread(replica.start)
+        await back_in_pool(cluster, replica)  # as a rollout waits for readiness (maxUnavailable 0)
     s = await stats(page)
     assert s["goaways"] == 2
     assert s["toasts"] == []

@@ -10,7 +10,14 @@ import pytest
 from playwright.async_api import Page
 
 from relive.bench._replicas import Replica
-from tests.replicas.calls import holding, model_turns, next_turn_follows, start_call, stats
+from tests.replicas.calls import (
+    back_in_pool,
+    holding,
+    model_turns,
+    next_turn_follows,
+    start_call,
+    stats,
+)
 from tests.replicas.conftest import Cluster
 from tests.web.conftest import CHROMIUM
 
@@ -28,15 +35,6 @@ async def _line(replica: Replica, text: str, times: int) -> None:
     async with asyncio.timeout(20):
         while True:  # the process says so only there
             if replica.log.read_text().count(text) >= times:
-                return
-            await asyncio.sleep(0.05)
-
-
-async def _up(cluster: Cluster, replica: Replica) -> None:
-    """Return once HAProxy counts `replica` up again (its health check passed)."""
-    async with asyncio.timeout(20):
-        while True:
-            if await asyncio.to_thread(cluster.lb.is_up, replica):
                 return
             await asyncio.sleep(0.05)
 
@@ -61,7 +59,7 @@ async def test_a_page_cut_from_a_live_replica_moves_and_that_replica_lets_go(
         assert emu.stats.rejected_handles == {}  # never resumed while the other held it (1011)
         assert 1011 not in emu.stats.closes
         await asyncio.to_thread(cluster.lb.restore, here)
-        await _up(cluster, here)
+        await back_in_pool(cluster, here)
         here, there = there, here
     assert there.log.read_text().count(LET_GO) == 2 and here.log.read_text().count(LET_GO) == 1
     for replica in cluster.replicas:
