@@ -137,7 +137,8 @@ class ConnectionCore:
     def _release(self) -> None:
         """From the close on, the session is free to resume elsewhere (after a hold, if any)."""
         if self.session_id is not None:
-            self.registry.detach(self.session_id, self.conversation, self._hold)
+            hold = max(self._hold, self.settings.release_delay)
+            self.registry.detach(self.session_id, self.conversation, hold)
             self.session_id = None
 
     def _resumption_update(self, event: str) -> None:

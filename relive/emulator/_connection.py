@@ -132,6 +132,12 @@ class LiveConnection(ConnectionInput):
         self._go(Trigger.LOST)
         return self._flush()
 
+    def peer_closed(self) -> list[Action]:
+        """The client's close frame came, and everything it sent before it is taken in: the
+        server lets go of the session now, before the socket's own close completes."""
+        self._release()
+        return self._flush()
+
     def hold_on_drop(self, seconds: float) -> None:
         """Fault: when this socket dies, the server keeps holding it for `seconds`."""
         self._hold = max(0.0, seconds)

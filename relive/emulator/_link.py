@@ -67,8 +67,10 @@ class Link:
         self._taken = 0  # client messages the state machine has taken in
         self._pongs: deque[tuple[int, bytes]] = deque()  # (messages read before its ping, pong)
         self._protocol = ws.protocol if isinstance(ws.protocol, EmulatorProtocol) else None
+        self._release_at: int | None = None  # the client closed after this many messages
         if self._protocol is not None:  # the emulator's own server (always, in `Emulator`)
             self._protocol.hold_pong = self._hold_pong
+            self._protocol.on_close = self._close_received
 
     # ----- actions -------------------------------------------------------------------------
 
@@ -184,6 +186,19 @@ class Link:
         """The state machine has taken in one more client message (its output is queued)."""
         self._taken += 1
         self._release_pongs()
+        self._release_session()
+
+    # ----- the client's close: the session is let go once what came before it is in --------
+
+    def _close_received(self) -> None:
+        assert self._protocol is not None
+        self._release_at = self._protocol.messages_read
+        self._release_session()
+
+    def _release_session(self) -> None:
+        if self._release_at is not None and self._taken >= self._release_at:
+            self._release_at = None
+            self.apply(self.machine.peer_closed())
 
     def _release_pongs(self) -> None:
         while self._pongs and self._pongs[0][0] <= self._taken:

@@ -31,6 +31,11 @@ class EmulatorSettings:
     handle_ttl: float = 7200.0
     # The silent-drop fault: the server holds the dropped socket (refusing resumes) this long.
     silent_drop_hold: float = 900.0
+    # After a connection ends, its session stays held (a resumption refused, 1011) this long.
+    # 0: let go at the client's close frame (once what came before it is taken in) or the
+    # socket's end. The real service was reported (medium confidence) to refuse an immediate
+    # resume after a clean close once, and take it ~1 s later.
+    release_delay: float = 0.0
     # Context window (tokens) and the token rates used to fill it.
     context_window_tokens: int = 128_000
     chars_per_text_token: float = 4.0
@@ -126,6 +131,7 @@ HELP = {
     "first_handle": "'setup' or 'first_turn': when the first resumable handle comes (profile's)",
     "handle_ttl": "seconds a handle stays valid after its session's last connection ends",
     "silent_drop_hold": "silent-drop fault: seconds the server holds the dead socket (1011)",
+    "release_delay": "seconds a session stays held (resume refused, 1011) after its close",
     "context_window_tokens": "context window in tokens (1007 close on overflow, no compression)",
     "chars_per_text_token": "characters of text per token",
     "audio_tokens_per_second": "tokens per second of audio (input and output)",

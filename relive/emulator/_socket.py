@@ -37,6 +37,7 @@ class EmulatorProtocol(ServerProtocol):
     request_body: bytes = b""
     messages_read = 0
     hold_pong: PongHold | None = None
+    on_close: Callable[[], None] | None = None  # the client's close frame arrived
 
     def parse(self) -> Generator[None]:
         buffer = self.reader.buffer
@@ -60,6 +61,8 @@ class EmulatorProtocol(ServerProtocol):
         if frame.fin and frame.opcode in DATA:
             self.messages_read += 1
         super().recv_frame(frame)
+        if frame.opcode is Opcode.CLOSE and self.on_close is not None:
+            self.on_close()
 
     def send_frame(self, frame: Frame) -> None:
         """Every outgoing frame passes here, the automatic pong to a ping too: the one place
