@@ -58,7 +58,13 @@ def _stats(emu: Emulator, delivered: _Delivered | None) -> dict[str, Any]:
     return figures
 
 
-def _serve(conn: Connection, settings: EmulatorSettings, tap: bool, count_delivered: bool) -> None:
+def _serve(
+    conn: Connection,
+    settings: EmulatorSettings,
+    tap: bool,
+    count_delivered: bool,
+    latency: float,
+) -> None:
     """The emulator process: serve until told to stop, answering stats requests."""
     # A client killed mid-call (`bench failover`) leaves the emulator writing to its closed TLS
     # socket a moment; asyncio warns for each write past the fifth. Expected: not printed.
@@ -66,6 +72,7 @@ def _serve(conn: Connection, settings: EmulatorSettings, tap: bool, count_delive
 
     async def main() -> None:
         async with Emulator(settings, tls=True) as emu:
+            emu.faults.set_latency(latency)
             heard = ClientTap(emu) if tap else None
             delivered = _Delivered(emu) if count_delivered else None
 
@@ -183,12 +190,18 @@ class EmulatorProcess:
     """An emulator in a child process, with its URL, CA file and pid."""
 
     def __init__(
-        self, settings: EmulatorSettings, *, tap: bool = False, count_delivered: bool = False
+        self,
+        settings: EmulatorSettings,
+        *,
+        tap: bool = False,
+        count_delivered: bool = False,
+        latency: float = 0.0,
     ) -> None:
-        """`count_delivered`: stats carry `delivered`, the app's distinct messages received."""
+        """`count_delivered`: stats carry `delivered`, the app's distinct messages received.
+        `latency`: every server message is delayed this long (the emulator's latency fault)."""
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        args = (child, settings, tap, count_delivered)
+        args = (child, settings, tap, count_delivered, latency)
         self._process = ctx.Process(target=_serve, args=args, daemon=True)
         self.url = ""
         self.ca = ""

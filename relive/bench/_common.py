@@ -16,7 +16,7 @@ from google.genai import types
 
 from relive._clock import Clock
 from relive.emulator import EmulatorSettings
-from relive.session import HandleStore, LiveSession, connect
+from relive.session import HandleStore, LiveSession, Policy, connect
 
 MODEL = "gemini-live-2.5-flash-preview"
 API_KEY = "bench-key"
@@ -45,10 +45,16 @@ def call_config() -> types.LiveConnectConfig:
     return types.LiveConnectConfig(response_modalities=[types.Modality.AUDIO])
 
 
-def call_session(client: genai.Client, owner: str) -> LiveSession:
+def call_session(client: genai.Client, owner: str, policy: Policy | None = None) -> LiveSession:
     """A relive call session with the benches' setup and a handle store of its own."""
     return connect(
-        client, model=MODEL, config=call_config(), mode="call", handles=HandleStore(), owner=owner
+        client,
+        model=MODEL,
+        config=call_config(),
+        mode="call",
+        handles=HandleStore(),
+        owner=owner,
+        policy=policy,
     )
 
 

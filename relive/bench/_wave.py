@@ -47,6 +47,7 @@ from relive.session import (
     Connected,
     LiveSession,
     NewSession,
+    Policy,
     Resumed,
     TurnComplete,
 )
@@ -96,27 +97,33 @@ async def run_wave(
     stagger: float = 0.0,
     connect_concurrency: int = 20,
     time_left: float = 10.0,
+    latency: float = 0.0,
+    limit_connects: bool = True,
     clock: Clock | None = None,
 ) -> Report:
     """Hold `sessions` relive sessions, then reconnect all of them by each fault in `faults`.
 
     `stagger`: the wave (and its raw baseline) is spread evenly over this many seconds; 0 hits
-    every connection in one pass. `time_left`: the goAway's `timeLeft`.
+    every connection in one pass. `time_left`: the goAway's `timeLeft`. `latency`: every server
+    message is delayed this long from the start (the emulator's latency fault), so connects
+    wait on the network as against the real service. `limit_connects`: the sessions'
+    `Policy.limit_connects` (False: every reconnect starts at once).
     """
     if sessions < 1 or connect_concurrency < 1:
         raise ValueError("sessions and connect_concurrency must be positive")
-    if stagger < 0 or time_left <= 0:
-        raise ValueError("stagger must be >= 0 and time_left > 0")
+    if stagger < 0 or time_left <= 0 or latency < 0:
+        raise ValueError("stagger and latency must be >= 0 and time_left > 0")
     if not faults or any(kind not in KINDS for kind in faults):
         raise ValueError(f"faults must be some of {', '.join(KINDS)}, got {list(faults)}")
     clock = clock or MonotonicClock()
     load = machine_load()
     waves: list[_Wave] = []
-    async with EmulatorProcess(BENCH_SETTINGS, tap=True) as emu:
+    async with EmulatorProcess(BENCH_SETTINGS, tap=True, latency=latency) as emu:
         client = client_for(emu.url, emu.ca, API_KEY)
         me, them = ProcessMeter(clock=clock), ProcessMeter(emu.pid, clock=clock)
+        policy = Policy(limit_connects=limit_connects)
         async with contextlib.AsyncExitStack() as stack:
-            held = await _open(client, sessions, connect_concurrency, stack, clock)
+            held = await _open(client, sessions, connect_concurrency, stack, clock, policy)
             config = held[0].session.config
             for kind in faults:
                 wave = _Wave(kind)
@@ -132,7 +139,7 @@ async def run_wave(
                 waves.append(wave)
             for one in held:
                 await one.watch.aclose()
-    return _report(sessions, stagger, time_left, load, waves)
+    return _report(sessions, stagger, time_left, load, waves, latency, limit_connects)
 
 
 async def _open(
@@ -141,11 +148,12 @@ async def _open(
     concurrency: int,
     stack: contextlib.AsyncExitStack,
     clock: Clock,
+    policy: Policy,
 ) -> list[_Held]:
     gate = asyncio.Semaphore(concurrency)
 
     async def open_one(i: int) -> _Held:
-        session = call_session(client, f"wave-{i}")
+        session = call_session(client, f"wave-{i}", policy)
         async with gate:
             await stack.enter_async_context(session)
         return _Held(i, session, EventWatch(session, clock))
@@ -256,7 +264,13 @@ async def _reconnect_all(
 
 
 def _report(
-    sessions: int, stagger: float, time_left: float, load: float, waves: list[_Wave]
+    sessions: int,
+    stagger: float,
+    time_left: float,
+    load: float,
+    waves: list[_Wave],
+    latency: float,
+    limit_connects: bool,
 ) -> Report:
     lines: list[Figure] = []
     counts: list[Figure] = []
@@ -342,6 +356,8 @@ def _report(
             "sessions": sessions,
             "stagger_s": stagger,
             "goaway_time_left_s": time_left,
+            "latency_s": latency,
+            "limit_connects": limit_connects,
             "cpus": os.cpu_count(),
             "load_1m": load,
         },

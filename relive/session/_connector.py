@@ -253,9 +253,18 @@ class Dialer:
     """
 
     def __init__(
-        self, client: genai.Client, model: str, config: types.LiveConnectConfig, clock: Clock
+        self,
+        client: genai.Client,
+        model: str,
+        config: types.LiveConnectConfig,
+        clock: Clock,
+        *,
+        gate: Callable[[], contextlib.AbstractAsyncContextManager[None]] | None = None,
     ) -> None:
+        """`gate`: each socket open (early or not; the SDK's whole connect where it is used)
+        runs inside one of these: the process's turn to connect (`_admission`)."""
         self._client, self._model, self._config, self._clock = client, model, config, clock
+        self._gate = gate or contextlib.nullcontext
         self._planned = False
         self._connector: Connector | None = None
         self._early: asyncio.Task[tuple[ws_connect, ClientConnection]] | None = None
@@ -279,19 +288,20 @@ class Dialer:
         if connector is None:
             self.discard_early()
             cm = self._client.aio.live.connect(model=self._model, config=cfg)
-            return cm, await cm.__aenter__()
+            async with self._gate():
+                return cm, await cm.__aenter__()
         return await self._connect(connector, handle)
 
     def open_early(self) -> None:
         """Start opening the next connection's socket now (lean connect only)."""
         if self._connector is None or self._early is not None:
             return
-        self._early = asyncio.create_task(_open(self._connector), name="relive-open-early")
+        self._early = asyncio.create_task(self._open(self._connector), name="relive-open-early")
         self._early_at = self._clock.now()
 
     async def _connect(self, connector: Connector, handle: str | None) -> tuple[ws_connect, Any]:
         opened = await self._take_early()
-        cm, ws = opened if opened is not None else await _open(connector)
+        cm, ws = opened if opened is not None else await self._open(connector)
         try:
             return cm, await connector.setup(ws, handle)
         except asyncio.CancelledError:
@@ -327,6 +337,12 @@ class Dialer:
         elif not early.cancelled() and early.exception() is None:
             self._close_later(early.result()[0])
 
+    async def _open(self, connector: Connector) -> tuple[ws_connect, ClientConnection]:
+        async with self._gate():
+            cm = connector.open_socket()
+            ws: ClientConnection = await cm.__aenter__()
+        return cm, ws
+
     def _close_later(self, cm: ws_connect) -> None:
         task = asyncio.create_task(cm.__aexit__(None, None, None), name="relive-close-early")
         self._closing.add(task)
@@ -337,9 +353,3 @@ class Dialer:
         self.discard_early()
         if self._closing:
             await asyncio.wait(list(self._closing))
-
-
-async def _open(connector: Connector) -> tuple[ws_connect, ClientConnection]:
-    cm = connector.open_socket()
-    ws: ClientConnection = await cm.__aenter__()
-    return cm, ws

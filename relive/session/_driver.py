@@ -31,6 +31,7 @@ from relive.session import _events as ev
 from relive.session import _inputs as inputs
 from relive.session import _models as models
 from relive.session import _wire as wire
+from relive.session._admission import admission_for
 from relive.session._batch import AudioBatcher
 from relive.session._connector import Dialer
 from relive.session._handles import HandleStore
@@ -107,7 +108,8 @@ class LiveSession:
         self._batcher = AudioBatcher(batch_ms) if batch_ms else None
         self._batch_timer: asyncio.TimerHandle | None = None
         self._callback_tasks: set[asyncio.Task[Any]] = set()
-        self._dialer = Dialer(client, model, self._config, self._clock)
+        gate = self._connect_slot if self.policy.limit_connects else None
+        self._dialer = Dialer(client, model, self._config, self._clock, gate=gate)
 
     @property
     def _initial_history(self) -> bool:
@@ -438,6 +440,10 @@ class LiveSession:
             asyncio.create_task(conn.send(), name=f"relive-send-{conn.conn_id}"),
         ]
         self._send_wake.set()
+
+    def _connect_slot(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """A turn among the process's connects (`Policy.limit_connects`)."""
+        return admission_for(self._clock).slot()
 
     async def _disconnect(self, conn_id: int | None) -> None:
         conn = self._conn

@@ -6,6 +6,10 @@ network blip). Each drop is noted here; the more drops in the last `WINDOW` seco
 the random delay before this session's first retry (`Policy.drop_jitter_step` per peer, at most
 `Policy.drop_jitter_max`). A lone drop still reconnects at once.
 
+Inside a process, the connect bound (`_admission.py`) already orders a crowd's reconnects, so
+the spread is kept small (0.5 ms per peer, at most 0.25 s: 50 ms at 100 sessions): it is there
+for the herd of processes, whose first retries would otherwise reach the server together.
+
 Sessions on the real clock share one herd per process; a test's `ManualClock` gets its own.
 """
 

@@ -32,6 +32,20 @@ def test_a_lone_drop_reconnects_at_once() -> None:
     assert any(isinstance(a, Connect) for a in m.closed(1, DROP))
 
 
+def test_by_default_the_spread_is_small_and_capped() -> None:
+    """0.5 ms per peer, at most 0.25 s: the connect bound orders a process's crowd; the
+    jitter is for the herd of processes."""
+    for n, widest in ((101, 0.05), (1000, 0.25)):
+        clock = ManualClock()
+        sessions = _sessions(clock, n, Policy(stable_after=0))
+        for m in sessions:
+            m.closed(1, DROP)
+        deadlines = [m.deadline for m in sessions if m.state is State.BACKING_OFF]
+        assert len(deadlines) >= n - 5
+        assert all(d is not None and 0 <= d <= widest + 1e-9 for d in deadlines)
+        assert max(d or 0 for d in deadlines) > widest / 2  # spread, up to the cap
+
+
 def test_a_mass_drop_spreads_the_first_retries() -> None:
     clock = ManualClock()
     policy = Policy(stable_after=0, drop_jitter_step=0.01, drop_jitter_max=0.2)

@@ -59,6 +59,18 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--time-left", type=positive_float, default=10.0, help="the goAway's timeLeft (10 s)"
     )
+    p.add_argument(
+        "--latency",
+        type=_argtypes.non_negative(float),
+        default=0.0,
+        help="delay every server message this many seconds (connects wait on the network)",
+    )
+    p.add_argument(
+        "--no-connect-limit",
+        dest="limit_connects",
+        action="store_false",
+        help="every reconnect starts at once (Policy.limit_connects=False)",
+    )
     add_common(p)
     p.set_defaults(handler=_run_wave)
 
@@ -91,6 +103,8 @@ def _run_wave(args: argparse.Namespace) -> int:
             stagger=args.stagger,
             connect_concurrency=args.connect_concurrency,
             time_left=args.time_left,
+            latency=args.latency,
+            limit_connects=args.limit_connects,
         ),
     )
 
