@@ -98,7 +98,7 @@ async def run_wave(
     connect_concurrency: int = 20,
     time_left: float = 10.0,
     latency: float = 0.0,
-    limit_connects: bool = True,
+    limit_connects: bool = False,
     clock: Clock | None = None,
 ) -> Report:
     """Hold `sessions` relive sessions, then reconnect all of them by each fault in `faults`.
@@ -107,7 +107,7 @@ async def run_wave(
     every connection in one pass. `time_left`: the goAway's `timeLeft`. `latency`: every server
     message is delayed this long from the start (the emulator's latency fault), so connects
     wait on the network as against the real service. `limit_connects`: the sessions'
-    `Policy.limit_connects` (False: every reconnect starts at once).
+    `Policy.limit_connects` (True: their socket opens take turns).
     """
     if sessions < 1 or connect_concurrency < 1:
         raise ValueError("sessions and connect_concurrency must be positive")

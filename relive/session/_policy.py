@@ -30,8 +30,9 @@ class Policy:
       one adaptive bound on how many are in flight at once, served in arrival order
       (`_admission.py`; the wait counts toward `connect_timeout`): when hundreds reconnect at
       once on a busy CPU the median session is back in about half the time, and none later;
-      when connects wait on the network the bound grows out of the way. False: every connect
-      starts at once.
+      when connects wait on the network the bound grows out of the way. Off by default: since
+      the lean connect (`_connector.py`) a bounded wave of 1,000 came back later than an
+      unbounded one here (docs/performance.md, "Reconnect waves").
     - `goaway_margin`: after a goAway, the manager waits for a safe point (the model's turn over
       and a fresh handle in) but reconnects no later than this long before the deadline (at most
       half the time left).
@@ -90,7 +91,7 @@ class Policy:
     audio_batch_ms: int = 0
     drop_jitter_step: float = 0.0005
     drop_jitter_max: float = 0.25
-    limit_connects: bool = True
+    limit_connects: bool = False
 
     def __post_init__(self) -> None:
         if self.on_rejected_handle not in ("new_session", "give_up"):

@@ -220,7 +220,7 @@ def _session(emu: Emulator, i: int, **policy: Any) -> rs.LiveSession:
         mode="text",
         handles=rs.HandleStore(),
         owner=f"crowd-{i}",
-        policy=rs.Policy(**policy),
+        policy=rs.Policy(**{"limit_connects": True, **policy}),
     )
 
 

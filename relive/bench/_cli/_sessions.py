@@ -66,10 +66,10 @@ def register(sub: Any) -> None:
         help="delay every server message this many seconds (connects wait on the network)",
     )
     p.add_argument(
-        "--no-connect-limit",
+        "--connect-limit",
         dest="limit_connects",
-        action="store_false",
-        help="every reconnect starts at once (Policy.limit_connects=False)",
+        action="store_true",
+        help="the sessions' socket opens take turns (Policy.limit_connects=True)",
     )
     add_common(p)
     p.set_defaults(handler=_run_wave)
