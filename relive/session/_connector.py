@@ -42,6 +42,7 @@ from websockets.uri import parse_uri
 
 from relive._clock import Clock
 from relive.session import _config as session_config
+from relive.session import _wire as wire
 
 log = logging.getLogger("relive.session")
 
@@ -160,14 +161,8 @@ def setup_reply(raw: bytes | str) -> types.LiveServerMessage:
         else:
             if message.setup_complete is not None:
                 return message
-        try:
-            response = json.loads(raw)
-        except json.JSONDecodeError:
-            raise ValueError(f"Failed to parse response: {raw!r}") from None
-    else:
-        response = {}
     parsed: types.LiveServerMessage = types.LiveServerMessage._from_response(
-        response=response, kwargs={}
+        response=wire.load_like_sdk(raw), kwargs={}
     )
     return parsed
 

@@ -169,16 +169,21 @@ def frame(method: str, kwargs: dict[str, Any]) -> str | None:
 # -- server frames ---------------------------------------------------------------------------
 
 
+def load_like_sdk(raw: bytes | str) -> Any:
+    """A server frame's JSON as the SDK reads it (an empty frame is `{}`; bad JSON its
+    ValueError)."""
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        raise ValueError(f"Failed to parse response: {raw!r}") from None
+
+
 def parse_like_sdk(raw: bytes | str) -> types.LiveServerMessage:
     """The SDK's own `AsyncSession._receive` conversion of one frame (Developer API)."""
     assert _from_mldev is not None
-    if raw:
-        try:
-            response = json.loads(raw)
-        except json.JSONDecodeError:
-            raise ValueError(f"Failed to parse response: {raw!r}") from None
-    else:
-        response = {}
+    response = load_like_sdk(raw)
     response_dict = _from_mldev(response)
     if not response_dict and response:
         errors.APIError.raise_error(response.get("code"), response, None)

@@ -96,6 +96,19 @@ def _config() -> types.LiveConnectConfig:
     return session_config.prepare(cfg, policy=rs.Policy(), mode="call")
 
 
+def _spy_on_sdk_connect(client: genai.Client) -> list[Any]:
+    """The arguments of every `client.aio.live.connect()` call from now on."""
+    spied: list[Any] = []
+    real_connect = client.aio.live.connect
+
+    def spy(**kwargs: Any) -> Any:
+        spied.append(kwargs)
+        return real_connect(**kwargs)
+
+    client.aio.live.connect = spy  # type: ignore[method-assign]
+    return spied
+
+
 def _without_key(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(k, v) for k, v in headers if k != "sec-websocket-key"]
 
@@ -174,26 +187,26 @@ async def test_the_proxy_is_resolved_once_as_websockets_would(
     assert plan is not None and plan.connect_kwargs["proxy"] is None
 
 
-async def test_sessions_reconnect_through_the_lean_connect(relive_emulator: Emulator) -> None:
-    emu = relive_emulator
-    client = emu.client()
-    spied: list[Any] = []
-    real_connect = client.aio.live.connect
-
-    def spy(**kwargs: Any) -> Any:
-        spied.append(kwargs)
-        return real_connect(**kwargs)
-
-    client.aio.live.connect = spy  # type: ignore[method-assign]
+async def _through_a_goaway(emu: Emulator, client: genai.Client, *, then_drop: bool) -> Any:
+    """A text session answers a turn, resumes after a goAway (and a drop), answers another."""
     async with rs.connect(client, model=MODEL, config=TEXT, mode="text") as session:
         chat = Chat(session)
         assert await chat.ask("one") == (1, 1)
         emu.faults.goaway_now(time_left=5.0)
         await chat.wait(lambda: len(chat.of(rs.Resumed)) == 1)
-        emu.faults.drop()
-        await chat.wait(lambda: len(chat.of(rs.Resumed)) == 2)
+        if then_drop:
+            emu.faults.drop()
+            await chat.wait(lambda: len(chat.of(rs.Resumed)) == 2)
         assert await chat.ask("two") == (2, 2)
         await chat.close()
+    return session
+
+
+async def test_sessions_reconnect_through_the_lean_connect(relive_emulator: Emulator) -> None:
+    emu = relive_emulator
+    client = emu.client()
+    spied = _spy_on_sdk_connect(client)
+    session = await _through_a_goaway(emu, client, then_drop=True)
     assert spied == []  # every connect was lean
     assert session.metrics.connect_attempts == 3
     assert sum(emu.stats.rejected_handles.values()) == 0
@@ -207,21 +220,8 @@ async def test_a_missing_sdk_internal_falls_back_to_the_sdk_connect(
     emu = relive_emulator
     client = emu.client()
     assert await connector.plan(client, MODEL, _config()) is None
-    spied: list[Any] = []
-    real_connect = client.aio.live.connect
-
-    def spy(**kwargs: Any) -> Any:
-        spied.append(kwargs)
-        return real_connect(**kwargs)
-
-    client.aio.live.connect = spy  # type: ignore[method-assign]
-    async with rs.connect(client, model=MODEL, config=TEXT, mode="text") as session:
-        chat = Chat(session)
-        assert await chat.ask("one") == (1, 1)
-        emu.faults.goaway_now(time_left=5.0)
-        await chat.wait(lambda: len(chat.of(rs.Resumed)) == 1)
-        assert await chat.ask("two") == (2, 2)
-        await chat.close()
+    spied = _spy_on_sdk_connect(client)
+    await _through_a_goaway(emu, client, then_drop=False)
     assert len(spied) == 2  # the first connect and the resume, both the SDK's
 
 
@@ -229,12 +229,5 @@ async def test_a_stale_early_socket_is_replaced(
     relive_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(connector, "EARLY_MAX_AGE", -1.0)  # every early socket is too old
-    emu = relive_emulator
-    async with rs.connect(emu.client(), model=MODEL, config=TEXT, mode="text") as session:
-        chat = Chat(session)
-        assert await chat.ask("one") == (1, 1)
-        emu.faults.goaway_now(time_left=5.0)
-        await chat.wait(lambda: len(chat.of(rs.Resumed)) == 1)
-        assert await chat.ask("two") == (2, 2)
-        await chat.close()
+    session = await _through_a_goaway(relive_emulator, relive_emulator.client(), then_drop=False)
     assert session.metrics.connect_attempts == 2
