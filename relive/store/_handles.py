@@ -63,6 +63,18 @@ class SharedHandles(HandleStore):
             self._covers.pop(key, None)
             self._schedule(key, None)
 
+    async def end(self, owner: str, mode: str) -> None:
+        """The user ended (owner, mode): forget its record here and in the store, even while
+        draining or handing the page over, and return once the store no longer holds it."""
+        key = (owner, mode)
+        HandleStore.forget(self, owner, mode)
+        self._covers.pop(key, None)
+        self._final.pop(key, None)
+        self._schedule(key, None)
+        writer = self._writers.get(key)
+        if writer is not None:
+            await asyncio.gather(writer, return_exceptions=True)
+
     def keep(self, owner: str) -> None:
         """Sessions of `owner` that end from now on leave their handles for another replica."""
         self._kept.add(owner)

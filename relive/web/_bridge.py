@@ -453,10 +453,15 @@ class PageSessions:
         return ms if ms is not None and ms.alive else None
 
     async def hangup(self) -> None:
+        """The user hung up: the call ends here and in the shared store, wherever the hang-up
+        lands (a draining replica that closed the call already, or the replica the page moved
+        to), so no replica resumes it."""
         self.away.clear()
         ms = self.sessions.pop("call", None)
         if ms is not None:
             await ms.close()
+        if self.shared is not None:
+            await self.shared.end(self.owner, "call")
         self.emit(StatusUpdate("call", Status.ENDED))
 
     async def close(self) -> None:

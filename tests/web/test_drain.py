@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+from array import array
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -171,4 +172,89 @@ async def test_a_chat_sent_while_the_replica_drains_goes_to_the_next_one() -> No
                 break
         assert said[-1] == "You said: gamma. (turn 3, remembers 3)"
         assert pair.emu.stats.sessions == 1
+        await moved.close()
+
+
+async def call_status(ws: ClientConnection, status: str) -> None:
+    while (msg := await next_json(ws, "status"))["mode"] != "call" or msg["status"] != status:
+        pass
+
+
+async def start_call(ws: ClientConnection) -> None:
+    await ws.send(json.dumps({"type": "start", "mode": "call"}))
+    await call_status(ws, "live")
+
+
+async def a_spoken_turn(ws: ClientConnection) -> None:
+    """Half a second of loud audio, then a mute: the emulator answers (and issues a handle)."""
+    loud = array("h", [8000, -8000] * 800).tobytes()  # 100 ms of 16 kHz PCM16
+    for _ in range(5):
+        await ws.send(loud)
+    await ws.send(json.dumps({"type": "mute", "muted": True}))
+    while True:
+        msg = await next_json(ws, "transcript")
+        if any(t["final"] and t["role"] == "model" for t in msg["recent"]):
+            return
+
+
+async def a_call_handle(backend: WebBackend, page: str) -> str | None:
+    assert backend.shared is not None
+    await backend.shared.flush()
+    return await backend.shared.state.get_handle(owner_of(page), "call")
+
+
+async def test_a_hangup_while_the_replica_drains_ends_the_call_everywhere() -> None:
+    """A hang-up that reaches a draining replica after it closed the page's sessions (its call
+    handle left in the store for the next replica) ends the stored call: a start on the next
+    replica begins a fresh call, not the one the user hung up."""
+    async with a_chat_on_one_of_two() as pair:
+        one, ws, emu = pair.one, pair.ws, pair.emu
+        await start_call(ws)
+        await a_spoken_turn(ws)
+        assert one.shared is not None
+        shared, closed, go_on = one.shared, asyncio.Event(), asyncio.Event()
+        flush = shared.flush
+
+        async def held_flush() -> None:  # the drain stops right after closing the sessions
+            closed.set()
+            await go_on.wait()
+            await flush()
+
+        shared.flush = held_flush  # type: ignore[method-assign]
+        draining = asyncio.create_task(drain(one, within=5.0, unready_grace=0.0))
+        await closed.wait()
+        await flush()  # the call's handle is left for the next replica
+        assert await shared.state.get_handle(owner_of(pair.page), "call") is not None
+        await ws.send(json.dumps({"type": "hangup"}))
+        await call_status(ws, "ended")
+        go_on.set()
+        assert await draining == 1
+        assert await closed_with(ws) == 1012
+        assert await a_call_handle(one, pair.page) is None
+        started = emu.stats.sessions
+        moved = await page_socket(pair.url2)
+        await hello(moved, pair.page, pair.secret)
+        await start_call(moved)
+        assert emu.stats.sessions == started + 1  # a new Live session: nothing was resumed
+        await moved.close()
+
+
+async def test_a_hangup_on_the_next_replica_ends_the_call_a_drain_left() -> None:
+    """A hang-up that reaches the replica a page moved to, which holds no call for it, still
+    ends the call a drain left in the store."""
+    async with a_chat_on_one_of_two() as pair:
+        one, ws, emu = pair.one, pair.ws, pair.emu
+        await start_call(ws)
+        await a_spoken_turn(ws)
+        assert await drain(one, within=5.0, unready_grace=0.0) == 1
+        assert await closed_with(ws) == 1012
+        assert await a_call_handle(one, pair.page) is not None  # left for the next replica
+        started = emu.stats.sessions
+        moved = await page_socket(pair.url2)
+        await hello(moved, pair.page, pair.secret)
+        await moved.send(json.dumps({"type": "hangup"}))
+        await call_status(moved, "ended")
+        assert await a_call_handle(pair.two, pair.page) is None
+        await start_call(moved)
+        assert emu.stats.sessions == started + 1
         await moved.close()
