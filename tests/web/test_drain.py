@@ -134,6 +134,24 @@ async def test_a_session_ended_on_one_replica_is_not_resumed_on_another() -> Non
         await moved.close()
 
 
+async def drain_held_after_close(backend: WebBackend) -> tuple[asyncio.Task[int], asyncio.Event]:
+    """Start draining `backend`, held right after it closed the pages' sessions (before its
+    flush and the pages' goaway) until the returned event is set."""
+    assert backend.shared is not None
+    closed, go_on = asyncio.Event(), asyncio.Event()
+    flush = backend.shared.flush
+
+    async def held_flush() -> None:
+        closed.set()
+        await go_on.wait()
+        await flush()
+
+    backend.shared.flush = held_flush  # type: ignore[method-assign]
+    draining = asyncio.create_task(drain(backend, within=5.0, unready_grace=0.0))
+    await closed.wait()
+    return draining, go_on
+
+
 async def test_a_chat_sent_while_the_replica_drains_goes_to_the_next_one() -> None:
     """A message that reaches a draining replica after it closed the page's sessions (before
     the page's socket closes) opens no session there: that session would hold the Live
@@ -141,19 +159,9 @@ async def test_a_chat_sent_while_the_replica_drains_goes_to_the_next_one() -> No
     async with a_chat_on_one_of_two() as pair:
         one, ws = pair.one, pair.ws
         entry = one._registry.get(pair.page)
-        assert entry is not None and one.shared is not None
-        page_state, shared = entry.state, one.shared
-        closed, go_on = asyncio.Event(), asyncio.Event()
-        flush = shared.flush
-
-        async def held_flush() -> None:  # the drain stops right after closing the sessions
-            closed.set()
-            await go_on.wait()
-            await flush()
-
-        shared.flush = held_flush  # type: ignore[method-assign]
-        draining = asyncio.create_task(drain(one, within=5.0, unready_grace=0.0))
-        await closed.wait()
+        assert entry is not None
+        page_state = entry.state
+        draining, go_on = await drain_held_after_close(one)
         await ws.send(json.dumps({"type": "text", "text": "gamma", "seq": 1}))
         await ws.send(json.dumps({"type": "history", "mode": "text"}))
         await next_json(ws, "history")  # handled in order: the chat message was, too
@@ -212,18 +220,9 @@ async def test_a_hangup_while_the_replica_drains_ends_the_call_everywhere() -> N
         await start_call(ws)
         await a_spoken_turn(ws)
         assert one.shared is not None
-        shared, closed, go_on = one.shared, asyncio.Event(), asyncio.Event()
-        flush = shared.flush
-
-        async def held_flush() -> None:  # the drain stops right after closing the sessions
-            closed.set()
-            await go_on.wait()
-            await flush()
-
-        shared.flush = held_flush  # type: ignore[method-assign]
-        draining = asyncio.create_task(drain(one, within=5.0, unready_grace=0.0))
-        await closed.wait()
-        await flush()  # the call's handle is left for the next replica
+        shared = one.shared
+        draining, go_on = await drain_held_after_close(one)
+        await SharedHandles.flush(shared)  # the call's handle is left for the next replica
         assert await shared.state.get_handle(owner_of(pair.page), "call") is not None
         await ws.send(json.dumps({"type": "hangup"}))
         await call_status(ws, "ended")
