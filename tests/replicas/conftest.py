@@ -15,9 +15,15 @@ from relive.bench._replicas import Balancer, Replica, balancer, reachable
 from relive.emulator import Emulator
 from relive.store import new_key
 from tests.redis_server import RedisServer, free_port, running_redis
-from tests.web.conftest import FAST, browser, fake_mic  # noqa: F401 (fixtures)
+from tests.web.conftest import CHROMIUM, FAST, browser, fake_mic  # noqa: F401 (fixtures)
 
 WAIT_MS = 20_000
+# Every replica test drives Chromium on a call through real processes (each file's pytestmark).
+MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} missing (make system-deps)"),
+    pytest.mark.timeout(120),
+]
 
 
 @dataclass

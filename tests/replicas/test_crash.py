@@ -9,7 +9,6 @@ import signal
 import subprocess
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Page, expect
 
 from tests.replicas.calls import (
@@ -22,16 +21,11 @@ from tests.replicas.calls import (
     start_call,
     stats,
 )
-from tests.replicas.conftest import Cluster
-from tests.web.conftest import CHROMIUM
+from tests.replicas.conftest import MARKS, Cluster
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "replicas"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} missing (make system-deps)"),
-    pytest.mark.timeout(120),
-]
+pytestmark = MARKS
 
 
 async def test_sigkill_mid_call_resumes_on_the_other_replica(cluster: Cluster, page: Page) -> None:

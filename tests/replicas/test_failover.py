@@ -24,14 +24,9 @@ from tests.replicas.calls import (
     stats,
     turn_number,
 )
-from tests.replicas.conftest import Cluster
-from tests.web.conftest import CHROMIUM
+from tests.replicas.conftest import MARKS, Cluster
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} missing (make system-deps)"),
-    pytest.mark.timeout(120),
-]
+pytestmark = MARKS
 
 
 async def test_sigterm_mid_call_moves_the_call_to_the_other_replica(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from playwright.async_api import Page
 
 from relive.bench._replicas import Replica
@@ -18,14 +17,9 @@ from tests.replicas.calls import (
     start_call,
     stats,
 )
-from tests.replicas.conftest import Cluster
-from tests.web.conftest import CHROMIUM
+from tests.replicas.conftest import MARKS, Cluster
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} missing (make system-deps)"),
-    pytest.mark.timeout(120),
-]
+pytestmark = MARKS
 
 LET_GO = "moved to another replica: its sessions here are closed"
 

@@ -8,7 +8,6 @@ import asyncio
 import json
 import signal
 
-import pytest
 from playwright.async_api import Page
 
 from relive.store import Sealer, open_state
@@ -22,14 +21,9 @@ from tests.replicas.calls import (
     stats,
     turn_number,
 )
-from tests.replicas.conftest import Cluster
-from tests.web.conftest import CHROMIUM
+from tests.replicas.conftest import MARKS, Cluster
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} missing (make system-deps)"),
-    pytest.mark.timeout(120),
-]
+pytestmark = MARKS
 
 
 async def _stored_answer(cluster: Cluster, owner: str) -> str:
