@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
+from relive.web._bridge import PageSessions
 from tests.web.conftest import NEW_CALL, RECONNECTED, Stack
 
 pytestmark = [
@@ -291,3 +292,75 @@ async def test_a_mute_while_the_socket_is_down_reaches_the_call_after_the_welcom
         seq = await ended  # sent after the welcome, with the audio kept before it
     assert seq == (await stats(page))["audioChunksCaptured"] + 1  # numbered after the last chunk
     assert entry is not None and entry.state.received["call"] == seq
+
+
+async def drop_a_call_socket(page: Page, stack: Stack) -> tuple[PageSessions, asyncio.Future[None]]:
+    """A call past its first turn (its handle stored), then the page's socket down and kept down
+    (reconnects refused, 1012) until `stack.backend.draining` goes False. Returns the page's
+    sessions and a future set once the backend has taken a hang-up."""
+    await start_call(page)
+    await expect(page.locator("#transcript-call .turn.model").first).to_contain_text("(turn 1")
+    # The next utterance has begun, so the handle issued after turn 1 is stored.
+    await expect(page.locator("#transcript-call .turn.user").nth(1)).to_be_attached()
+    entry = stack.backend._registry.get((await stats(page))["pageId"])
+    assert entry is not None
+    sessions = entry.state
+    assert stack.handles.get(sessions.owner, "call") is not None
+    hung_up: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    hangup = sessions.hangup
+
+    async def noted() -> None:
+        await hangup()
+        if not hung_up.done():
+            hung_up.set_result(None)
+
+    sessions.hangup = noted  # type: ignore[method-assign]
+    stack.backend.draining = True
+    assert await stack.backend.drop_sockets() == 1
+    await expect(page.locator("body")).to_have_attribute("data-socket", "closed")
+    return sessions, hung_up
+
+
+async def test_a_hangup_while_the_socket_is_down_ends_the_call_after_the_welcome(
+    page: Page, stack: Stack
+) -> None:
+    """The page keeps a hang-up pressed while its socket is down and sends it after the next
+    welcome: the backend ends the call and forgets its handle, so the next start is a new call
+    (before, the hang-up was lost and that start resumed the call the user hung up)."""
+    sessions, hung_up = await drop_a_call_socket(page, stack)
+    await page.click("#call-hangup")
+    await expect(page.locator("body")).to_have_attribute("data-call", "ended")
+    stack.backend.draining = False
+    await welcomed(page, 2)
+    async with asyncio.timeout(WAIT_MS / 1000):
+        await hung_up
+    await expect(page.locator("body")).to_have_attribute("data-call-status", "ended")
+    assert sessions.call() is None
+    assert stack.handles.get(sessions.owner, "call") is None
+    await page.click("#call-start")
+    await expect(page.locator("body")).to_have_attribute("data-call", "active")  # view emptied
+    await expect(page.locator("#transcript-call .turn.model").first).to_contain_text("(turn 1")
+    assert stack.emulator.stats.sessions == 2 and stack.emulator.stats.resumptions == 0
+
+
+async def test_a_call_started_again_while_the_socket_is_down_is_a_new_call(
+    page: Page, stack: Stack
+) -> None:
+    """Hang up and start again, both while the socket is down: after the welcome the hang-up
+    goes first, then the start, so the call is a new one; the "ended" answering the hang-up
+    does not end the call the user started again."""
+    sessions, hung_up = await drop_a_call_socket(page, stack)
+    old = sessions.call()
+    await page.click("#call-hangup")
+    await page.click("#call-start")
+    await expect(page.locator("body")).to_have_attribute("data-call", "active")
+    stack.backend.draining = False
+    await welcomed(page, 2)
+    async with asyncio.timeout(WAIT_MS / 1000):
+        await hung_up
+    await expect(page.locator("#transcript-call .turn.model").first).to_contain_text("(turn 1")
+    # The new call's first reply came after the hang-up's "ended": the page's call went on.
+    await expect(page.locator("body")).to_have_attribute("data-call", "active")
+    await expect(page.locator("body")).to_have_attribute("data-call-status", "live")
+    assert sessions.call() not in (None, old)
+    assert stack.emulator.stats.sessions == 2 and stack.emulator.stats.resumptions == 0

@@ -245,6 +245,9 @@ function onWelcome(msg) {
       ? "The model is relive's offline emulator: it echoes what it heard, with a turn number."
       : "The model is real Gemini; the API key stays on the server.";
   }
+  // A hang-up the backend has not answered goes first, so a start after it begins a fresh call.
+  const hangup = call.pendingHangup;
+  if (hangup) send({ type: "hangup" });
   if (msg.fresh && everWelcomed) {
     // The server no longer knew this page (it was away too long): whatever ran is gone.
     const wasInCall = call.active;
@@ -263,7 +266,9 @@ function onWelcome(msg) {
   }
   // Another replica took the page over: its sessions open (and resume) when asked for.
   const callThere = msg.sessions && msg.sessions.call && msg.sessions.call !== "ended";
-  if (call.active && (call.pendingStart || !callThere)) send({ type: "start", mode: "call" });
+  if (call.active && (hangup || call.pendingStart || !callThere)) {
+    send({ type: "start", mode: "call" });
+  }
   inputsFlow = true;
   resend(msg.received || {});
   moving = false;
@@ -280,8 +285,7 @@ function onJson(msg) {
     case "status":
       sessionStatus[msg.mode] = msg.status;
       if (msg.status === "connecting") trouble[msg.mode] = false;
-      if (msg.mode === "call") call.pendingStart = false;
-      if (msg.mode === "call" && msg.status === "ended" && call.active) endCall(false);
+      if (msg.mode === "call") onCallStatus(msg.status);
       showStatus();
       break;
     case "transcript":
@@ -321,7 +325,27 @@ function onJson(msg) {
 
 // ---------------------------------------------------------------------------------- call --
 
-const call = { active: false, muted: false, pendingStart: false, stream: null, ctx: null };
+// pendingHangup: the user hung up and no "ended" has answered it yet; sent (again) after each
+// welcome, so a hang-up pressed while the socket is down (or lost with it) still ends the call.
+// hungUp: "ended" answers that hang-up until a new call's "connecting", so it does not end a
+// call the user started again meanwhile.
+const call = {
+  active: false,
+  muted: false,
+  pendingStart: false,
+  pendingHangup: false,
+  hungUp: false,
+  stream: null,
+  ctx: null,
+};
+
+function onCallStatus(status) {
+  call.pendingStart = false;
+  if (status === "connecting") call.hungUp = false; // a new call: an end now is news
+  if (status !== "ended") return;
+  if (call.hungUp) call.pendingHangup = false; // the answer to the page's hang-up
+  else if (call.active) endCall(false);
+}
 
 async function startCall() {
   $("call-start").disabled = true;
@@ -376,7 +400,10 @@ function stopAudio() {
 }
 
 function endCall(tellServer) {
-  if (tellServer) send({ type: "hangup" });
+  if (tellServer) {
+    call.pendingHangup = call.hungUp = true;
+    send({ type: "hangup" }); // or after the next welcome
+  }
   call.active = false;
   inputs.call.kept = [];
   stopAudio();
