@@ -325,10 +325,7 @@ class WebBackend:
             page.emit(protocol.StatusUpdate("call", ms.status))
             page.send_transcript("call")
         elif isinstance(msg, protocol.Text):
-            if msg.seq is not None and msg.seq <= page.received["text"]:
-                return  # sent again after a reconnect: the session has it
-            if not await page.session("text").send_text(msg.text, msg.seq):
-                raise ProtocolError("unavailable", "the chat session is not available")
+            await self._text(page, msg)
         elif isinstance(msg, protocol.Mute):
             await self._mute(page, msg)
         elif isinstance(msg, protocol.Hangup):
@@ -340,6 +337,16 @@ class WebBackend:
             if switch is not None:
                 hit = panel.break_server(switch, msg.fault)
                 log.info("page %s: panel fault %s hit %d connection(s)", page.short, msg.fault, hit)
+
+    async def _text(self, page: PageSessions, msg: protocol.Text) -> None:
+        """A chat message: taken once; one sent again waits for the answer to the one before."""
+        if msg.seq is not None and msg.seq <= page.received["text"]:
+            return  # sent again after a reconnect: the session has it
+        chat = page.session("text")
+        if msg.again or chat.in_turn:  # after the ones sent again, in order
+            chat.send_in_turn(msg.text, msg.seq)
+        elif not await chat.send_text(msg.text, msg.seq):
+            raise ProtocolError("unavailable", "the chat session is not available")
 
     async def _mute(self, page: PageSessions, msg: protocol.Mute) -> None:
         """Muted: the call's audio stream ends (a numbered call input, taken once)."""

@@ -37,6 +37,7 @@ from relive.store._handles import SharedHandles
 from relive.web._away import AwayAudio
 from relive.web._protocol import (
     Covered,
+    Error,
     Level,
     Metrics,
     Mode,
@@ -153,6 +154,11 @@ class ModeSession:
         self._cause: str | None = None
         # (session message number, page input number) of the page's inputs not settled yet.
         self._marks: deque[tuple[int, int]] = deque()
+        # Chat messages sent again after a move, sent one at a time (`send_in_turn`).
+        self._in_turn: deque[tuple[str, int | None]] = deque()
+        self._lane: asyncio.Task[None] | None = None
+        self._answered = asyncio.Event()  # no answer to a chat message is under way
+        self._answered.set()
         self._task = asyncio.create_task(self._run(), name=f"relive-web-{mode}")
 
     @property
@@ -179,6 +185,7 @@ class ModeSession:
                 self._notice(NoticeKind.GAVE_UP, Level.ERROR)
         finally:
             self.ready.set()
+            self._answered.set()  # nothing more will be answered: the lane empties
             self._set_status(Status.ENDED)
 
     def _on_event(self, event: Event) -> None:
@@ -220,6 +227,7 @@ class ModeSession:
                 self._notice(NoticeKind.RECONNECTED, Level.INFO)
             self._cause = None
         elif isinstance(event, NewSession):
+            self._answered.set()  # the conversation starts over: no answer is under way
             if self.mode == "call":
                 self.page.away.clear()  # the old conversation's words no longer apply
             log.info(
@@ -252,6 +260,8 @@ class ModeSession:
         content = message.server_content
         if content is None:
             return
+        if content.turn_complete or content.interrupted:
+            self._answered.set()
         if content.model_turn and content.model_turn.parts and self.mode == "call":
             for part in content.model_turn.parts:
                 if part.inline_data and part.inline_data.data:
@@ -290,9 +300,33 @@ class ModeSession:
             )
         except (SessionClosedError, BufferFullError):
             return False
+        self._answered.clear()
         self._took(seq)
         self.page.send_transcript(self.mode)
         return True
+
+    @property
+    def in_turn(self) -> bool:
+        """Chat messages sent again are still waiting their turn (a new one goes after them)."""
+        return self._lane is not None and not self._lane.done()
+
+    def send_in_turn(self, text: str, seq: int | None) -> None:
+        """Send a chat message once the model answered the one before it. After a move the page
+        sends again, back to back, every message no stored record covers; the model would cut
+        off its answer to each (as to a user who barges in) and the page, which had shown those
+        answers, would lose them. Returns at once: the socket's audio does not wait."""
+        self._in_turn.append((text, seq))
+        if not self.in_turn:
+            self._lane = asyncio.create_task(self._send_each(), name=f"relive-web-{self.mode}-lane")
+
+    async def _send_each(self) -> None:
+        while self._in_turn:
+            await self._answered.wait()
+            text, seq = self._in_turn.popleft()
+            if seq is not None and seq <= self.page.received[self.mode]:
+                continue  # sent again once more (the page reconnected meanwhile): taken
+            if not await self.send_text(text, seq):
+                self.page.emit(Error("unavailable", "the chat session is not available"))
 
     async def send_audio(self, pcm: bytes, seq: int | None = None) -> bool:
         session = await self._live()
@@ -317,9 +351,11 @@ class ModeSession:
             self._took(seq)
 
     async def close(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        for task in (self._lane, self._task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 class PageSessions:

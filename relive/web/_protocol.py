@@ -4,6 +4,8 @@ Page -> backend:
     {"type": "hello", "page": "<32+ hex chars>", "secret": null | "<secret from welcome>"}  first
     {"type": "start", "mode": "call"}        start (or re-join) the voice call
     {"type": "text", "text": "...", "seq": n} a chat message (starts the text session if needed)
+    {"type": "text", ..., "again": true}     one the page sends again after a welcome: it waits
+                                             for the answer to the message before it
     {"type": "audio", "seq": n}              the next binary frame is call audio number n (the
                                              ones after it n+1, n+2, ...)
     {"type": "mute", "muted": true, "seq": n} the mic is muted (the stream is marked ended); n
@@ -109,6 +111,7 @@ class Start:
 class Text:
     text: str
     seq: int | None = None  # the page's number of this message (None: not numbered)
+    again: bool = False  # sent again after a welcome (kept, not yet covered): answered in turn
 
 
 @dataclass(frozen=True)
@@ -195,8 +198,10 @@ def _text(obj: dict[str, Any], limits: Limits) -> Text:
         raise ProtocolError(
             "too_large", f"message too long (limit {limits.max_text_chars} characters)"
         )
-    seq = obj.get("seq")
-    return Text(text.strip(), None if seq is None else _seq(seq))
+    seq, again = obj.get("seq"), obj.get("again", False)
+    if not isinstance(again, bool):
+        raise ProtocolError("bad_request", "again must be true or false")
+    return Text(text.strip(), None if seq is None else _seq(seq), again)
 
 
 MAX_SEQ = 2**53 - 1  # what a JavaScript number counts exactly

@@ -27,6 +27,10 @@ def test_inputs_carry_their_numbers() -> None:
     limits = Limits()
     assert parse('{"type": "text", "text": " hi ", "seq": 7}', limits) == Text("hi", 7)
     assert parse('{"type": "text", "text": "hi"}', limits) == Text("hi", None)
+    again = parse('{"type": "text", "text": "hi", "seq": 7, "again": true}', limits)
+    assert again == Text("hi", 7, again=True)
+    with pytest.raises(ProtocolError, match="again must be true or false"):
+        parse('{"type": "text", "text": "hi", "seq": 7, "again": 1}', limits)
     assert parse('{"type": "audio", "seq": 1}', limits) == AudioSeq(1)
     for bad in ('"7"', "0", "-1", "1.5", "true", str(2**53), "null"):
         with pytest.raises(ProtocolError, match="seq must be an integer") as info:

@@ -155,13 +155,16 @@ function sendAudio(item) {
   return true;
 }
 
-function sendText(item) {
-  return inputsFlow && send({ type: "text", text: item.data, seq: item.seq });
+// `again`: sent again after a welcome. The backend sends it once the model answered the one
+// before it: sent back to back, each would cut off the answer to the one before.
+function sendText(item, again = false) {
+  const msg = { type: "text", text: item.data, seq: item.seq };
+  return inputsFlow && send(again ? { ...msg, again } : msg);
 }
 
 function resend(received) {
   for (const item of inputs.text.kept) {
-    if (item.seq > (received.text || 0) && sendText(item)) stats.inputsResent++;
+    if (item.seq > (received.text || 0) && sendText(item, true)) stats.inputsResent++;
   }
   if (!call.active) return;
   for (const item of inputs.call.kept) {
