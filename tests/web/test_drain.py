@@ -71,14 +71,20 @@ class Pair:
     secret: str
 
 
+Replicas = tuple[Emulator, tuple[WebBackend, str], tuple[WebBackend, str]]
+
+
+@contextlib.asynccontextmanager
+async def two_replicas() -> AsyncIterator[Replicas]:
+    """The emulator, and two replicas (backend, url) over one store that use it."""
+    kv = MemoryKV()
+    async with Emulator(FAST, tls=True) as emu, replica(emu, kv) as r1, replica(emu, kv) as r2:
+        yield emu, r1, r2
+
+
 @contextlib.asynccontextmanager
 async def a_chat_on_one_of_two() -> AsyncIterator[Pair]:
-    kv = MemoryKV()
-    async with (
-        Emulator(FAST, tls=True) as emu,
-        replica(emu, kv) as (one, url1),
-        replica(emu, kv) as (two, url2),
-    ):
+    async with two_replicas() as (emu, (one, url1), (two, url2)):
         ws, page, secret = await new_page(url1)
         await chat(ws, "alpha", 1)
         await chat(ws, "beta", 2)
@@ -116,12 +122,7 @@ async def test_drain_moves_a_chat_to_the_other_replica() -> None:
 
 
 async def test_a_session_ended_on_one_replica_is_not_resumed_on_another() -> None:
-    kv = MemoryKV()
-    async with (
-        Emulator(FAST, tls=True) as emu,
-        replica(emu, kv) as (one, url1),
-        replica(emu, kv) as (_, url2),
-    ):
+    async with two_replicas() as (_, (one, url1), (_, url2)):
         ws, page, secret = await new_page(url1)
         await chat(ws, "alpha", 1)
         await one.close()  # the page's sessions end (swept, or the server stops): forgotten

@@ -11,10 +11,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from relive.emulator import Emulator
-from relive.store import MemoryKV
-from tests.web.conftest import FAST
-from tests.web.test_drain import new_page, page_socket, replica
+from tests.web.test_drain import new_page, page_socket, two_replicas
 from tests.web.test_socket import hello, next_json
 
 
@@ -30,12 +27,7 @@ async def said_once(ws: ClientConnection, turn: int) -> list[dict[str, Any]]:
 async def test_messages_sent_again_after_a_crash_are_each_answered(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    kv = MemoryKV()
-    async with (
-        Emulator(FAST, tls=True) as emu,
-        replica(emu, kv) as (one, url1),
-        replica(emu, kv) as (_, url2),
-    ):
+    async with two_replicas() as (emu, (one, url1), (_, url2)):
         ws, page, secret = await new_page(url1)
         assert one.shared is not None
         never = asyncio.Event()
