@@ -33,6 +33,7 @@ from relive.web._limits import Limits, SocketLimiter
 from relive.web._panel import FaultSwitch
 from relive.web._protocol import ProtocolError
 from relive.web._registry import Attached, BusyError, ForbiddenError, PageRegistry
+from relive.web._resend import ANSWER_WAIT
 
 log = logging.getLogger("relive.web")
 STATIC = Path(__file__).parent / "static"
@@ -48,6 +49,8 @@ class WebSettings:
     max_pages: int = 200
     max_pages_per_client: int = 20  # per peer IP: one client cannot hold every slot
     keep_recent: int = KEEP_RECENT  # transcript turns sent verbatim; older ones as a summary
+    # How long a chat message sent again waits on a model that says nothing (`_resend.py`).
+    answer_wait: float = ANSWER_WAIT
     limits: Limits = field(default_factory=Limits)
     # Host names this server answers as (others: 421, socket refused): never the request's own.
     allowed_hosts: frozenset[str] = LOOPBACK_HOSTS
@@ -82,7 +85,12 @@ class WebBackend:
             self.clock,
             ttl=self.settings.page_ttl,
             make_state=lambda page_id: PageSessions(
-                page_id, opener, self.settings.keep_recent, self.clock, shared
+                page_id,
+                opener,
+                self.settings.keep_recent,
+                self.clock,
+                shared,
+                self.settings.answer_wait,
             ),
             max_pages=self.settings.max_pages,
             max_pages_per_client=self.settings.max_pages_per_client,

@@ -51,6 +51,7 @@ from relive.web._protocol import (
 )
 from relive.web._protocol import Interrupted as InterruptedMessage
 from relive.web._protocol import ReplyCut as ReplyCutMessage
+from relive.web._resend import ANSWER_WAIT, ResendLane
 
 log = logging.getLogger("relive.web")
 
@@ -155,7 +156,7 @@ class ModeSession:
         # (session message number, page input number) of the page's inputs not settled yet.
         self._marks: deque[tuple[int, int]] = deque()
         # Chat messages sent again after a move, sent one at a time (`send_in_turn`).
-        self._in_turn: deque[tuple[str, int | None]] = deque()
+        self._resent = ResendLane(page.clock, page.answer_wait)
         self._lane: asyncio.Task[None] | None = None
         self._answered = asyncio.Event()  # no answer to a chat message is under way
         self._answered.set()
@@ -260,6 +261,7 @@ class ModeSession:
         content = message.server_content
         if content is None:
             return
+        self._resent.heard()
         if content.turn_complete or content.interrupted:
             self._answered.set()
         if content.model_turn and content.model_turn.parts and self.mode == "call":
@@ -311,21 +313,30 @@ class ModeSession:
         return self._lane is not None and not self._lane.done()
 
     def send_in_turn(self, text: str, seq: int | None) -> None:
-        """Send a chat message once the model answered the one before it. After a move the page
-        sends again, back to back, every message no stored record covers; the model would cut
-        off its answer to each (as to a user who barges in) and the page, which had shown those
-        answers, would lose them. Returns at once: the socket's audio does not wait."""
-        self._in_turn.append((text, seq))
+        """Send a chat message once the model answered the one before it, or once the model
+        said nothing for the lane's wait (`_resend.py` says why). Returns at once: the socket's
+        audio does not wait."""
+        self._resent.add(text, seq)
         if not self.in_turn:
             self._lane = asyncio.create_task(self._send_each(), name=f"relive-web-{self.mode}-lane")
 
     async def _send_each(self) -> None:
-        while self._in_turn:
-            await self._answered.wait()
-            text, seq = self._in_turn.popleft()
-            if seq is not None and seq <= self.page.received[self.mode]:
+        lane = self._resent
+        while lane:
+            while not self._answered.is_set() and (left := lane.due_in()) > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._answered.wait(), left)
+            if not self._answered.is_set():
+                log.warning(
+                    "%s session of page %s: no answer for %g s; the next message goes anyway",
+                    self.mode,
+                    self.page.short,
+                    lane.wait,
+                )
+            waiting = lane.take()
+            if waiting.seq is not None and waiting.seq <= self.page.received[self.mode]:
                 continue  # sent again once more (the page reconnected meanwhile): taken
-            if not await self.send_text(text, seq):
+            if not await self.send_text(waiting.text, waiting.seq):
                 self.page.emit(Error("unavailable", "the chat session is not available"))
 
     async def send_audio(self, pcm: bytes, seq: int | None = None) -> bool:
@@ -368,12 +379,15 @@ class PageSessions:
         keep_recent: int = KEEP_RECENT,
         clock: Clock | None = None,
         shared: SharedHandles | None = None,
+        answer_wait: float = ANSWER_WAIT,
     ) -> None:
         self.keep_recent = keep_recent
+        self.clock = clock or MonotonicClock()
+        self.answer_wait = answer_wait  # the resend lane's (`_resend.py`)
         self.shared = shared  # several replicas: an input is covered once the store has it
         # The highest input number per mode the sessions here took (or the store covers).
         self.received: dict[Mode, int] = {"call": 0, "text": 0}
-        self.away = AwayAudio(clock or MonotonicClock())  # call audio made with no socket
+        self.away = AwayAudio(self.clock)  # call audio made with no socket
         self.page_id = page_id
         self.owner = owner_of(page_id)
         self.short = self.owner.removeprefix("page-")[:8]

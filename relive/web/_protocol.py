@@ -5,7 +5,8 @@ Page -> backend:
     {"type": "start", "mode": "call"}        start (or re-join) the voice call
     {"type": "text", "text": "...", "seq": n} a chat message (starts the text session if needed)
     {"type": "text", ..., "again": true}     one the page sends again after a welcome: it waits
-                                             for the answer to the message before it
+                                             for the answer to the message before it (or for
+                                             the model's silence, `_resend.ANSWER_WAIT`)
     {"type": "audio", "seq": n}              the next binary frame is call audio number n (the
                                              ones after it n+1, n+2, ...)
     {"type": "mute", "muted": true, "seq": n} the mic is muted (the stream is marked ended); n

@@ -5,12 +5,19 @@ process: two backends over one store and one emulator, tests/replicas runs them 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection
 
+from relive import ManualClock, Policy
+from relive.emulator import Emulator
+from relive.web import SessionSettings, WebBackend, WebSettings, create_app, make_opener, serve
+from relive.web._resend import ResendLane
+from tests.web.conftest import FAST
 from tests.web.test_drain import new_page, page_socket, two_replicas
 from tests.web.test_socket import hello, next_json
 
@@ -64,3 +71,61 @@ async def test_messages_sent_again_after_a_crash_are_each_answered(
         assert emu.stats.interruptions == 0
         await moved.close()
         never.set()
+
+
+@contextlib.asynccontextmanager
+async def one_backend(answer_wait: float) -> AsyncIterator[tuple[Emulator, str]]:
+    """The emulator and a backend using it whose resend lane waits `answer_wait` seconds."""
+    async with Emulator(FAST, tls=True) as emu:
+        settings = SessionSettings(policy=Policy(backoff_initial=0.05, give_up_after=10.0))
+        opener = make_opener(emu.client(api_key="test-key"), settings)
+        backend = WebBackend(opener, WebSettings(answer_wait=answer_wait), faults=emu.faults)
+        async with serve(create_app(backend)) as url:
+            yield emu, url
+
+
+async def test_messages_sent_again_go_anyway_when_the_model_does_not_answer() -> None:
+    async with one_backend(answer_wait=0.3) as (emu, url):
+        ws, _, _ = await new_page(url)
+        await ws.send(json.dumps({"type": "text", "text": "first", "seq": 1}))
+        await said_once(ws, 1)
+        emu.faults.set_latency(3.0)  # the model stalls: it says nothing for 3 s (10x the wait)
+        for seq, text in ((2, "second"), (3, "third")):
+            await ws.send(json.dumps({"type": "text", "text": text, "seq": seq, "again": True}))
+        await ws.send(json.dumps({"type": "text", "text": "typed", "seq": 4}))  # behind them
+        await ws.send(json.dumps({"type": "text", "text": "third", "seq": 3, "again": True}))
+        # "second" goes first; "third" and "typed" wait for its answer, which is not coming:
+        # after the lane's wait they go anyway (before any answer), each once.
+        while True:
+            recent = (await next_json(ws, "transcript"))["recent"]
+            users = [t["text"] for t in recent if t["role"] == "user"]
+            if len(users) == 4:
+                break
+        assert users == ["first", "second", "third", "typed"]
+        assert [t["role"] for t in recent] == ["user", "model", "user", "user", "user"]
+        emu.faults.set_latency(0)  # what it says from now on comes at once
+        recent = await said_once(ws, 4)  # it had every message, once
+        assert recent[-1]["text"] == "You said: typed. (turn 4, remembers 4)"
+        assert [t["text"] for t in recent if t["role"] == "user"] == users
+        await ws.close()
+
+
+def test_the_lane_waits_for_an_answer_while_the_model_speaks() -> None:
+    clock = ManualClock()
+    lane = ResendLane(clock, wait=10.0)
+    lane.add("one", 1)
+    clock.advance(4.0)
+    lane.add("two", 2)
+    assert lane.due_in() == 6.0  # the first came in 4 s ago
+    clock.advance(5.0)
+    lane.heard()  # an answer under way: the wait starts again
+    assert lane.due_in() == 10.0
+    clock.advance(10.0)
+    assert lane.due_in() == 0.0  # 10 s of silence: the first goes even unanswered
+    assert (lane.take().text, len(lane)) == ("one", 1)
+    assert lane.due_in() == 0.0  # the second came in before that silence, so it goes too
+    assert lane.take().seq == 2 and len(lane) == 0
+    lane.add("three", 3)
+    assert lane.due_in() == 10.0  # a message coming in later waits its own full wait
+    with pytest.raises(ValueError, match="positive"):
+        ResendLane(clock, wait=0)
