@@ -419,7 +419,8 @@ class Emulator:
                 try:
                     message: ClientMessage | ProtocolError = decode(frame, limit)
                 except ProtocolError as exc:
-                    message = exc
+                    # A fresh one: the raised one's traceback and context hold this frame.
+                    message = ProtocolError(exc.close)
                 self._log.received(conn_id, message)
                 link.apply(machine.receive(message))
                 link.took_in()  # a ping read after this frame may be answered now
@@ -443,3 +444,4 @@ class Emulator:
                 sender.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sender
+            link.detach()

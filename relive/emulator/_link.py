@@ -120,6 +120,14 @@ class Link:
         for name in list(self.timers):
             self._cancel_timer(name)
 
+    def detach(self) -> None:
+        """The connection is over: the protocol lets go of this link (its callbacks), so the
+        link, its socket and its machine are freed by reference counting as soon as the driver
+        drops them, not left in a cycle for a full garbage collection (see `EmulatorConnection`)."""
+        if self._protocol is not None:
+            self._protocol.hold_pong = None
+            self._protocol.on_close = None
+
     def abort_now(self, why: str) -> None:
         """Drop the TCP connection at once, with no close frame."""
         self._closed = True

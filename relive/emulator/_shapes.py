@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,21 +59,21 @@ def thought_tokens(thinking: Thinking, reply: str, chars_per_token: float) -> in
 
 def instruction_tokens(system_instruction: Any, chars_per_token: float) -> int:
     """Tokens of a system instruction (a string, a Content or a list of parts)."""
-    texts: list[str] = []
+    return text_tokens(" ".join(_texts(system_instruction)), chars_per_token)
 
-    def walk(node: Any) -> None:
-        if isinstance(node, str):
-            texts.append(node)
-        elif isinstance(node, dict):
-            if isinstance(node.get("text"), str):
-                texts.append(node["text"])
-            walk(node.get("parts"))
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
 
-    walk(system_instruction)
-    return text_tokens(" ".join(texts), chars_per_token)
+def _texts(node: Any) -> Iterator[str]:
+    """The strings of a system instruction, in order (a module function, not a recursive
+    closure: that would be a reference cycle per setup, left for the garbage collector)."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        if isinstance(node.get("text"), str):
+            yield node["text"]
+        yield from _texts(node.get("parts"))
+    elif isinstance(node, list):
+        for item in node:
+            yield from _texts(item)
 
 
 def tool_tokens(tools: Any, chars_per_token: float) -> int:
