@@ -11,6 +11,8 @@ from pathlib import Path
 
 from playwright.async_api import Page, expect
 
+from relive.store import Sealer, open_state
+from relive.web._bridge import owner_of
 from tests.replicas.calls import (
     call_until_turn,
     conversation,
@@ -83,6 +85,20 @@ async def test_redis_restart_during_a_call(cluster: Cluster, page: Page) -> None
 CHUNK_S = 0.04  # the page's audio chunks: 40 ms
 
 
+async def _stored_session(cluster: Cluster, owner: str, mode: str) -> str | None:
+    """The emulator session whose handle the store (Redis) holds for (owner, mode), or None
+    when it holds none, read with the replicas' key."""
+    state = open_state(cluster.redis.url, Sealer.from_file(cluster.seal_key), page_ttl=60)
+    try:
+        handle = await state.get_handle(owner, mode)
+        # The emulator (in this process) tells whose it is: looked up at once, before a newer
+        # handle of the same session could push it out of those the emulator keeps.
+        issued = cluster.emulator._registry._handles.get(handle) if handle is not None else None
+        return issued.session_id if issued is not None else None
+    finally:
+        await state.close()
+
+
 def _gap(audio_log: list[list[float]], killed_at: float) -> dict[str, float]:
     """What the user heard around the crash: the model's reply under way was cut after
     `cut_reply_ms` of audio; the next model audio came `silence_ms` after the kill."""
@@ -115,9 +131,14 @@ async def test_sigkill_while_the_user_speaks_and_types_loses_no_input(
     await page.fill("#text-input", "during")
     await page.press("#text-input", "Enter")  # typed, and the mic streams on: then the crash
     chat_before = emulator_link(cluster, "TEXT").machine.session_id
+    owner = owner_of((await stats(page))["pageId"])
     killed_at = await page.evaluate("() => performance.now()")
     holder.signal(signal.SIGKILL)
     assert await asyncio.to_thread(holder.wait, 10) == -signal.SIGKILL
+    # What the dead replica left for the chat: read before the other one can resume it (the
+    # page is not there yet: its claim waits for the dead replica's heartbeat to lapse), and
+    # the other one stores no handle of the old session unless it resumed it.
+    chat_stored = await _stored_session(cluster, owner, "text")
     await expect(chat.nth(1)).to_contain_text(re.compile(r"during\W+\(turn 2,"))
     await page.fill("#text-input", "after")
     await page.press("#text-input", "Enter")
@@ -158,6 +179,8 @@ async def test_sigkill_while_the_user_speaks_and_types_loses_no_input(
     assert [t.text for t in chat_state.turns if t.role == "user"] == ["before", "during", "after"]
     # The call and the chat, each resumed; unless the crash came before the chat's first
     # handle was stored (a 2.5 model sends none before its first turn is over): then the chat
-    # started anew, and the page sent again every message it kept, "before" too.
+    # started anew, and the page sent again every message it kept, "before" too. It started
+    # anew only then: the chat resumed exactly when Redis held a handle of its session.
+    assert chat_resumed == (chat_stored is not None and chat_stored == chat_before)
     assert cluster.emulator.stats.sessions == (2 if chat_resumed else 3)
     assert other.proc is not None and other.proc.poll() is None
