@@ -144,8 +144,13 @@ class SharedHandles(HandleStore):
 
     async def covered(self, owner: str, mode: str) -> int:
         """The page input (its sequence number) the stored record of (owner, mode) covers."""
+        return await self.stored(owner, mode) or 0
+
+    async def stored(self, owner: str, mode: str) -> int | None:
+        """What the stored record of (owner, mode) covers (as `covered`), or None when the
+        store holds no record of it (none was written yet, or it was lost or expired)."""
         record = await self.state.get_record(owner, mode)
-        return _read(record[1]).covers if record else 0
+        return _read(record[1]).covers if record else None
 
     async def load(self, owner: str, mode: str) -> bool:
         """Take the store's newest handle (and transcript) of (owner, mode) into memory.

@@ -258,7 +258,10 @@ class WebBackend:
             if known:
                 page = attached.entry.state
                 for mode in protocol.MODES:
-                    page.received[mode] = await self.shared.covered(page.owner, mode)
+                    covers = await self.shared.stored(page.owner, mode)
+                    page.received[mode] = covers or 0
+                    if covers is None and mode == "text":
+                        page.unrecorded.add(mode)  # its chat, if it had one, starts anew here
         return attached, known
 
     async def _send(self, ws: WebSocket, outbox: Outbox) -> None:

@@ -201,8 +201,26 @@ class ModeSession:
     def _took(self, seq: int | None) -> None:
         """The page's input `seq` is in the session now: note which message it is."""
         if seq is not None and self.session is not None:
+            if self.mode in self.page.unrecorded:
+                self._first_unrecorded(seq)
             self.page.received[self.mode] = seq
             self._marks.append((self.session.input_index, seq))
+
+    def _first_unrecorded(self, seq: int) -> None:
+        """The first input of a chat the replica the page came from left no record of: this
+        session started anew. If the page sent its inputs again from the first, the chat is
+        made up again (each message answered anew, in turn). If it no longer keeps the ones
+        before `seq` (a record covered them, and the store lost it), the conversation is gone:
+        the page is told so, in the words of a new session, and clears what it showed."""
+        self.page.unrecorded.discard(self.mode)
+        if seq > self.page.received[self.mode] + 1:
+            log.info(
+                "%s session of page %s: new session (no stored record, inputs before %d gone)",
+                self.mode,
+                self.page.short,
+                seq,
+            )
+            self._notice(NoticeKind.NEW_SESSION, Level.WARN)
 
     def _settle(self) -> None:
         """The session settled messages (a handle holds them, or they were answered): the
@@ -397,6 +415,9 @@ class PageSessions:
         # This replica let the page go (drain, hand-off, sweep): no session opens here again;
         # what the page still sends on its closing socket is the next replica's.
         self.released = False
+        # Modes the replica this page came from left no stored record of (this one took the
+        # page over): their next session starts anew (`ModeSession._first_unrecorded`).
+        self.unrecorded: set[Mode] = set()
 
     # -- towards the page ------------------------------------------------------------------------
 

@@ -177,6 +177,9 @@ async def test_sigkill_while_the_user_speaks_and_types_loses_no_input(
     assert s["welcomes"] == 2  # the page moved to the other replica
     # Chat messages are exact: an unanswered one is never covered, an answered one never resent.
     assert [t.text for t in chat_state.turns if t.role == "user"] == ["before", "during", "after"]
+    # Resumed, or (no handle stored) made up again from every message the page kept, from the
+    # first: either way the page is not told the conversation could not be resumed.
+    assert [t for t in s["toasts"] if "could not" in str(t)] == []
     # The call and the chat, each resumed; unless the crash came before the chat's first
     # handle was stored (a 2.5 model sends none before its first turn is over): then the chat
     # started anew, and the page sent again every message it kept, "before" too. It started

@@ -59,6 +59,9 @@ async def test_a_record_carries_the_transcript_exchanges_and_covered_input() -> 
     assert list(other.exchanges("page-a", "text") or []) == [("beta", "You said: beta")]
     assert await other.covered("page-a", "text") == 2
     assert await other.covered("page-b", "text") == 0
+    # `stored` tells a record that covers nothing from no record at all.
+    assert await other.stored("page-a", "text") == 2
+    assert await other.stored("page-b", "text") is None
     raw = " ".join(v for v, _ in kv._items.values())
     assert HANDLE not in raw and "beta" not in raw  # sealed
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -16,19 +16,43 @@ from websockets.asyncio.client import ClientConnection
 from relive import ManualClock, Policy
 from relive.emulator import Emulator
 from relive.web import SessionSettings, WebBackend, WebSettings, create_app, make_opener, serve
+from relive.web._bridge import NOTICES, owner_of
+from relive.web._protocol import NoticeKind
 from relive.web._resend import ResendLane
 from tests.web.conftest import FAST
 from tests.web.test_drain import new_page, page_socket, two_replicas
-from tests.web.test_socket import hello, next_json
+from tests.web.test_socket import TIMEOUT, hello, next_json
+
+
+def answers(turn: int) -> Callable[[dict[str, Any]], bool]:
+    """Whether a message is a transcript whose newest answer (in full) is to user turn `turn`."""
+
+    def answered(msg: dict[str, Any]) -> bool:
+        if msg["type"] != "transcript":
+            return False
+        said = [str(t["text"]) for t in msg["recent"] if t["final"] and t["role"] == "model"]
+        return bool(said) and f"(turn {turn}," in said[-1]
+
+    return answered
+
+
+async def messages_until(
+    ws: ClientConnection, done: Callable[[dict[str, Any]], bool]
+) -> list[dict[str, Any]]:
+    """Every JSON message the page gets, up to the first one `done` holds of (included)."""
+    seen: list[dict[str, Any]] = []
+    async with asyncio.timeout(TIMEOUT):
+        while not seen or not done(seen[-1]):
+            frame = await ws.recv()
+            if isinstance(frame, str):
+                seen.append(json.loads(frame))
+    return seen
 
 
 async def said_once(ws: ClientConnection, turn: int) -> list[dict[str, Any]]:
     """The transcript's turns once the model answered turn `turn` (in full)."""
-    while True:
-        recent: list[dict[str, Any]] = (await next_json(ws, "transcript"))["recent"]
-        said = [str(t["text"]) for t in recent if t["final"] and t["role"] == "model"]
-        if said and f"(turn {turn}," in said[-1]:
-            return recent
+    recent: list[dict[str, Any]] = (await messages_until(ws, answers(turn)))[-1]["recent"]
+    return recent
 
 
 async def test_messages_sent_again_after_a_crash_are_each_answered(
@@ -56,7 +80,12 @@ async def test_messages_sent_again_after_a_crash_are_each_answered(
         # The user types on meanwhile, and a second reconnect would send "during" once more.
         await moved.send(json.dumps({"type": "text", "text": "after", "seq": 3}))
         await moved.send(json.dumps({"type": "text", "text": "during", "seq": 2, "again": True}))
-        recent = await said_once(moved, 3)
+        seen = await messages_until(moved, answers(3))
+        recent = seen[-1]["recent"]
+        # No record of the chat was stored, so it started anew here; the page kept every
+        # message from the first and sent them again, so it is made up again: the page is not
+        # told the conversation could not be resumed (docs/web.md).
+        assert [m for m in seen if m["type"] == "notice"] == []
         # Each message answered in turn, once: the second waited for the answer to the first
         # instead of cutting it off (the page showed that answer before the crash), the new
         # one went after them, the copy sent once more was dropped.
@@ -69,6 +98,48 @@ async def test_messages_sent_again_after_a_crash_are_each_answered(
             ("model", "You said: after. (turn 3, remembers 3)"),
         ]
         assert emu.stats.interruptions == 0
+        await moved.close()
+        never.set()
+
+
+async def test_a_chat_the_store_lost_starts_anew_with_a_notice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with two_replicas() as (_, (one, url1), (_, url2)):
+        ws, page, secret = await new_page(url1)
+        await ws.send(json.dumps({"type": "text", "text": "alpha", "seq": 1}))
+        await said_once(ws, 1)
+        await ws.send(json.dumps({"type": "text", "text": "beta", "seq": 2}))
+        covered = {"type": "covered", "mode": "text", "seq": 2}
+        await messages_until(ws, lambda msg: msg == covered)  # the page forgets both
+        assert one.shared is not None
+        never = asyncio.Event()
+
+        async def stalled(*_: object) -> None:  # the replica dies before this write lands
+            await never.wait()
+
+        monkeypatch.setattr(one.shared.state, "put_handle", stalled)
+        await one.shared.state.forget_handle(owner_of(page), "text")  # lost (Redis restarted)
+        await ws.close()  # the crash, as the page sees it
+        moved = await page_socket(url2)
+        welcome = await hello(moved, page, secret)
+        assert welcome["received"]["text"] == 0  # the store covers nothing of the chat now
+        await moved.send(json.dumps({"type": "text", "text": "gamma", "seq": 3}))
+        seen = await messages_until(moved, answers(1))  # a new conversation: turn 1
+        assert seen[-1]["recent"][-1]["text"] == "You said: gamma. (turn 1, remembers 1)"
+        notices = [m for m in seen if m["type"] == "notice"]
+        assert notices == [
+            {
+                "type": "notice",
+                "mode": "text",
+                "kind": "new_session",
+                "level": "warn",
+                "text": NOTICES[NoticeKind.NEW_SESSION]["text"],  # the session manager's words
+            }
+        ]
+        # Told before the new conversation's first turn: the page clears its chat on it.
+        shown = [i for i, m in enumerate(seen) if m["type"] == "transcript" and m["recent"]]
+        assert seen.index(notices[0]) < shown[0]
         await moved.close()
         never.set()
 
