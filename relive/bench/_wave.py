@@ -9,6 +9,11 @@ it) to `Connected` on the new one. The baseline, measured in the same run just b
 as many raw-SDK `connect()` + `setupComplete`, with the setup relive sends, started on the same
 schedule (all at once, or spread the same way), so both sides meet the same crowd at the server.
 
+Each window (the baseline, the wave) starts from a full collection of this process, so neither
+inherits the other's garbage, and the report gives the client's collections in each (a full one
+walks every held session's objects and pauses the loop meanwhile; `--gc-freeze` freezes what was
+held before each window, for both alike).
+
 Before each wave every session sends a turn naming it (`wave goaway session 17`) and waits for its
 answer and the handle after it: the emulator knows each connection by that text, so a cut can be
 timed per session, and every reconnect is a resumption, not a new session.
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import re
@@ -39,6 +45,7 @@ from relive.bench._common import (
     machine_load,
     user_turn,
 )
+from relive.bench._gcmeter import Collections, GcMeter, collections_table, settle
 from relive.bench._report import Aim, Figure, Report, Table
 from relive.bench._resources import ProcessMeter, Usage
 from relive.bench._stats import Summary, ratio, summarize
@@ -56,6 +63,7 @@ log = logging.getLogger("relive.bench")
 
 Kind = Literal["goaway", "drop"]
 KINDS: tuple[Kind, ...] = ("goaway", "drop")
+_LABELS: dict[Kind, str] = {"goaway": "goAway", "drop": "drop"}
 STEP_TIMEOUT = 120.0  # one step of the whole crowd (a turn each, a wave, a baseline)
 LABEL = re.compile(r"^wave \w+ session (\d+)$")
 
@@ -88,6 +96,11 @@ class _Wave:
     not_ready: int = 0  # sessions that could not take their turn before the wave (failed)
     attempts: int = 0  # relive's connect attempts in the wave (one per session at best)
     refused: int = 0  # resumptions the emulator refused in the wave (handle in use, ...)
+    # The client process's garbage collections over the baseline and over the wave, and the
+    # objects its collector tracked per held session just before them (what a full one walks).
+    raw_gc: Collections = field(default_factory=Collections)
+    gc: Collections = field(default_factory=Collections)
+    tracked_per_session: float = 0.0
 
 
 async def run_wave(
@@ -99,6 +112,7 @@ async def run_wave(
     time_left: float = 10.0,
     latency: float = 0.0,
     limit_connects: bool = False,
+    gc_freeze: bool = False,
     clock: Clock | None = None,
 ) -> Report:
     """Hold `sessions` relive sessions, then reconnect all of them by each fault in `faults`.
@@ -107,7 +121,9 @@ async def run_wave(
     every connection in one pass. `time_left`: the goAway's `timeLeft`. `latency`: every server
     message is delayed this long from the start (the emulator's latency fault), so connects
     wait on the network as against the real service. `limit_connects`: the sessions'
-    `Policy.limit_connects` (True: their socket opens take turns).
+    `Policy.limit_connects` (True: their socket opens take turns). `gc_freeze`: this process
+    calls `gc.freeze()` before the baseline and before the wave (after the collection each
+    window starts from), so neither side's full collections walk what was held before it.
     """
     if sessions < 1 or connect_concurrency < 1:
         raise ValueError("sessions and connect_concurrency must be positive")
@@ -122,24 +138,32 @@ async def run_wave(
         client = client_for(emu.url, emu.ca, API_KEY)
         me, them = ProcessMeter(clock=clock), ProcessMeter(emu.pid, clock=clock)
         policy = Policy(limit_connects=limit_connects)
+        meter = GcMeter(clock)
         async with contextlib.AsyncExitStack() as stack:
+            stack.callback(gc.unfreeze)
+            empty = settle(False)
             held = await _open(client, sessions, connect_concurrency, stack, clock, policy)
             config = held[0].session.config
             for kind in faults:
                 wave = _Wave(kind)
                 ready = await _prepare(held, kind)
                 wave.not_ready, held = len(held) - len(ready), ready
+                wave.tracked_per_session = (settle(gc_freeze) - empty) / max(1, len(held))
                 before = me.snapshot(), them.snapshot()
-                wave.raw_s = await _baseline(client, config, sessions, stagger, clock)
+                with meter.window() as wave.raw_gc:
+                    wave.raw_s = await _baseline(client, config, sessions, stagger, clock)
                 between = me.snapshot(), them.snapshot()
-                await _reconnect_all(emu, held, wave, stagger, time_left)
+                settle(gc_freeze)
+                start = me.snapshot(), them.snapshot()
+                with meter.window() as wave.gc:
+                    await _reconnect_all(emu, held, wave, stagger, time_left)
                 after = me.snapshot(), them.snapshot()
                 wave.raw_cpu_s = _cpu(before, between)
-                wave.cpu_s = _cpu(between, after)
+                wave.cpu_s = _cpu(start, after)
                 waves.append(wave)
             for one in held:
                 await one.watch.aclose()
-    return _report(sessions, stagger, time_left, load, waves, latency, limit_connects)
+    return _report(sessions, stagger, time_left, load, waves, latency, limit_connects, gc_freeze)
 
 
 async def _open(
@@ -271,12 +295,13 @@ def _report(
     waves: list[_Wave],
     latency: float,
     limit_connects: bool,
+    gc_freeze: bool,
 ) -> Report:
     lines: list[Figure] = []
     counts: list[Figure] = []
     aims: list[Aim] = []
     for wave in waves:
-        kind, label = wave.kind, ("goAway" if wave.kind == "goaway" else "drop")
+        kind, label = wave.kind, _LABELS[wave.kind]
         raw = summarize([1000 * s for s in wave.raw_s if s is not None])
         raw_failed = Figure(
             f"{label}: raw connects that failed", wave.raw_s.count(None), key=f"{kind}.raw_failed"
@@ -330,6 +355,12 @@ def _report(
                     ("relive reconnect", wave.cpu_s, n_back, ""),
                 )
             ),
+            Figure(
+                f"{label}: client objects the collector tracks per held session (with the "
+                "bench's event log)",
+                wave.tracked_per_session,
+                key=f"{kind}.tracked_per_session",
+            ),
             Figure(f"{label}: session connections hit", wave.hit, key=f"{kind}.connections_hit"),
             Figure(f"{label}: first hit to last", wave.wave_s, key=f"{kind}.wave_s", unit="s"),
             Figure(f"{label}: connect attempts", wave.attempts, key=f"{kind}.connect_attempts"),
@@ -350,6 +381,13 @@ def _report(
             Aim.none(f"{label}: sessions not ready for the wave", not_ready),
         ]
     main = Table("", "per session", ["n", "p50 ms", "p95 ms", "max ms", "x raw p50"], lines)
+    collections = collections_table(
+        [
+            (f"{_LABELS[w.kind]} {who}", f"{w.kind}.gc.{who}", window)
+            for w in waves
+            for who, window in (("raw", w.raw_gc), ("relive", w.gc))
+        ]
+    )
     return Report(
         title="relive bench wave",
         params={
@@ -358,15 +396,18 @@ def _report(
             "goaway_time_left_s": time_left,
             "latency_s": latency,
             "limit_connects": limit_connects,
+            "gc_freeze": gc_freeze,
             "cpus": os.cpu_count(),
             "load_1m": load,
         },
-        tables=[main, Table("the waves", "wave", ["value"], counts)],
+        tables=[main, Table("the waves", "wave", ["value"], counts), collections],
         aims=aims,
         notes=[
             "downtime: goAway received -> Connected; drop = the emulator cut that connection "
             "-> Connected",
             "the baseline starts as many raw connects on the wave's schedule, just before it",
+            "the client process runs a full collection before the baseline and before the wave"
+            + (", then gc.freeze() (both sides alike)" if gc_freeze else ""),
         ],
         data={"sessions": sessions, "stagger_s": stagger},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 
 import pytest
@@ -25,6 +26,13 @@ async def test_a_goaway_wave_and_a_drop_wave_bring_every_session_back_resumed() 
         assert f["p50_ratio"] == f["downtime_ms"].p50 / f["raw_ms"].p50
         for side in ("raw_client", "client", "raw_emulator", "emulator"):
             assert f[f"{side}_cpu_ms"] >= 0  # CPU per connect, each process (psutil ticks)
+        # The client's collections in each window (the baseline's, the wave's) and what the
+        # held sessions keep for a full one to walk (a relive session is far over 100).
+        assert f["tracked_per_session"] > 100
+        for side in ("raw", "relive"):
+            gcs = f["gc"][side]
+            assert gcs["full"] >= 0 and gcs["full_collected"] >= 0
+            assert 0 <= gcs["full_max_ms"] <= gcs["full_pause_ms"] <= gcs["all_pause_ms"]
     assert not report.failed  # the ratios are soft aims; none lost or started anew
     assert {a.name for a in report.aims if a.hard} == {
         "goAway: sessions not back",
@@ -64,6 +72,21 @@ def test_the_command_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     assert doc["params"]["sessions"] == 2 and doc["figures"]["goaway"]["downtime_ms"]["n"] == 2
     assert doc["params"]["limit_connects"] is False and doc["params"]["latency_s"] == 0
+    assert doc["params"]["gc_freeze"] is False
+    assert doc["figures"]["goaway"]["gc"]["relive"]["full"] >= 0
+
+
+@pytest.mark.timeout(120)
+def test_gc_freeze_is_labelled_and_leaves_the_collector_as_it_was(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["bench", "wave", "--sessions", "2", "--faults", "goaway", "--gc-freeze", "--json"]
+    code = main(argv)
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert doc["params"]["gc_freeze"] is True
+    assert any("gc.freeze()" in note for note in doc["notes"])
+    assert gc.get_freeze_count() == 0  # unfrozen at the end
 
 
 @pytest.mark.timeout(120)

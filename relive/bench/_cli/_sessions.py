@@ -71,6 +71,11 @@ def register(sub: Any) -> None:
         action="store_true",
         help="the sessions' socket opens take turns (Policy.limit_connects=True)",
     )
+    p.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="gc.freeze() in the client process before each baseline and each wave (both alike)",
+    )
     add_common(p)
     p.set_defaults(handler=_run_wave)
 
@@ -105,6 +110,7 @@ def _run_wave(args: argparse.Namespace) -> int:
             time_left=args.time_left,
             latency=args.latency,
             limit_connects=args.limit_connects,
+            gc_freeze=args.gc_freeze,
         ),
     )
 
