@@ -450,10 +450,14 @@ class LiveSession:
         if conn is None or (conn_id is not None and conn.conn_id != conn_id):
             return
         self._conn = None
-        for task in conn.tasks:
+        # The Link lets go of its tasks: a cancelled task keeps its CancelledError, whose
+        # traceback holds the task's frames and so the Link, a cycle that would keep the whole
+        # old connection (socket, TLS, buffers) for a full collection to find.
+        tasks, conn.tasks = conn.tasks, []
+        for task in tasks:
             task.cancel()
-        if conn.tasks:
-            await asyncio.wait(conn.tasks)
+        if tasks:
+            await asyncio.wait(tasks)
         try:
             async with asyncio.timeout(self.policy.connect_timeout):
                 await conn.cm.__aexit__(None, None, None)
