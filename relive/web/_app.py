@@ -1,7 +1,7 @@
 """The demo backend: a Starlette app serving the page and one WebSocket per page at /ws.
 
 The socket handler is plumbing: check Origin, take the hello, attach the page (registry), then
-route each frame (limits, protocol) to the page's sessions (bridge) and send what they emit.
+route each frame to the page's sessions (`_dispatch.py`) and send what they emit (its outbox).
 """
 
 from __future__ import annotations
@@ -24,12 +24,16 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from relive._clock import Clock, MonotonicClock
 from relive.store._handles import SharedHandles
+from relive.web import _dispatch as dispatch
+from relive.web import _incoming as incoming
 from relive.web import _panel as panel
 from relive.web import _protocol as protocol
 from relive.web._access import LOOPBACK_HOSTS, Access, Guard
-from relive.web._bridge import KEEP_RECENT, Opener, Outbox, PageSessions, page_toasts
+from relive.web._bridge import KEEP_RECENT, Opener, PageSessions
 from relive.web._lease import Leases
 from relive.web._limits import Limits, SocketLimiter
+from relive.web._notices import page_toasts
+from relive.web._outbox import Outbox
 from relive.web._panel import FaultSwitch
 from relive.web._protocol import ProtocolError
 from relive.web._registry import Attached, BusyError, ForbiddenError, PageRegistry
@@ -173,8 +177,8 @@ class WebBackend:
         limits = self.settings.limits
         try:
             first = await asyncio.wait_for(ws.receive_text(), self.settings.hello_timeout)
-            hello = protocol.parse(first, limits)
-            if not isinstance(hello, protocol.Hello):
+            hello = incoming.parse(first, limits)
+            if not isinstance(hello, incoming.Hello):
                 raise ProtocolError("bad_request", "the first message must be a hello")
             client = ws.client.host if ws.client else ""
             attached, taken_over = await self._attach(hello, client)
@@ -201,7 +205,7 @@ class WebBackend:
         page.attach(outbox)
         sender = asyncio.create_task(self._send(ws, outbox))
         try:
-            await self._receive(ws, page, SocketLimiter(self.clock, limits), outbox)
+            await dispatch.receive(self, ws, page, SocketLimiter(self.clock, limits), outbox)
         except Exception as exc:  # one line, not a traceback a client could repeat at will
             log.error(
                 "page %s: socket failed: %s", page.short, f"{type(exc).__name__}: {exc}"[:200]
@@ -240,7 +244,7 @@ class WebBackend:
                     outbox.send(protocol.Covered(mode, seq))
 
     async def _attach(
-        self, hello: protocol.Hello, client: str
+        self, hello: incoming.Hello, client: str
     ) -> tuple[Attached[PageSessions], bool]:
         """The registry's attach, with the secret checked through the shared store when the page
         was made on another replica (a wrong secret is refused on every replica). Also whether
@@ -276,119 +280,6 @@ class WebBackend:
             code, reason = outbox.final or (1000, "")
         with contextlib.suppress(Exception):
             await ws.close(code=code, reason=reason)
-
-    async def _receive(
-        self, ws: WebSocket, page: PageSessions, limiter: SocketLimiter, outbox: Outbox
-    ) -> None:
-        audio_seq: int | None = None  # the number of the next audio frame, if the page numbers
-        while True:
-            frame = await ws.receive()
-            if frame["type"] == "websocket.disconnect":
-                return
-            try:
-                if frame.get("bytes") is not None:
-                    seq, audio_seq = audio_seq, None if audio_seq is None else audio_seq + 1
-                    await self._audio(page, limiter, frame["bytes"], seq)
-                else:
-                    if not limiter.allow_message():
-                        raise ProtocolError("rate_limited", "too many messages; slow down")
-                    msg = protocol.parse(frame.get("text") or "", limiter.limits)
-                    if isinstance(msg, protocol.AudioSeq):
-                        audio_seq = msg.seq
-                        continue
-                    if isinstance(msg, protocol.Mute) and msg.seq is not None:
-                        audio_seq = msg.seq + 1  # a numbered mute takes a place in the series
-                    if isinstance(msg, protocol.Fault) and msg.fault == "drop_page":
-                        self._panel_faults(page, msg)
-                        log.info("page %s: panel drops its socket", page.short)
-                        await ws.close(code=1012, reason="page socket dropped on request")
-                        return
-                    await self._handle(page, msg)
-            except ProtocolError as exc:
-                if exc.code != "rate_limited":  # rate refusals were counted by the limiter
-                    limiter.refused()
-                outbox.send(exc.to_message())
-                if limiter.exhausted:  # the error above goes out first, then the close
-                    outbox.finish(protocol.CLOSE_ABUSE, "too many refused messages")
-                    return
-
-    async def _audio(
-        self, page: PageSessions, limiter: SocketLimiter, data: bytes, seq: int | None
-    ) -> None:
-        """One binary frame: call audio (number `seq`, if the page numbers its audio)."""
-        protocol.check_audio(data, limiter.limits)
-        if not limiter.allow_audio(len(data) / protocol.AUDIO_BYTES_PER_S):
-            raise ProtocolError("rate_limited", "too much audio; chunk dropped")
-        if page.released or (seq is not None and seq <= page.received["call"]):
-            return  # the next replica's (the page keeps it), or sent again: the session has it
-        call = page.call()
-        if call is None:
-            raise ProtocolError("no_call", "audio arrived but no call is running")
-        await call.send_audio(data, seq)
-
-    async def _handle(self, page: PageSessions, msg: protocol.Message) -> None:
-        if isinstance(msg, protocol.Hello):
-            raise ProtocolError("bad_request", "hello was already said on this socket")
-        if page.released and _for_the_next_replica(msg):
-            return
-        if isinstance(msg, protocol.Start):
-            ms = page.session("call")  # a running call is re-joined: bring the page up to date
-            page.emit(protocol.StatusUpdate("call", ms.status))
-            page.send_transcript("call")
-        elif isinstance(msg, protocol.Text):
-            await self._text(page, msg)
-        elif isinstance(msg, protocol.Mute):
-            await self._mute(page, msg)
-        elif isinstance(msg, protocol.Hangup):
-            await page.hangup()
-        elif isinstance(msg, protocol.History):
-            page.send_history(msg.mode)
-        elif isinstance(msg, protocol.Fault):
-            switch = self._panel_faults(page, msg)
-            if switch is not None:
-                hit = panel.break_server(switch, msg.fault)
-                log.info("page %s: panel fault %s hit %d connection(s)", page.short, msg.fault, hit)
-
-    async def _text(self, page: PageSessions, msg: protocol.Text) -> None:
-        """A chat message: taken once; one sent again waits for the answer to the one before."""
-        if msg.seq is not None and msg.seq <= page.received["text"]:
-            return  # sent again after a reconnect: the session has it
-        chat = page.session("text")
-        if msg.again or chat.in_turn:  # after the ones sent again, in order
-            chat.send_in_turn(msg.text, msg.seq)
-        elif not await chat.send_text(msg.text, msg.seq):
-            raise ProtocolError("unavailable", "the chat session is not available")
-
-    async def _mute(self, page: PageSessions, msg: protocol.Mute) -> None:
-        """Muted: the call's audio stream ends (a numbered call input, taken once)."""
-        if msg.seq is not None and msg.seq <= page.received["call"]:
-            return  # sent again after a reconnect: the session has it
-        call = page.call()
-        if call is not None and msg.muted:
-            await call.end_audio_stream(msg.seq)
-
-    def _panel_faults(self, page: PageSessions, msg: protocol.Fault) -> FaultSwitch | None:
-        """Check the panel may do `msg`; the switch for a server fault, None for `drop_page`."""
-        if not self.settings.panel:
-            raise ProtocolError("unavailable", "the resilience panel is off")
-        if msg.fault == "drop_page":
-            return None
-        if self.faults is None:
-            raise ProtocolError("unavailable", f"{msg.fault} needs the emulator")
-        ms = page.sessions.get(msg.mode)
-        if ms is None or not ms.alive:
-            raise ProtocolError("no_session", f"no {msg.mode} session is running")
-        return self.faults
-
-
-def _for_the_next_replica(msg: protocol.Message) -> bool:
-    """Whether `msg`, sent to a page this replica let go, waits for the next replica (between a
-    drain closing the page's sessions and its socket's close, a session opened again would hold
-    the Live session the next replica resumes). The page keeps a numbered input and sends it
-    there; an unnumbered chat message is refused, so the page says it was not sent."""
-    if isinstance(msg, protocol.Text) and msg.seq is None:
-        raise ProtocolError("unavailable", "this server is restarting; send it again")
-    return isinstance(msg, protocol.Start | protocol.Text | protocol.Mute)
 
 
 def create_app(backend: WebBackend) -> Starlette:

@@ -20,7 +20,8 @@ from relive.web._protocol import Goaway
 
 if TYPE_CHECKING:
     from relive.web._app import WebBackend
-    from relive.web._bridge import ModeSession, PageSessions
+    from relive.web._bridge import PageSessions
+    from relive.web._mode_session import ModeSession
 
 log = logging.getLogger("relive.web")
 

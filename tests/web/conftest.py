@@ -13,7 +13,7 @@ from playwright.async_api import Browser, async_playwright
 from relive import HandleStore, Policy
 from relive.emulator import Emulator, EmulatorSettings
 from relive.web import SessionSettings, WebBackend, WebSettings, create_app, make_opener, serve
-from relive.web._bridge import NOTICES
+from relive.web._notices import NOTICES
 from relive.web._protocol import NoticeKind
 from tests.web.fake_mic import write_fake_mic
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 
 from relive.web import Limits
+from relive.web import _incoming as incoming
 from relive.web import _protocol as protocol
 from tests.fuzzing import FUZZ, dumps, json_values, with_lone_surrogate
 from tests.web.conftest import Stack
@@ -63,15 +64,15 @@ def frames(draw: st.DrawFn) -> str:
 def check_parser(raw: str) -> None:
     """The parser's property (also driven by tests/fuzz_atheris.py)."""
     try:
-        message = protocol.parse(raw, LIMITS)
+        message = incoming.parse(raw, LIMITS)
     except protocol.ProtocolError as exc:
         assert exc.code in CODES and exc.message
         json.dumps(exc.to_json())
         return
-    if isinstance(message, protocol.Hello):
-        assert protocol.PAGE_ID.fullmatch(message.page)
+    if isinstance(message, incoming.Hello):
+        assert incoming.PAGE_ID.fullmatch(message.page)
         assert message.secret is None or isinstance(message.secret.encode(), bytes)  # Unicode
-    elif isinstance(message, protocol.Text):
+    elif isinstance(message, incoming.Text):
         assert 0 < len(message.text) <= LIMITS.max_text_chars
         message.text.encode()  # proper Unicode: it can be sent on
 

@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from relive.emulator import Emulator
 from relive.web import Limits, SessionSettings, WebBackend, WebSettings, create_app, make_opener
+from relive.web import _incoming as incoming
 from relive.web import _protocol as protocol
 from relive.web import serve as serve_app
 from relive.web._access import SECURITY_HEADERS
@@ -214,9 +215,9 @@ async def test_bad_hellos_get_a_close_frame(
 def test_json_nested_too_deep_is_a_clear_refusal() -> None:
     """8 KiB of "[" is within the size limit but past the JSON parser's recursion (atheris)."""
     with pytest.raises(protocol.ProtocolError, match="nests too deep"):
-        protocol.parse("[" * 4000 + "]" * 4000, Limits())
+        incoming.parse("[" * 4000 + "]" * 4000, Limits())
     with pytest.raises(protocol.ProtocolError, match="Unicode"):  # a str a caller made (atheris)
-        protocol.parse('{"type": "text", "text": "a\ud800"}', Limits())
+        incoming.parse('{"type": "text", "text": "a\ud800"}', Limits())
 
 
 async def test_every_response_has_the_security_headers(stack: Stack) -> None:

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection
 
+from relive.web._incoming import AudioSeq, Mute, Text, parse
 from relive.web._limits import Limits
-from relive.web._protocol import AudioSeq, Mute, ProtocolError, Text, parse
+from relive.web._protocol import ProtocolError
 from tests.web.conftest import Stack
 from tests.web.test_socket import hello, next_json, open_page
 

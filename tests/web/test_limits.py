@@ -8,7 +8,7 @@ import pytest
 
 from relive import ManualClock
 from relive.web import Limits
-from relive.web import _protocol as protocol
+from relive.web import _incoming as incoming
 from relive.web._limits import SocketLimiter, TokenBucket
 from relive.web._protocol import ProtocolError
 
@@ -63,13 +63,13 @@ LIMITS = Limits(max_json_bytes=200, max_text_chars=20, max_audio_bytes=64)
 
 def test_parse_each_message() -> None:
     page = "0123456789abcdef" * 2
-    assert protocol.parse(json.dumps({"type": "hello", "page": page}), LIMITS) == protocol.Hello(
+    assert incoming.parse(json.dumps({"type": "hello", "page": page}), LIMITS) == incoming.Hello(
         page, None
     )
-    assert protocol.parse('{"type": "start", "mode": "call"}', LIMITS) == protocol.Start("call")
-    assert protocol.parse('{"type": "text", "text": " hi "}', LIMITS) == protocol.Text("hi")
-    assert protocol.parse('{"type": "mute", "muted": true}', LIMITS) == protocol.Mute(True)
-    assert protocol.parse('{"type": "hangup"}', LIMITS) == protocol.Hangup()
+    assert incoming.parse('{"type": "start", "mode": "call"}', LIMITS) == incoming.Start("call")
+    assert incoming.parse('{"type": "text", "text": " hi "}', LIMITS) == incoming.Text("hi")
+    assert incoming.parse('{"type": "mute", "muted": true}', LIMITS) == incoming.Mute(True)
+    assert incoming.parse('{"type": "hangup"}', LIMITS) == incoming.Hangup()
 
 
 @pytest.mark.parametrize(
@@ -89,15 +89,15 @@ def test_parse_each_message() -> None:
 )
 def test_bad_messages_get_a_clear_error(raw: str, code: str, words: str) -> None:
     with pytest.raises(ProtocolError) as info:
-        protocol.parse(raw, LIMITS)
+        incoming.parse(raw, LIMITS)
     assert info.value.code == code
     assert words in info.value.message
     assert info.value.to_json()["type"] == "error"
 
 
 def test_audio_frames_are_checked() -> None:
-    protocol.check_audio(b"\0" * 64, LIMITS)
+    incoming.check_audio(b"\0" * 64, LIMITS)
     with pytest.raises(ProtocolError, match="too large"):
-        protocol.check_audio(b"\0" * 66, LIMITS)
+        incoming.check_audio(b"\0" * 66, LIMITS)
     with pytest.raises(ProtocolError, match="16-bit"):
-        protocol.check_audio(b"\0" * 3, LIMITS)
+        incoming.check_audio(b"\0" * 3, LIMITS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from relive.web._bridge import Outbox
+from relive.web._outbox import Outbox
 
 
 def test_audio_is_dropped_when_half_full() -> None:

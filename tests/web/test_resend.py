@@ -16,7 +16,8 @@ from websockets.asyncio.client import ClientConnection
 from relive import ManualClock, Policy
 from relive.emulator import Emulator
 from relive.web import SessionSettings, WebBackend, WebSettings, create_app, make_opener, serve
-from relive.web._bridge import NOTICES, owner_of
+from relive.web._bridge import owner_of
+from relive.web._notices import NOTICES
 from relive.web._protocol import NoticeKind
 from relive.web._resend import ResendLane
 from tests.web.conftest import FAST

@@ -12,7 +12,8 @@ import pytest
 from relive import HandleStore, ManualClock
 from relive.emulator import Emulator
 from relive.web import SessionSettings, WebBackend, WebSettings, make_opener
-from relive.web._bridge import Outbox, owner_of
+from relive.web._bridge import owner_of
+from relive.web._outbox import Outbox
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from relive.session._states import NOTICES as SESSION_NOTICES
-from relive.web._bridge import NOTICES
+from relive.web._notices import NOTICES
 from tests.web.conftest import Stack
 from tests.web.test_socket import hello, next_json, open_page
 
