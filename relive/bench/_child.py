@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import multiprocessing
 import os
@@ -23,6 +24,7 @@ from relive import _loop
 from relive.bench._tap import ClientTap
 from relive.emulator import Emulator, EmulatorEvent, EmulatorSettings, EmulatorStats, EventKind
 from relive.emulator._codec import ClientMessage
+from relive.emulator._collector import tune_for_serving
 
 ASK_TIMEOUT = 120.0
 
@@ -53,6 +55,7 @@ class _Delivered:
 
 def _stats(emu: Emulator, delivered: _Delivered | None) -> dict[str, Any]:
     figures = emu.stats.to_json()
+    figures["gc_thresholds"] = list(gc.get_threshold())
     if delivered is not None:
         figures["delivered"] = len(delivered.seen)
     return figures
@@ -72,6 +75,7 @@ def _serve(
 
     async def main() -> None:
         async with Emulator(settings, tls=True) as emu:
+            tune_for_serving()  # as `relive emulator` does (the same for relive and raw)
             emu.faults.set_latency(latency)
             heard = ClientTap(emu) if tap else None
             delivered = _Delivered(emu) if count_delivered else None

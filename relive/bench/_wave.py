@@ -50,6 +50,7 @@ from relive.bench._report import Aim, Figure, Report, Table
 from relive.bench._resources import ProcessMeter, Usage
 from relive.bench._stats import Summary, ratio, summarize
 from relive.bench._watch import EventWatch, go_away, resumable_update
+from relive.emulator._collector import DESCRIPTION as EMULATOR_GC
 from relive.session import (
     Connected,
     LiveSession,
@@ -397,6 +398,7 @@ def _report(
             "latency_s": latency,
             "limit_connects": limit_connects,
             "gc_freeze": gc_freeze,
+            "emulator_gc": EMULATOR_GC,  # the emulator process's collector, for both sides
             "cpus": os.cpu_count(),
             "load_1m": load,
         },

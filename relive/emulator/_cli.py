@@ -11,6 +11,7 @@ from typing import Any
 
 from relive import _argtypes, _loop
 from relive._net import is_loopback
+from relive.emulator._collector import tune_for_serving
 from relive.emulator._control import check_token
 from relive.emulator._emulator import Emulator
 from relive.emulator._settings import EmulatorSettings
@@ -112,6 +113,7 @@ async def _serve(args: argparse.Namespace) -> None:
             flush=True,
         )
     async with emu:
+        tune_for_serving()  # this process is the server: see `_collector.py`
         print(f"relive emulator serving {emu.url}", flush=True)
         if emu.ca_pem_path is not None:
             print(f"CA certificate: {emu.ca_pem_path}", flush=True)

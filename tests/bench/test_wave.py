@@ -8,7 +8,10 @@ import json
 import pytest
 
 from relive.bench import run_wave
+from relive.bench._child import EmulatorProcess
+from relive.bench._common import BENCH_SETTINGS
 from relive.cli import main
+from relive.emulator._collector import DESCRIPTION, THRESHOLDS
 
 
 @pytest.mark.timeout(120)
@@ -43,6 +46,7 @@ async def test_a_goaway_wave_and_a_drop_wave_bring_every_session_back_resumed() 
         "drop: sessions not ready for the wave",
     }
     assert "load_1m=" in report.table()
+    assert report.params["emulator_gc"] == DESCRIPTION  # labelled: it holds for both sides
     json.loads(report.to_json())
 
 
@@ -116,3 +120,10 @@ def test_bad_flags_exit_with_usage(argv: list[str], capsys: pytest.CaptureFixtur
         main(argv)
     assert exit_info.value.code == 2
     assert "usage:" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(120)
+async def test_the_emulator_process_collects_as_a_server() -> None:
+    async with EmulatorProcess(BENCH_SETTINGS) as emu:
+        stats = await emu.stats()
+    assert stats["gc_thresholds"] == list(THRESHOLDS)  # the same for the raw side and relive
