@@ -112,7 +112,7 @@ async def run_wave(
     connect_concurrency: int = 20,
     time_left: float = 10.0,
     latency: float = 0.0,
-    limit_connects: bool = False,
+    limit_connects: bool = True,
     gc_freeze: bool = False,
     clock: Clock | None = None,
 ) -> Report:
@@ -122,9 +122,9 @@ async def run_wave(
     every connection in one pass. `time_left`: the goAway's `timeLeft`. `latency`: every server
     message is delayed this long from the start (the emulator's latency fault), so connects
     wait on the network as against the real service. `limit_connects`: the sessions'
-    `Policy.limit_connects` (True: their socket opens take turns). `gc_freeze`: this process
-    calls `gc.freeze()` before the baseline and before the wave (after the collection each
-    window starts from), so neither side's full collections walk what was held before it.
+    `Policy.limit_connects` (True, the default: their reconnects take turns). `gc_freeze`: this
+    process calls `gc.freeze()` before the baseline and before the wave (after the collection
+    each window starts from), so neither side's full collections walk what was held before it.
     """
     if sessions < 1 or connect_concurrency < 1:
         raise ValueError("sessions and connect_concurrency must be positive")

@@ -12,16 +12,26 @@ would serialise those waits; so the bound adapts, the way TCP Vegas sizes its wi
   for a slot, the bound doubles (a latency-bound crowd is let through within a round trip or
   two);
 - a slower one says connects queue behind each other: the bound shrinks in proportion
-  (`tolerance * floor / took`, at most halving per connect), but never below `floor / cost`
-  (`cost`: a connect's own CPU time, about 2 ms here), the connects needed to keep the CPU busy
-  while the others wait on the network (a 300 ms round trip: 150; loopback: `least`).
+  (`tolerance * floor / took`, at most halving per connect), but never below
+  `tolerance * floor / cost` (`cost`: a connect's own CPU time, about 2 ms here): as many as
+  can start together and, each spending its CPU share, still finish within `tolerance` x the
+  floor, so connects that mostly wait on the network all wait together (a 300 ms round trip:
+  450; loopback: `least`). `floor / cost` alone, enough to keep the CPU busy in theory, held
+  back a third of a 300-session wave 200 ms away for a whole round.
 
 The floor is the least time seen; when it is older than `floor_window` it may rise (at most
 doubling per window), so a slower network or machine is learnt again. Until a connect has been
 timed the bound is `initial`: a process's first burst is a guess, later ones are learnt.
 
-What takes a turn is the opening of a socket (TCP, TLS, the WebSocket upgrade: the CPU's part
-of a connect), or the SDK's whole connect where the lean one does not apply (`_connector.py`).
+What takes a turn is a whole reconnect: the next socket's open (TCP, TLS, the WebSocket
+upgrade), the old connection's close, the setup and its `setupComplete` (or the SDK's whole
+connect where the lean one does not apply, `_connector.py`). A bound on the socket opens alone
+left the closes and setups of every session sharing the CPU at once, so nobody finished early.
+A turn is asked when the reconnect comes in sight (at a goAway, or as a drop's jittered first
+retry begins); the next socket opens early in it, and the old connection, still draining,
+stays open until the turn comes. A socket opened early in a long drain passes the turn on
+(`SessionTurns`).
+
 `ConnectLimit` is the I/O-free core (time is handed in); `Admission` is its asyncio driver,
 one per event loop (and per `ManualClock`), shared by every session of it.
 """
@@ -32,7 +42,8 @@ import asyncio
 import contextlib
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Generic, TypeVar
 
 from relive._clock import Clock, MonotonicClock
@@ -112,7 +123,7 @@ class ConnectLimit(Generic[T]):
         elif now - self._floor_at > self.floor_window:  # stale: it may rise, slowly
             self.floor, self._floor_at = min(took, 2 * self.floor), now
         bar = self.tolerance * self.floor
-        busy = min(float(self.most), max(float(self.least), self.floor / self.cost))
+        busy = min(float(self.most), max(float(self.least), bar / self.cost))
         if took <= bar:
             if self._waiting:  # the bound held someone back and nothing queued: let more in
                 self.limit = min(float(self.most), self.limit + 1)
@@ -121,42 +132,98 @@ class ConnectLimit(Generic[T]):
         self.limit = max(self.limit, busy)
 
 
-class Admission:
-    """`ConnectLimit` on an event loop: `async with admission.slot(): <connect>`."""
+class Turn:
+    """One reconnect's place among the process's: admitted in arrival order, held through the
+    reconnect, then ended (`end`), which frees the slot for the next one."""
 
-    def __init__(self, clock: Clock, limit: ConnectLimit[asyncio.Future[None]] | None = None):
+    def __init__(self, admission: Admission) -> None:
+        self._admission = admission
+        self._admitted = asyncio.get_running_loop().create_future()
+        self.ended = False
+
+    @property
+    def admitted(self) -> bool:
+        return self._admitted.done() and not self._admitted.cancelled()
+
+    async def wait(self) -> None:
+        """Until admitted; `ConnectionError` if the turn ended first (given up). A waiter's
+        cancellation leaves the turn as it is (another may wait on it too)."""
+        if not self._admitted.done():
+            await asyncio.wait([self._admitted])  # which cancels a waiter, not the turn
+        if self._admitted.cancelled():
+            raise ConnectionError("the turn to connect was given up")
+
+    def end(self, took: float | None) -> None:
+        """The reconnect is over: it took `took` seconds (None: it failed or was given up,
+        which says nothing about queueing). A turn still waiting leaves the queue."""
+        if self.ended:
+            return
+        self.ended = True
+        self._admission._end(self, took)
+
+
+class Admission:
+    """`ConnectLimit` on an event loop: `turn = admission.turn()`, `await turn.wait()`,
+    reconnect, `turn.end(took)`."""
+
+    def __init__(self, clock: Clock, limit: ConnectLimit[Turn] | None = None):
         self.clock = clock
-        self.limit: ConnectLimit[asyncio.Future[None]] = limit or ConnectLimit()
+        self.limit: ConnectLimit[Turn] = limit or ConnectLimit()
+
+    def turn(self) -> Turn:
+        """A place in the queue (admitted at once if a slot is free and nobody waits)."""
+        turn = Turn(self)
+        if self.limit.ask(turn):
+            turn._admitted.set_result(None)
+        return turn
+
+    def _end(self, turn: Turn, took: float | None) -> None:
+        if not turn._admitted.done():
+            self.limit.withdraw(turn)
+            turn._admitted.cancel()
+            return
+        for admitted in self.limit.done(self.clock.now(), took):
+            admitted._admitted.set_result(None)
+
+
+class SessionTurns:
+    """One session's turns: the one asked as a reconnect came in sight, in which its socket
+    opens early (`early`), and the one its reconnect runs in (`take`: that same turn, or a
+    new one)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self.next: Turn | None = None  # asked, not yet taken by a reconnect
+
+    def early(self) -> Callable[[], contextlib.AbstractAsyncContextManager[None]]:
+        """The gate an early socket opens in: the next reconnect's turn."""
+        if self.next is None:
+            self.next = admission_for(self._clock).turn()
+        return partial(self._early, self.next)
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Wait for a slot (in arrival order), hold it while the body connects, and learn from
-        how long the body took (a timeout too); a body that fails otherwise frees its slot
-        and teaches nothing."""
-        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if not self.limit.ask(turn):
-            try:
-                await turn
-            except asyncio.CancelledError:
-                if not self.limit.withdraw(turn):  # admitted as it was cancelled: pass it on
-                    self._admit(self.limit.done(self.clock.now(), None))
-                raise
-        began = self.clock.now()
-        took: float | None = None
+    async def _early(self, turn: Turn) -> AsyncIterator[None]:
+        """If the reconnect has not begun once the socket is open (a long drain: the model
+        mid-answer), the turn passes to the next session; the reconnect asks again when it
+        begins (the socket's CPU is spent, and the drain holds nobody back)."""
+        await turn.wait()
         try:
             yield
-            took = self.clock.now() - began
-        except TimeoutError:  # the connect timed out: the strongest sign of a queue
-            took = self.clock.now() - began
-            raise
         finally:
-            self._admit(self.limit.done(self.clock.now(), took))
+            if self.next is turn:
+                self.next = None
+                turn.end(None)
 
-    @staticmethod
-    def _admit(turns: list[asyncio.Future[None]]) -> None:
-        for turn in turns:
-            if not turn.done():
-                turn.set_result(None)
+    def take(self) -> Turn:
+        """The turn a reconnect beginning now runs in."""
+        turn, self.next = self.next or admission_for(self._clock).turn(), None
+        return turn
+
+    def close(self) -> None:
+        """The session is over: give up a turn asked and not taken."""
+        if self.next is not None:
+            self.next.end(None)
+            self.next = None
 
 
 _BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Admission] = (

@@ -253,13 +253,8 @@ class Dialer:
         model: str,
         config: types.LiveConnectConfig,
         clock: Clock,
-        *,
-        gate: Callable[[], contextlib.AbstractAsyncContextManager[None]] | None = None,
     ) -> None:
-        """`gate`: each socket open (early or not; the SDK's whole connect where it is used)
-        runs inside one of these: the process's turn to connect (`_admission`)."""
         self._client, self._model, self._config, self._clock = client, model, config, clock
-        self._gate = gate or contextlib.nullcontext
         self._planned = False
         self._connector: Connector | None = None
         self._early: asyncio.Task[tuple[ws_connect, ClientConnection]] | None = None
@@ -283,15 +278,23 @@ class Dialer:
         if connector is None:
             self.discard_early()
             cm = self._client.aio.live.connect(model=self._model, config=cfg)
-            async with self._gate():
-                return cm, await cm.__aenter__()
+            return cm, await cm.__aenter__()
         return await self._connect(connector, handle)
 
-    def open_early(self) -> None:
-        """Start opening the next connection's socket now (lean connect only)."""
+    @property
+    def can_open_early(self) -> bool:
+        """A socket may be opened early: the lean connect applies and none is open or opening."""
+        return self._connector is not None and self._early is None
+
+    def open_early(
+        self, gate: Callable[[], contextlib.AbstractAsyncContextManager[None]] | None = None
+    ) -> None:
+        """Start opening the next connection's socket now (lean connect only), inside `gate`
+        (the session's turn among the process's reconnects, `_admission`) if given."""
         if self._connector is None or self._early is not None:
             return
-        self._early = asyncio.create_task(self._open(self._connector), name="relive-open-early")
+        opening = self._open(self._connector, gate)
+        self._early = asyncio.create_task(opening, name="relive-open-early")
         self._early_at = self._clock.now()
 
     async def _connect(self, connector: Connector, handle: str | None) -> tuple[ws_connect, Any]:
@@ -332,8 +335,12 @@ class Dialer:
         elif not early.cancelled() and early.exception() is None:
             self._close_later(early.result()[0])
 
-    async def _open(self, connector: Connector) -> tuple[ws_connect, ClientConnection]:
-        async with self._gate():
+    async def _open(
+        self,
+        connector: Connector,
+        gate: Callable[[], contextlib.AbstractAsyncContextManager[None]] | None = None,
+    ) -> tuple[ws_connect, ClientConnection]:
+        async with (gate or contextlib.nullcontext)():
             cm = connector.open_socket()
             ws: ClientConnection = await cm.__aenter__()
         return cm, ws

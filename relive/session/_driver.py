@@ -31,7 +31,7 @@ from relive.session import _events as ev
 from relive.session import _inputs as inputs
 from relive.session import _models as models
 from relive.session import _wire as wire
-from relive.session._admission import admission_for
+from relive.session._admission import SessionTurns
 from relive.session._batch import AudioBatcher
 from relive.session._connector import Dialer
 from relive.session._handles import HandleStore
@@ -108,8 +108,8 @@ class LiveSession:
         self._batcher = AudioBatcher(batch_ms) if batch_ms else None
         self._batch_timer: asyncio.TimerHandle | None = None
         self._callback_tasks: set[asyncio.Task[Any]] = set()
-        gate = self._connect_slot if self.policy.limit_connects else None
-        self._dialer = Dialer(client, model, self._config, self._clock, gate=gate)
+        self._turns = SessionTurns(self._clock) if self.policy.limit_connects else None
+        self._dialer = Dialer(client, model, self._config, self._clock)
 
     @property
     def _initial_history(self) -> bool:
@@ -347,7 +347,7 @@ class LiveSession:
         # traffic (at a goAway) or closes; only its setup waits for the close.
         draining = self._machine.state is State.DRAINING
         if draining or (wake and any(isinstance(a, Connect) for a in actions)):
-            self._dialer.open_early()
+            self._open_early()
         # The runner sleeps until the machine's deadline: wake it only for a connect or
         # disconnect to do or a deadline that moved, not for every message.
         if wake or self._machine.deadline != self._sleeping_until:
@@ -376,12 +376,14 @@ class LiveSession:
                 if self._todo:
                     action = self._todo.popleft()
                     if isinstance(action, Disconnect):
-                        await self._disconnect(action.conn_id)
+                        reconnect = self._todo and isinstance(self._todo[0], Connect)
+                        if not (reconnect and self._turns is not None):
+                            await self._disconnect(action.conn_id)
+                        # else the reconnect closes it in its turn
                     elif self._machine.state in (State.FAILED, State.CLOSED):
                         continue  # closed before this connect began
                     else:
-                        await self._disconnect(None)
-                        await self._connect(action)
+                        await self._reconnect(action)
                     continue
                 self._wake.clear()
                 deadline = self._sleeping_until = self._machine.deadline
@@ -395,13 +397,55 @@ class LiveSession:
             log.exception("session driver failed")
             self._emit(ev.GaveUp(reason=f"internal error in the session manager: {exc!r}"))
         finally:
+            if self._turns is not None:
+                self._turns.close()
             await self._disconnect(None)
             await self._dialer.aclose()
             self._events.put(_END)
             if self._ready is not None and not self._ready.done():
                 self._ready.set_exception(SessionFailedError("the session was closed"))
 
-    async def _connect(self, action: Connect) -> None:
+    def _open_early(self) -> None:
+        """A reconnect is in sight: open its socket now (at a goAway, while the old connection
+        still carries traffic); with `limit_connects`, once the session's turn has come."""
+        if self._turns is None:
+            self._dialer.open_early()
+        elif self._dialer.can_open_early:
+            self._dialer.open_early(self._turns.early())
+
+    async def _reconnect(self, action: Connect) -> None:
+        """Close the old connection, open the next. With `limit_connects` all of it is the
+        session's turn among the process's reconnects (`_admission`): first wait for the
+        turn (counted in `connect_timeout`), then close, open and set up, and end the turn
+        with the time that took, which the bound learns from."""
+        if self._turns is None:
+            await self._disconnect(None)
+            await self._connect(action, self.policy.connect_timeout)
+            return
+        turn = self._turns.take()
+        waited = self._clock.now()
+        took: float | None = None
+        try:
+            self._connecting = True
+            try:
+                async with asyncio.timeout(self.policy.connect_timeout):
+                    await turn.wait()
+            except (TimeoutError, ConnectionError) as exc:
+                self._apply(self._machine.failed(action.conn_id, failure_from(exc)))
+                return
+            finally:
+                self._connecting = False
+            began = self._clock.now()
+            await self._disconnect(None)
+            left = self.policy.connect_timeout - (self._clock.now() - waited)
+            if await self._connect(action, max(left, 0.0)):
+                took = self._clock.now() - began
+        finally:
+            turn.end(took)
+
+    async def _connect(self, action: Connect, budget: float) -> bool:
+        """Open the connection `action` asks for, within `budget` seconds; whether it opened or
+        timed out (what says how long a connect takes now), not failed otherwise."""
         cfg = session_config.with_handle(self._config, action.handle)
         # The lean connect's templates hold the app's config; a new session that carries a
         # context update or initial history takes the SDK's connect with its own config.
@@ -412,11 +456,11 @@ class LiveSession:
             cfg, plain = models.with_history_opt_in(cfg), False
         self._connecting = True
         try:
-            async with asyncio.timeout(self.policy.connect_timeout):
+            async with asyncio.timeout(budget):
                 cm, sdk = await self._dialer.open(cfg, action.handle, lean=plain)
         except Exception as exc:
             self._apply(self._machine.failed(action.conn_id, failure_from(exc)))
-            return
+            return isinstance(exc, TimeoutError)
         finally:
             self._connecting = False
         conn = Link(
@@ -440,10 +484,7 @@ class LiveSession:
             asyncio.create_task(conn.send(), name=f"relive-send-{conn.conn_id}"),
         ]
         self._send_wake.set()
-
-    def _connect_slot(self) -> contextlib.AbstractAsyncContextManager[None]:
-        """A turn among the process's connects (`Policy.limit_connects`)."""
-        return admission_for(self._clock).slot()
+        return True
 
     async def _disconnect(self, conn_id: int | None) -> None:
         conn = self._conn

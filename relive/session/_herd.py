@@ -6,9 +6,11 @@ network blip). Each drop is noted here; the more drops in the last `WINDOW` seco
 the random delay before this session's first retry (`Policy.drop_jitter_step` per peer, at most
 `Policy.drop_jitter_max`). A lone drop still reconnects at once.
 
-Inside a process, the connect bound (`_admission.py`) already orders a crowd's reconnects, so
-the spread is kept small (0.5 ms per peer, at most 0.25 s: 50 ms at 100 sessions): it is there
-for the herd of processes, whose first retries would otherwise reach the server together.
+Inside a process, the reconnect bound (`_admission.py`, `Policy.limit_connects`, on by
+default) orders a crowd's reconnects: a session whose jittered first retry begins joins its
+queue, so the spread is kept small (0.5 ms per peer, at most 0.25 s: 50 ms at 100 sessions) and
+adds little to the wait in it. The spread is there for the herd of processes, whose first
+retries would otherwise reach the server together, and for an app that turns the bound off.
 
 Sessions on the real clock share one herd per process; a test's `ManualClock` gets its own.
 """

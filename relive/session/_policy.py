@@ -22,17 +22,18 @@ class Policy:
       the process dropped at once: then it waits a random `drop_jitter_step` per session that
       dropped in the last half second, at most `drop_jitter_max`, so a mass drop does not
       reach the server in the same millisecond from every process; inside a process the
-      connect bound, `limit_connects`, orders them), then
+      reconnect bound, `limit_connects`, orders them), then
       `backoff_initial * backoff_multiplier**n`, capped at `backoff_max`, each delay drawn
       uniformly from [delay/2, delay] (jitter). The manager gives up once an outage has lasted
       `give_up_after` seconds.
-    - `limit_connects`: the socket opens of every session of the process (one event loop) pass
-      one adaptive bound on how many are in flight at once, served in arrival order
+    - `limit_connects`: every session of the process (one event loop) reconnects in turn:
+      one adaptive bound on how many reconnects (the next socket's open, the old connection's
+      close, setup through `setupComplete`) are in flight at once, served in arrival order
       (`_admission.py`; the wait counts toward `connect_timeout`): when hundreds reconnect at
-      once on a busy CPU the median session is back in about half the time, and none later;
-      when connects wait on the network the bound grows out of the way. Off by default: since
-      the lean connect (`_connector.py`) a bounded wave of 1,000 came back later than an
-      unbounded one here (docs/performance.md, "Reconnect waves").
+      once on a busy CPU the median session is back in about half the time (a 1,000-session
+      goAway wave here: 0.82x a raw connect's median, against 1.14x unbounded); when
+      reconnects wait on the network the bound grows out of the way. False: every reconnect
+      starts at once.
     - `goaway_margin`: after a goAway, the manager waits for a safe point (the model's turn over
       and a fresh handle in) but reconnects no later than this long before the deadline (at most
       half the time left).
@@ -91,7 +92,7 @@ class Policy:
     audio_batch_ms: int = 0
     drop_jitter_step: float = 0.0005
     drop_jitter_max: float = 0.25
-    limit_connects: bool = False
+    limit_connects: bool = True
 
     def __post_init__(self) -> None:
         if self.on_rejected_handle not in ("new_session", "give_up"):

@@ -75,7 +75,7 @@ def test_the_command_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
     doc = json.loads(capsys.readouterr().out)
     assert code == 0
     assert doc["params"]["sessions"] == 2 and doc["figures"]["goaway"]["downtime_ms"]["n"] == 2
-    assert doc["params"]["limit_connects"] is False and doc["params"]["latency_s"] == 0
+    assert doc["params"]["limit_connects"] is True and doc["params"]["latency_s"] == 0
     assert doc["params"]["gc_freeze"] is False
     assert doc["figures"]["goaway"]["gc"]["relive"]["full"] >= 0
 
@@ -94,14 +94,14 @@ def test_gc_freeze_is_labelled_and_leaves_the_collector_as_it_was(
 
 
 @pytest.mark.timeout(120)
-def test_a_wave_that_waits_on_the_network_with_the_connect_bound(
+def test_a_wave_that_waits_on_the_network_without_the_connect_bound(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     argv = ["bench", "wave", "--sessions", "2", "--faults", "drop", "--json"]
-    code = main([*argv, "--latency", "0.2", "--connect-limit"])
+    code = main([*argv, "--latency", "0.2", "--no-connect-limit"])
     doc = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert doc["params"]["limit_connects"] is True and doc["params"]["latency_s"] == 0.2
+    assert doc["params"]["limit_connects"] is False and doc["params"]["latency_s"] == 0.2
     # Every raw connect waits for a setupComplete sent 200 ms late.
     assert doc["figures"]["drop"]["raw_ms"]["min"] >= 200
 

@@ -68,8 +68,10 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--connect-limit",
         dest="limit_connects",
-        action="store_true",
-        help="the sessions' socket opens take turns (Policy.limit_connects=True)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the sessions' reconnects take turns (Policy.limit_connects, the default); "
+        "--no-connect-limit: every reconnect starts at once",
     )
     p.add_argument(
         "--gc-freeze",
