@@ -14,7 +14,7 @@ import asyncio
 import gc
 import json
 import weakref
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -35,16 +35,6 @@ SETUP = json.dumps(
         }
     }
 )
-
-
-@pytest.fixture
-def no_collector() -> Iterator[None]:
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 async def _client_closes(emu: Emulator, ws: Any) -> None:

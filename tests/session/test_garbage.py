@@ -4,9 +4,7 @@ and pauses the event loop for a quarter second or more (`relive bench wave`'s co
 
 from __future__ import annotations
 
-import gc
 import weakref
-from collections.abc import Iterator
 
 import pytest
 from google.genai import types
@@ -16,17 +14,6 @@ from relive.emulator import Emulator
 from tests.session.helpers import MODEL, Chat
 
 TEXT = types.LiveConnectConfig(response_modalities=[types.Modality.TEXT])
-
-
-@pytest.fixture
-def no_collector() -> Iterator[None]:
-    """The cyclic collector off: only what reference counting frees is freed."""
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 @pytest.mark.parametrize("fault", ["goaway", "drop"])
