@@ -12,7 +12,6 @@ the SDK session allows it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
 import random
@@ -177,7 +176,10 @@ class LiveSession:
             raise RuntimeError("the session was already started")
         self._ready = asyncio.get_running_loop().create_future()
         self._runner = asyncio.create_task(self._run(), name="relive-session")
-        await self._ready
+        try:
+            await self._ready
+        finally:
+            self._ready = None  # kept by nothing after the start (one object less per session)
 
     async def close(self) -> None:
         """Close the connection and end the event stream."""
@@ -387,10 +389,7 @@ class LiveSession:
                     continue
                 self._wake.clear()
                 deadline = self._sleeping_until = self._machine.deadline
-                timeout = None if deadline is None else max(0.0, deadline - self._clock.now())
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(timeout):
-                        await self._wake.wait()
+                await self._sleep(deadline)
                 if deadline is not None and self._clock.now() >= deadline:
                     self._apply(self._machine.timer())
         except Exception as exc:  # a bug: say so on the stream rather than hang
@@ -404,6 +403,20 @@ class LiveSession:
             self._events.put(_END)
             if self._ready is not None and not self._ready.done():
                 self._ready.set_exception(SessionFailedError("the session was closed"))
+
+    async def _sleep(self, deadline: float | None) -> None:
+        """Until `_wake` is set or the deadline (clock time) passes: an alarm that sets `_wake`,
+        not an `asyncio.timeout` per sleep (objects a crowd's reconnects would leave for the
+        garbage collector)."""
+        if deadline is None:
+            await self._wake.wait()
+            return
+        delay = max(0.0, deadline - self._clock.now())
+        alarm = asyncio.get_running_loop().call_later(delay, self._wake.set)
+        try:
+            await self._wake.wait()
+        finally:
+            alarm.cancel()
 
     def _open_early(self) -> None:
         """A reconnect is in sight: open its socket now (at a goAway, while the old connection
