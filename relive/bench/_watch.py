@@ -33,7 +33,8 @@ class EventWatch:
 
     def __init__(self, session: EventSource, clock: Clock | None = None) -> None:
         self._clock = clock or MonotonicClock()
-        self.seen: list[Stamped] = []
+        self.seen: list[Stamped] = []  # from index `forgotten` on
+        self.forgotten = 0
         self.ended = False
         self._changed = asyncio.Event()
         self._task = asyncio.create_task(self._consume(session), name="bench-event-watch")
@@ -48,27 +49,50 @@ class EventWatch:
             self._changed.set()
 
     def __len__(self) -> int:
-        return len(self.seen)
+        """Every event seen, forgotten ones included: an index stays an index."""
+        return self.forgotten + len(self.seen)
+
+    def since(self, mark: int) -> list[Stamped]:
+        """The events from index `mark` on (none of them forgotten)."""
+        return self.seen[self._at(mark) :]
+
+    def forget(self) -> None:
+        """Let go of the events seen so far: a long run keeps only what it will still read (a
+        crowd's kept events are objects every full garbage collection walks)."""
+        self.forgotten += len(self.seen)
+        self.seen = []
+
+    def _at(self, index: int) -> int:
+        if index < self.forgotten:
+            raise IndexError(f"event {index} was forgotten (from {self.forgotten} on)")
+        return index - self.forgotten
 
     async def wait_for(
         self,
         predicate: Callable[[Any], bool],
         *,
         after: int = 0,
-        timeout: float = 10.0,  # noqa: ASYNC109  (a bound on a bench step, not a sleep)
+        timeout: float | None = 10.0,  # noqa: ASYNC109  (a bound on a bench step, not a sleep)
     ) -> tuple[int, Stamped]:
-        """The first event at index >= `after` matching `predicate`, and its index."""
-        i = after
+        """The first event at index >= `after` matching `predicate`, and its index (`timeout`
+        None: the caller bounds the wait)."""
+        if timeout is None:
+            return await self._wait_for(predicate, after)
         async with asyncio.timeout(timeout):
-            while True:
-                while i < len(self.seen):
-                    if predicate(self.seen[i].event):
-                        return i, self.seen[i]
-                    i += 1
-                if self.ended:
-                    raise EOFError("the session's event stream ended")
-                self._changed.clear()
-                await self._changed.wait()
+            return await self._wait_for(predicate, after)
+
+    async def _wait_for(self, predicate: Callable[[Any], bool], i: int) -> tuple[int, Stamped]:
+        self._at(i)
+        while True:
+            while i < len(self):
+                stamped = self.seen[i - self.forgotten]
+                if predicate(stamped.event):
+                    return i, stamped
+                i += 1
+            if self.ended:
+                raise EOFError("the session's event stream ended")
+            self._changed.clear()
+            await self._changed.wait()
 
     async def aclose(self) -> None:
         self._task.cancel()

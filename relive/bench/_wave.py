@@ -201,6 +201,8 @@ async def _prepare(held: list[_Held], kind: Kind) -> list[_Held]:
         await h.watch.wait_for(resumable_update, after=done, timeout=STEP_TIMEOUT)
 
     results = await asyncio.gather(*(one(h) for h in held), return_exceptions=True)
+    for h in held:
+        h.watch.forget()  # read: the wave reads from here on, as an app would not keep them
     for h, result in zip(held, results, strict=True):
         if isinstance(result, BaseException):
             log.info("session %d not ready for the %s wave: %r", h.index, kind, result)
@@ -262,25 +264,28 @@ async def _reconnect_all(
     wave.wave_s = max(cut_at.values()) - min(cut_at.values()) if cut_at else 0.0
 
     async def one(h: _Held, mark: int) -> None:
+        # One deadline for the whole step (below), as the baseline has: no timer per wait.
         if wave.kind == "goaway":
-            mark, last = await h.watch.wait_for(go_away, after=mark, timeout=STEP_TIMEOUT)
+            mark, last = await h.watch.wait_for(go_away, after=mark, timeout=None)
             start = last.at
         else:
             start = cut_at[h.index]
         _, back = await h.watch.wait_for(
-            lambda e: isinstance(e, Connected), after=mark, timeout=STEP_TIMEOUT + stagger
+            lambda e: isinstance(e, Connected), after=mark, timeout=None
         )
         assert isinstance(back.event, Connected)
-        since = [s.event for s in h.watch.seen[mark:]]
+        since = [s.event for s in h.watch.since(mark)]
         if not back.event.resumed or any(isinstance(e, NewSession) for e in since):
             wave.new_sessions += 1
         wave.downtime_s.append(back.at - start)
         wave.reported_s += [e.downtime_s for e in since if isinstance(e, Resumed)][:1]
 
-    results = await asyncio.gather(
-        *(one(h, mark) for h, mark in zip(held, marks, strict=True)), return_exceptions=True
-    )
-    wave.missing = sum(1 for r in results if isinstance(r, BaseException))
+    tasks = [asyncio.ensure_future(one(h, mark)) for h, mark in zip(held, marks, strict=True)]
+    await asyncio.wait(tasks, timeout=STEP_TIMEOUT + stagger)
+    for task in tasks:
+        task.cancel()  # not back in time: counted below
+    await asyncio.gather(*tasks, return_exceptions=True)
+    wave.missing = sum(1 for t in tasks if t.cancelled() or t.exception() is not None)
     after = await emu.stats()
     wave.attempts = sum(h.session.metrics.connect_attempts for h in held) - attempts
     wave.refused = sum(after["rejected_handles"].values()) - sum(
