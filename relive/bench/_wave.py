@@ -3,9 +3,10 @@
 `sessions` relive call sessions are held, idle, each with a resumable handle from one answered
 turn; then the emulator (a child process, so each side has its own CPU) sends every connection
 a goAway, or cuts every one, all at once or spread evenly over `stagger` seconds. A session's
-downtime is what its app sees: from the last server message on the old connection (the goAway
-itself; for a drop, the moment the emulator cut that connection, since nothing can arrive after
-it) to `Connected` on the new one. The baseline, measured in the same run just before each wave:
+downtime is what its app sees: from the moment that connection's goAway reached the client
+(the emulator's send time, plus `latency`) or the emulator cut it, to the app reading
+`Connected` on the new one; both times are the machine's monotonic clock, which the two
+processes share. The baseline, measured in the same run just before each wave:
 as many raw-SDK `connect()` + `setupComplete`, with the setup relive sends, started on the same
 schedule (all at once, or spread the same way), so both sides meet the same crowd at the server.
 
@@ -157,7 +158,7 @@ async def run_wave(
                 settle(gc_freeze)
                 start = me.snapshot(), them.snapshot()
                 with meter.window() as wave.gc:
-                    await _reconnect_all(emu, held, wave, stagger, time_left)
+                    await _reconnect_all(emu, held, wave, stagger, time_left, latency)
                 after = me.snapshot(), them.snapshot()
                 wave.raw_cpu_s = _cpu(before, between)
                 wave.cpu_s = _cpu(start, after)
@@ -246,9 +247,15 @@ async def _baseline(
 
 
 async def _reconnect_all(
-    emu: EmulatorProcess, held: list[_Held], wave: _Wave, stagger: float, time_left: float
+    emu: EmulatorProcess,
+    held: list[_Held],
+    wave: _Wave,
+    stagger: float,
+    time_left: float,
+    latency: float,
 ) -> None:
-    """Fire the wave and time each session from its last old message to its new `Connected`."""
+    """Fire the wave and time each session from its goAway's arrival (or its cut) to its new
+    `Connected`."""
     marks = [len(h.watch) for h in held]
     attempts = sum(h.session.metrics.connect_attempts for h in held)
     before = await emu.stats()
@@ -266,10 +273,11 @@ async def _reconnect_all(
     async def one(h: _Held, mark: int) -> None:
         # One deadline for the whole step (below), as the baseline has: no timer per wait.
         if wave.kind == "goaway":
-            mark, last = await h.watch.wait_for(go_away, after=mark, timeout=None)
-            start = last.at
-        else:
-            start = cut_at[h.index]
+            # Timed from when the goAway reached this machine (sent, plus the `latency` every
+            # server message is held), not from when this process got to read it: a busy
+            # client reads it late, and that wait is part of the downtime.
+            mark, _ = await h.watch.wait_for(go_away, after=mark, timeout=None)
+        start = cut_at[h.index] + (latency if wave.kind == "goaway" else 0.0)
         _, back = await h.watch.wait_for(
             lambda e: isinstance(e, Connected), after=mark, timeout=None
         )
@@ -410,8 +418,8 @@ def _report(
         tables=[main, Table("the waves", "wave", ["value"], counts), collections],
         aims=aims,
         notes=[
-            "downtime: goAway received -> Connected; drop = the emulator cut that connection "
-            "-> Connected",
+            "downtime: that connection's goAway reached the client (sent + latency), or the "
+            "emulator cut it -> the app reads Connected",
             "the baseline starts as many raw connects on the wave's schedule, just before it",
             "the client process runs a full collection before the baseline and before the wave"
             + (", then gc.freeze() (both sides alike)" if gc_freeze else ""),
