@@ -1,9 +1,9 @@
 """The asyncio driver: runs a `SessionMachine` over `google-genai` Live connections.
 
 Plumbing only. One runner task opens and closes connections in the order the machine asks
-(always closing the old one before the next one's setup: the service refuses a resumption while
-the old connection is open; the next socket itself opens early, `_connector.Dialer`) and fires
-the machine's timers; it wakes only for those, not per message.
+(through `_connections.Connections`: the old one always closed before the next one's setup, the
+next socket opened early) and fires the machine's timers; it wakes only for those, not per
+message.
 Per live connection, a `Link` (`_link.py`) runs a receiver task feeding server messages in and
 a sender task sending journal entries out, in order, through the lean hot path (`_wire`) where
 the SDK session allows it.
@@ -12,7 +12,6 @@ the SDK session allows it.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import random
 from collections import deque
@@ -29,12 +28,11 @@ from relive.session import _config as session_config
 from relive.session import _events as ev
 from relive.session import _inputs as inputs
 from relive.session import _models as models
-from relive.session import _wire as wire
-from relive.session._admission import SessionTurns
+from relive.session._after_generation import GenerationWaiters
 from relive.session._batch import AudioBatcher
-from relive.session._connector import Dialer
+from relive.session._connections import Connections
 from relive.session._handles import HandleStore
-from relive.session._link import Link, failure_from
+from relive.session._link import Link
 from relive.session._machine import SessionMachine
 from relive.session._metrics import Metrics
 from relive.session._policy import Mode, Policy
@@ -98,22 +96,28 @@ class LiveSession:
         self._wake = asyncio.Event()
         self._sleeping_until: float | None = None  # the deadline the runner sleeps to
         self._send_wake = asyncio.Event()
-        self._conn: Link | None = None
         self._runner: asyncio.Task[None] | None = None
-        self._connecting = False
         self._ready: asyncio.Future[None] | None = None
-        self._on_generation_done: list[Callable[[], Any]] = []
+        self._after_generation = GenerationWaiters()
         batch_ms = self.policy.audio_batch_ms
         self._batcher = AudioBatcher(batch_ms) if batch_ms else None
         self._batch_timer: asyncio.TimerHandle | None = None
-        self._callback_tasks: set[asyncio.Task[Any]] = set()
-        self._turns = SessionTurns(self._clock) if self.policy.limit_connects else None
-        self._dialer = Dialer(client, model, self._config, self._clock)
+        self._connections = Connections(
+            client,
+            model,
+            self._config,
+            rules=self._rules,
+            machine=self._machine,
+            policy=self.policy,
+            clock=self._clock,
+            apply=self._apply,
+            send_wake=self._send_wake,
+        )
 
     @property
-    def _initial_history(self) -> bool:
-        """History goes as 3.x initial history (with `historyConfig`), not mid-session."""
-        return not self._rules.client_content_mid_session
+    def _conn(self) -> Link | None:
+        """The live connection, if one is open."""
+        return self._connections.conn
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -188,11 +192,11 @@ class LiveSession:
         if self._machine.state is not State.CLOSED:
             self._flush_audio()
             self._apply(self._machine.close())
-        if self._connecting:
+        if self._connections.connecting:
             self._runner.cancel()  # do not wait out a connect attempt nobody needs now
         # wait() neither cancels the runner if our caller is cancelled nor swallows that.
         await asyncio.wait([self._runner])
-        self._run_generation_callbacks()
+        self._after_generation.run()
 
     # -- sending (the SDK's AsyncSession signatures) -------------------------------------------
 
@@ -318,22 +322,9 @@ class LiveSession:
         turn's end, or an interruption) after which nothing sent still waits for an answer, or
         at the session's end. The end of a turn that a newer one cut short answers no wait.
         """
-        self._on_generation_done.append(callback)
+        self._after_generation.add(callback)
         if not self._machine.generating:
-            asyncio.get_running_loop().call_soon(self._run_generation_callbacks)
-
-    def _run_generation_callbacks(self) -> None:
-        callbacks, self._on_generation_done = self._on_generation_done, []
-        for callback in callbacks:
-            try:
-                result = callback()
-            except Exception:
-                log.exception("after_generation_complete callback failed")
-                continue
-            if inspect.isawaitable(result):
-                task = asyncio.ensure_future(result)
-                self._callback_tasks.add(task)
-                task.add_done_callback(self._callback_tasks.discard)
+            asyncio.get_running_loop().call_soon(self._after_generation.run)
 
     # -- the machine's actions -----------------------------------------------------------------
 
@@ -349,7 +340,7 @@ class LiveSession:
         # traffic (at a goAway) or closes; only its setup waits for the close.
         draining = self._machine.state is State.DRAINING
         if draining or (wake and any(isinstance(a, Connect) for a in actions)):
-            self._open_early()
+            self._connections.open_early()
         # The runner sleeps until the machine's deadline: wake it only for a connect or
         # disconnect to do or a deadline that moved, not for every message.
         if wake or self._machine.deadline != self._sleeping_until:
@@ -364,7 +355,7 @@ class LiveSession:
         # and that end must not count as "two" answered.
         ended = isinstance(event, ev.GenerationComplete | ev.TurnComplete | ev.Interrupted)
         if isinstance(event, ev.GaveUp) or (ended and not self._machine.generating):
-            self._run_generation_callbacks()
+            self._after_generation.run()
         if self._ready is not None and not self._ready.done():
             if isinstance(event, ev.Connected):
                 self._ready.set_result(None)
@@ -376,16 +367,7 @@ class LiveSession:
             self._apply(self._machine.start())
             while self._todo or self._machine.state not in (State.FAILED, State.CLOSED):
                 if self._todo:
-                    action = self._todo.popleft()
-                    if isinstance(action, Disconnect):
-                        reconnect = self._todo and isinstance(self._todo[0], Connect)
-                        if not (reconnect and self._turns is not None):
-                            await self._disconnect(action.conn_id)
-                        # else the reconnect closes it in its turn
-                    elif self._machine.state in (State.FAILED, State.CLOSED):
-                        continue  # closed before this connect began
-                    else:
-                        await self._reconnect(action)
+                    await self._connections.do(self._todo.popleft(), self._todo)
                     continue
                 self._wake.clear()
                 deadline = self._sleeping_until = self._machine.deadline
@@ -396,10 +378,7 @@ class LiveSession:
             log.exception("session driver failed")
             self._emit(ev.GaveUp(reason=f"internal error in the session manager: {exc!r}"))
         finally:
-            if self._turns is not None:
-                self._turns.close()
-            await self._disconnect(None)
-            await self._dialer.aclose()
+            await self._connections.aclose()
             self._events.put(_END)
             if self._ready is not None and not self._ready.done():
                 self._ready.set_exception(SessionFailedError("the session was closed"))
@@ -417,103 +396,3 @@ class LiveSession:
             await self._wake.wait()
         finally:
             alarm.cancel()
-
-    def _open_early(self) -> None:
-        """A reconnect is in sight: open its socket now (at a goAway, while the old connection
-        still carries traffic); with `limit_connects`, once the session's turn has come."""
-        if self._turns is None:
-            self._dialer.open_early()
-        elif self._dialer.can_open_early:
-            self._dialer.open_early(self._turns.early())
-
-    async def _reconnect(self, action: Connect) -> None:
-        """Close the old connection, open the next. With `limit_connects` all of it is the
-        session's turn among the process's reconnects (`_admission`): first wait for the
-        turn (counted in `connect_timeout`), then close, open and set up, and end the turn
-        with the time that took, which the bound learns from."""
-        if self._turns is None:
-            await self._disconnect(None)
-            await self._connect(action, self.policy.connect_timeout)
-            return
-        turn = self._turns.take()
-        waited = self._clock.now()
-        took: float | None = None
-        try:
-            self._connecting = True
-            try:
-                async with asyncio.timeout(self.policy.connect_timeout):
-                    await turn.wait()
-            except (TimeoutError, ConnectionError) as exc:
-                self._apply(self._machine.failed(action.conn_id, failure_from(exc)))
-                return
-            finally:
-                self._connecting = False
-            began = self._clock.now()
-            await self._disconnect(None)
-            left = self.policy.connect_timeout - (self._clock.now() - waited)
-            if await self._connect(action, max(left, 0.0)):
-                took = self._clock.now() - began
-        finally:
-            turn.end(took)
-
-    async def _connect(self, action: Connect, budget: float) -> bool:
-        """Open the connection `action` asks for, within `budget` seconds; whether it opened or
-        timed out (what says how long a connect takes now), not failed otherwise."""
-        cfg = session_config.with_handle(self._config, action.handle)
-        # The lean connect's templates hold the app's config; a new session that carries a
-        # context update or initial history takes the SDK's connect with its own config.
-        plain = True
-        if action.handle is None and self._machine.context:
-            cfg, plain = session_config.with_context(cfg, self._machine.context), False
-        if action.handle is None and self._machine.restore.seed_pending and self._initial_history:
-            cfg, plain = models.with_history_opt_in(cfg), False
-        self._connecting = True
-        try:
-            async with asyncio.timeout(budget):
-                cm, sdk = await self._dialer.open(cfg, action.handle, lean=plain)
-        except Exception as exc:
-            self._apply(self._machine.failed(action.conn_id, failure_from(exc)))
-            return isinstance(exc, TimeoutError)
-        finally:
-            self._connecting = False
-        conn = Link(
-            action.conn_id,
-            cm,
-            sdk,
-            lean=wire.supported(sdk, self._client.vertexai),
-            machine=self._machine,
-            apply=self._apply,
-            send_wake=self._send_wake,
-            clock=self._clock,
-            initial_history=self._initial_history,
-        )
-        self._conn = conn
-        self._apply(self._machine.opened(action.conn_id))
-        if sdk.setup_complete is not None:
-            setup = types.LiveServerMessage(setup_complete=sdk.setup_complete)
-            self._apply(self._machine.server_message(conn.conn_id, setup))
-        conn.tasks = [
-            asyncio.create_task(conn.receive(), name=f"relive-recv-{conn.conn_id}"),
-            asyncio.create_task(conn.send(), name=f"relive-send-{conn.conn_id}"),
-        ]
-        self._send_wake.set()
-        return True
-
-    async def _disconnect(self, conn_id: int | None) -> None:
-        conn = self._conn
-        if conn is None or (conn_id is not None and conn.conn_id != conn_id):
-            return
-        self._conn = None
-        # The Link lets go of its tasks: a cancelled task keeps its CancelledError, whose
-        # traceback holds the task's frames and so the Link, a cycle that would keep the whole
-        # old connection (socket, TLS, buffers) for a full collection to find.
-        tasks, conn.tasks = conn.tasks, []
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks)
-        try:
-            async with asyncio.timeout(self.policy.connect_timeout):
-                await conn.cm.__aexit__(None, None, None)
-        except Exception as exc:  # the socket is going anyway
-            log.debug("closing connection %d: %r", conn.conn_id, exc)
