@@ -18,6 +18,8 @@ held before each window, for both alike).
 Before each wave every session sends a turn naming it (`wave goaway session 17`) and waits for its
 answer and the handle after it: the emulator knows each connection by that text, so a cut can be
 timed per session, and every reconnect is a resumption, not a new session.
+
+The figures each wave's numbers make are `_wave_report.py`'s.
 """
 
 from __future__ import annotations
@@ -26,11 +28,10 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 from google import genai
 from google.genai import types
@@ -46,12 +47,11 @@ from relive.bench._common import (
     machine_load,
     user_turn,
 )
-from relive.bench._gcmeter import Collections, GcMeter, collections_table, settle
-from relive.bench._report import Aim, Figure, Report, Table
+from relive.bench._gcmeter import GcMeter, settle
+from relive.bench._report import Report
 from relive.bench._resources import ProcessMeter, Usage
-from relive.bench._stats import Summary, ratio, summarize
 from relive.bench._watch import EventWatch, go_away, resumable_update
-from relive.emulator._collector import DESCRIPTION as EMULATOR_GC
+from relive.bench._wave_report import KINDS, Kind, Wave, report
 from relive.session import (
     Connected,
     LiveSession,
@@ -63,9 +63,6 @@ from relive.session import (
 
 log = logging.getLogger("relive.bench")
 
-Kind = Literal["goaway", "drop"]
-KINDS: tuple[Kind, ...] = ("goaway", "drop")
-_LABELS: dict[Kind, str] = {"goaway": "goAway", "drop": "drop"}
 STEP_TIMEOUT = 120.0  # one step of the whole crowd (a turn each, a wave, a baseline)
 LABEL = re.compile(r"^wave \w+ session (\d+)$")
 
@@ -77,32 +74,6 @@ class _Held:
     index: int
     session: LiveSession
     watch: EventWatch
-
-
-@dataclass
-class _Wave:
-    """What one wave measured."""
-
-    kind: Kind
-    raw_s: list[float | None] = field(default_factory=list)  # connect + setupComplete, or failed
-    downtime_s: list[float] = field(default_factory=list)  # per session that came back
-    reported_s: list[float] = field(default_factory=list)  # relive's own `Resumed.downtime_s`
-    hit: int = 0  # the sessions' connections the emulator hit
-    new_sessions: int = 0  # came back as a new session (the resumption failed)
-    missing: int = 0  # not back within the step timeout
-    wave_s: float = 0.0  # first hit to last hit
-    # CPU seconds of (this process, the emulator's) over the baseline (its closes included)
-    # and over the wave: they hold on a loaded machine where the wall-clock times do not.
-    raw_cpu_s: tuple[float, float] = (0.0, 0.0)
-    cpu_s: tuple[float, float] = (0.0, 0.0)
-    not_ready: int = 0  # sessions that could not take their turn before the wave (failed)
-    attempts: int = 0  # relive's connect attempts in the wave (one per session at best)
-    refused: int = 0  # resumptions the emulator refused in the wave (handle in use, ...)
-    # The client process's garbage collections over the baseline and over the wave, and the
-    # objects its collector tracked per held session just before them (what a full one walks).
-    raw_gc: Collections = field(default_factory=Collections)
-    gc: Collections = field(default_factory=Collections)
-    tracked_per_session: float = 0.0
 
 
 async def run_wave(
@@ -135,7 +106,7 @@ async def run_wave(
         raise ValueError(f"faults must be some of {', '.join(KINDS)}, got {list(faults)}")
     clock = clock or MonotonicClock()
     load = machine_load()
-    waves: list[_Wave] = []
+    waves: list[Wave] = []
     async with EmulatorProcess(BENCH_SETTINGS, tap=True, latency=latency) as emu:
         client = client_for(emu.url, emu.ca, API_KEY)
         me, them = ProcessMeter(clock=clock), ProcessMeter(emu.pid, clock=clock)
@@ -147,7 +118,7 @@ async def run_wave(
             held = await _open(client, sessions, connect_concurrency, stack, clock, policy)
             config = held[0].session.config
             for kind in faults:
-                wave = _Wave(kind)
+                wave = Wave(kind)
                 ready = await _prepare(held, kind)
                 wave.not_ready, held = len(held) - len(ready), ready
                 wave.tracked_per_session = (settle(gc_freeze) - empty) / max(1, len(held))
@@ -165,7 +136,9 @@ async def run_wave(
                 waves.append(wave)
             for one in held:
                 await one.watch.aclose()
-    return _report(sessions, stagger, time_left, load, waves, latency, limit_connects, gc_freeze)
+    return report(
+        sessions, stagger, time_left, load, waves, latency, limit_connects, gc_freeze, STEP_TIMEOUT
+    )
 
 
 async def _open(
@@ -249,7 +222,7 @@ async def _baseline(
 async def _reconnect_all(
     emu: EmulatorProcess,
     held: list[_Held],
-    wave: _Wave,
+    wave: Wave,
     stagger: float,
     time_left: float,
     latency: float,
@@ -301,137 +274,5 @@ async def _reconnect_all(
     )
 
 
-def _report(
-    sessions: int,
-    stagger: float,
-    time_left: float,
-    load: float,
-    waves: list[_Wave],
-    latency: float,
-    limit_connects: bool,
-    gc_freeze: bool,
-) -> Report:
-    lines: list[Figure] = []
-    counts: list[Figure] = []
-    aims: list[Aim] = []
-    for wave in waves:
-        kind, label = wave.kind, _LABELS[wave.kind]
-        raw = summarize([1000 * s for s in wave.raw_s if s is not None])
-        raw_failed = Figure(
-            f"{label}: raw connects that failed", wave.raw_s.count(None), key=f"{kind}.raw_failed"
-        )
-        down = summarize([1000 * s for s in wave.downtime_s])
-        lines.append(
-            _downtime(
-                f"raw SDK connect+setup (before the {label} wave)", f"{kind}.raw_ms", raw, raw
-            )
-        )
-        lines.append(
-            _downtime(f"relive {label} downtime (app sees)", f"{kind}.downtime_ms", down, raw)
-        )
-        if wave.reported_s:
-            own = summarize([1000 * s for s in wave.reported_s])
-            lines.append(
-                _downtime(f"relive {label} (Resumed.downtime_s)", f"{kind}.reported_ms", own, raw)
-            )
-        p50_ratio = Figure(
-            f"{label}: downtime p50 / raw connect+setup p50",
-            ratio(down.p50, raw.p50),
-            key=f"{kind}.p50_ratio",
-        )
-        lost = Figure(
-            f"{label}: sessions not back in {STEP_TIMEOUT:.0f} s",
-            wave.missing,
-            key=f"{kind}.not_back",
-        )
-        new = Figure(
-            f"{label}: back as a new session", wave.new_sessions, key=f"{kind}.new_sessions"
-        )
-        not_ready = Figure(
-            f"{label}: sessions not ready for the wave (failed or unanswered before it)",
-            wave.not_ready,
-            key=f"{kind}.not_ready",
-        )
-        n_raw = max(1, len(wave.raw_s) - wave.raw_s.count(None))
-        n_back = max(1, len(wave.downtime_s))
-        counts += [
-            p50_ratio,
-            *(
-                Figure(
-                    f"{label}: {who} CPU per {what}",
-                    1000 * cpu[side] / n,
-                    key=f"{kind}.{prefix}{who}_cpu_ms",
-                    unit="ms",
-                )
-                for side, who in enumerate(("client", "emulator"))
-                for what, cpu, n, prefix in (
-                    ("raw connect+setup", wave.raw_cpu_s, n_raw, "raw_"),
-                    ("relive reconnect", wave.cpu_s, n_back, ""),
-                )
-            ),
-            Figure(
-                f"{label}: client objects the collector tracks per held session (with the "
-                "bench's event log)",
-                wave.tracked_per_session,
-                key=f"{kind}.tracked_per_session",
-            ),
-            Figure(f"{label}: session connections hit", wave.hit, key=f"{kind}.connections_hit"),
-            Figure(f"{label}: first hit to last", wave.wave_s, key=f"{kind}.wave_s", unit="s"),
-            Figure(f"{label}: connect attempts", wave.attempts, key=f"{kind}.connect_attempts"),
-            Figure(
-                f"{label}: resumptions refused by the server",
-                wave.refused,
-                key=f"{kind}.resumptions_refused",
-            ),
-            new,
-            lost,
-            not_ready,
-            raw_failed,
-        ]
-        aims += [
-            Aim.at_most(f"{label} downtime p50 / raw connect+setup p50", 1.2, p50_ratio),
-            Aim.none(f"{label}: sessions not back", lost),
-            Aim.none(f"{label}: sessions back as new ones", new),
-            Aim.none(f"{label}: sessions not ready for the wave", not_ready),
-        ]
-    main = Table("", "per session", ["n", "p50 ms", "p95 ms", "max ms", "x raw p50"], lines)
-    collections = collections_table(
-        [
-            (f"{_LABELS[w.kind]} {who}", f"{w.kind}.gc.{who}", window)
-            for w in waves
-            for who, window in (("raw", w.raw_gc), ("relive", w.gc))
-        ]
-    )
-    return Report(
-        title="relive bench wave",
-        params={
-            "sessions": sessions,
-            "stagger_s": stagger,
-            "goaway_time_left_s": time_left,
-            "latency_s": latency,
-            "limit_connects": limit_connects,
-            "gc_freeze": gc_freeze,
-            "emulator_gc": EMULATOR_GC,  # the emulator process's collector, for both sides
-            "cpus": os.cpu_count(),
-            "load_1m": load,
-        },
-        tables=[main, Table("the waves", "wave", ["value"], counts), collections],
-        aims=aims,
-        notes=[
-            "downtime: that connection's goAway reached the client (sent + latency), or the "
-            "emulator cut it -> the app reads Connected",
-            "the baseline starts as many raw connects on the wave's schedule, just before it",
-            "the client process runs a full collection before the baseline and before the wave"
-            + (", then gc.freeze() (both sides alike)" if gc_freeze else ""),
-        ],
-        data={"sessions": sessions, "stagger_s": stagger},
-    )
-
-
 def _cpu(start: tuple[Usage, Usage], end: tuple[Usage, Usage]) -> tuple[float, float]:
     return (end[0].cpu_s - start[0].cpu_s, end[1].cpu_s - start[1].cpu_s)
-
-
-def _downtime(text: str, key: str, s: Summary, raw: Summary) -> Figure:
-    show = (s.n, s.p50, s.p95, s.max, ratio(s.p50, raw.p50))
-    return Figure(text, s, key=key, show=show)
