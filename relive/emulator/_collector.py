@@ -17,7 +17,7 @@ from __future__ import annotations
 import gc
 
 THRESHOLDS = (10_000, 10, 10)
-DESCRIPTION = "startup frozen, thresholds 10000/10/10"
+DESCRIPTION = f"startup frozen, thresholds {'/'.join(map(str, THRESHOLDS))}"
 
 
 def tune_for_serving() -> None:
